@@ -1,0 +1,1 @@
+"""Accounts: users, the organization tree, roles, login, tokens, member and org administration."""

@@ -1,0 +1,95 @@
+"""Forms for login, registration, passwords and user administration."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+
+from accounts import services
+from accounts.models import MemberCategory, Position
+from core.permissions import Role
+
+PASSWORD_RULE = [DataRequired(), Length(min=8, max=128, message=_l("密码长度需在 8 到 128 个字符之间。"))]
+
+CATEGORY_LABELS = {
+    MemberCategory.FULL: _l("正式党员"),
+    MemberCategory.PROBATIONARY: _l("预备党员"),
+    MemberCategory.ACTIVIST: _l("入党积极分子"),
+    MemberCategory.PUBLIC: _l("群众"),
+}
+POSITION_LABELS = {Position.SECRETARY: _l("书记"), Position.COMMITTEE: _l("委员")}
+ROLE_LABELS = {
+    Role.ADMIN: _l("管理员"),
+    Role.ORGANIZER: _l("组织员"),
+    Role.TRAINER: _l("教员"),
+    Role.MEMBER: _l("学员"),
+    Role.PUBLIC: _l("公众学员"),
+}
+
+
+class PhoneField(StringField):
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.data = services.normalise_phone(self.data or "")
+
+
+def phone_format(form, field):
+    if not services.PHONE_RE.match(field.data or ""):
+        raise ValidationError(_l("请输入 11 位手机号码。"))
+
+
+class LoginForm(FlaskForm):
+    identifier = StringField(_l("手机号或用户名"), validators=[DataRequired(), Length(max=100)])
+    password = PasswordField(_l("密码"), validators=[DataRequired(), Length(max=128)])
+    remember = BooleanField(_l("记住我"))
+
+
+class RegisterForm(FlaskForm):
+    name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=64)])
+    phone = PhoneField(_l("手机号"), validators=[DataRequired(), phone_format])
+    password = PasswordField(_l("密码"), validators=PASSWORD_RULE)
+    confirm = PasswordField(_l("确认密码"), validators=[DataRequired(), EqualTo("password", message=_l("两次输入的密码不一致。"))])
+
+    def validate_phone(self, field):
+        if services.phone_taken(field.data):
+            raise ValidationError(_l("该手机号已注册，请直接登录。"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("当前密码"), validators=[DataRequired()])
+    password = PasswordField(_l("新密码"), validators=PASSWORD_RULE)
+    confirm = PasswordField(_l("确认新密码"), validators=[DataRequired(), EqualTo("password", message=_l("两次输入的密码不一致。"))])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(_l("新密码"), validators=PASSWORD_RULE)
+
+
+class UserCreateForm(FlaskForm):
+    """An admin creates an organizer, trainer, member or another admin."""
+
+    name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=64)])
+    phone = PhoneField(_l("手机号"), validators=[DataRequired(), phone_format])
+    username = StringField(_l("用户名（可选）"), validators=[Optional(), Length(max=64),
+                                                     Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("用户名只能包含字母、数字、下划线、点和连字符。"))])
+    role = SelectField(_l("角色"), choices=[(r.value, ROLE_LABELS[r]) for r in Role if r != Role.PUBLIC])
+    org_code = StringField(_l("所属组织编码"), validators=[Optional(), Length(max=64)],
+                           description=_l("组织员管理该组织及其下级；学员属于该组织。"))
+    category = SelectField(_l("人员类别"), choices=[(c.value, CATEGORY_LABELS[c]) for c in MemberCategory])
+    positions = SelectMultipleField(_l("职务"), choices=[(p.value, POSITION_LABELS[p]) for p in Position])
+    password = PasswordField(_l("初始密码"), validators=PASSWORD_RULE)
+
+    def validate_phone(self, field):
+        if services.phone_taken(field.data):
+            raise ValidationError(_l("该手机号已被使用。"))
+
+    def validate_username(self, field):
+        if field.data and services.username_taken(field.data):
+            raise ValidationError(_l("该用户名已被使用。"))
+
+    def validate_org_code(self, field):
+        if self.role.data in (Role.ORGANIZER.value, Role.MEMBER.value) and not field.data:
+            raise ValidationError(_l("组织员和学员必须指定组织。"))
+        if field.data and services.organization_by_code(field.data.strip()) is None:
+            raise ValidationError(_l("找不到该组织编码。"))

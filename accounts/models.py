@@ -1,0 +1,158 @@
+"""Users, the organization tree (materialized path), API tokens and login attempts."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Optional
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from core import clock
+from core.extensions import db
+from core.models import TimestampMixin
+from core.permissions import Role
+
+# Materialized paths sort byte-wise on PostgreSQL too, so a subtree is one index range scan.
+PathString = String(512).with_variant(String(512, collation="C"), "postgresql")
+
+
+def enum_column(enum_cls: type[enum.Enum]) -> Enum:
+    """Store an enum as its value in a plain string column (no database enum type to migrate)."""
+    return Enum(enum_cls, native_enum=False, length=32, validate_strings=True,
+                values_callable=lambda cls: [member.value for member in cls])
+
+
+class Organization(TimestampMixin, db.Model):
+    """A node of the grid: 街道 → 社区 → 小区 → 楼院, or 党委 → 党支部 → 党小组, of any depth.
+
+    ``path`` is the ids from the root down, ``/1/5/23/``; the subtree of a node is every row
+    whose path starts with the node's path, found by one range scan on ``ix_organizations_path``.
+    """
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))  # the grid's label for this level: 街道, 社区, 党支部 ...
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("organizations.id"), index=True)
+    path: Mapped[str] = mapped_column(PathString, default="")
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+
+    parent: Mapped[Optional["Organization"]] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list["Organization"]] = relationship(back_populates="parent", order_by="Organization.code")
+
+    __table_args__ = (Index("ix_organizations_path", "path"),)
+
+    def is_within(self, ancestor: "Organization") -> bool:
+        return self.path.startswith(ancestor.path)
+
+    @property
+    def path_ids(self) -> list[int]:
+        return [int(part) for part in self.path.strip("/").split("/") if part]
+
+    def __repr__(self) -> str:
+        return f"<Organization {self.code} {self.name}>"
+
+
+class MemberCategory(str, enum.Enum):
+    FULL = "full"  # 正式党员
+    PROBATIONARY = "probationary"  # 预备党员
+    ACTIVIST = "activist"  # 入党积极分子
+    PUBLIC = "public"  # 群众
+
+
+class Position(str, enum.Enum):
+    SECRETARY = "secretary"  # 书记
+    COMMITTEE = "committee"  # 委员
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    username: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(enum_column(Role), default=Role.MEMBER)
+    category: Mapped[MemberCategory] = mapped_column(enum_column(MemberCategory), default=MemberCategory.PUBLIC)
+    organization_id: Mapped[Optional[int]] = mapped_column(ForeignKey("organizations.id"), index=True)
+    # For organizers: the root of the subtree they keep.
+    managed_org_id: Mapped[Optional[int]] = mapped_column(ForeignKey("organizations.id"), index=True)
+    is_active_flag: Mapped[bool] = mapped_column("is_active", Boolean, default=True)
+    locale: Mapped[Optional[str]] = mapped_column(String(8))
+
+    organization: Mapped[Optional[Organization]] = relationship(foreign_keys=[organization_id])
+    managed_org: Mapped[Optional[Organization]] = relationship(foreign_keys=[managed_org_id])
+    position_rows: Mapped[list["UserPosition"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return bool(self.is_active_flag)
+
+    @property
+    def positions(self) -> set[Position]:
+        return {row.position for row in self.position_rows}
+
+    @positions.setter
+    def positions(self, values) -> None:
+        wanted = {Position(v) for v in values}
+        self.position_rows = [row for row in self.position_rows if row.position in wanted] + [
+            UserPosition(position=p) for p in sorted(wanted - self.positions, key=lambda p: p.value)]
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.name} {self.role.value}>"
+
+
+class UserPosition(db.Model):
+    """A position a member holds (书记, 委员); it raises their yearly training requirement."""
+
+    __tablename__ = "user_positions"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[Position] = mapped_column(enum_column(Position), primary_key=True)
+
+    user: Mapped[User] = relationship(back_populates="position_rows")
+
+
+class ApiToken(db.Model):
+    """A personal access token for the API. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(db.Model):
+    """A failed login, kept to throttle guessing per account and per address."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
+
+    __table_args__ = (
+        Index("ix_login_attempts_identifier_created_at", "identifier", "created_at"),
+        Index("ix_login_attempts_address_created_at", "address", "created_at"),
+    )

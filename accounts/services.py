@@ -1,0 +1,282 @@
+"""Write operations and scoped queries for accounts. Services flush; the caller commits."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+from typing import Iterable
+
+from flask import current_app
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import NotFound
+
+from accounts.models import (ApiToken, LoginAttempt, MemberCategory, Organization, Position, User)
+from core import clock
+from core.extensions import db
+from core.permissions import Role
+
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+TOKEN_PREFIX = "ops_"
+
+
+class AccountError(ValueError):
+    """A rule about accounts was broken; the message is shown to the user."""
+
+
+# --- organizations -------------------------------------------------------------------------
+
+def subtree_condition(org: Organization, column=Organization.path):
+    """SQL condition: ``column`` (a materialized path) lies in ``org``'s subtree. A range, so an
+    ordinary B-tree index answers it on SQLite and PostgreSQL alike."""
+    upper = org.path[:-1] + chr(ord(org.path[-1]) + 1)  # "/1/5/" -> "/1/50"; "/" < "0"
+    return and_(column >= org.path, column < upper)
+
+
+def create_organization(code: str, name: str, kind: str, parent: Organization | None = None) -> Organization:
+    if db.session.scalar(select(Organization.id).where(Organization.code == code)) is not None:
+        raise AccountError(f"organization code {code!r} is already used")
+    org = Organization(code=code, name=name, kind=kind, parent=parent)
+    db.session.add(org)
+    db.session.flush()  # the id is part of the path
+    org.path = (parent.path if parent else "/") + f"{org.id}/"
+    org.depth = parent.depth + 1 if parent else 0
+    db.session.flush()
+    return org
+
+
+def organization_by_code(code: str) -> Organization | None:
+    return db.session.scalar(select(Organization).where(Organization.code == code))
+
+
+def ancestors(org: Organization) -> list[Organization]:
+    """The chain from the root down to ``org``, in one query."""
+    ids = org.path_ids
+    rows = db.session.scalars(select(Organization).where(Organization.id.in_(ids))).all()
+    by_id = {o.id: o for o in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def organization_label(org: Organization | None) -> str:
+    return " / ".join(o.name for o in ancestors(org)) if org else ""
+
+
+# --- scope: what an organizer may see -----------------------------------------------------
+
+def scope_root(user: User) -> Organization | None:
+    """The subtree ``user`` administers; None means everything (admins).
+
+    Raises NotFound for anyone else, so scoped queries can never fall open."""
+    if user.role == Role.ADMIN:
+        return None
+    if user.role == Role.ORGANIZER and user.managed_org is not None:
+        return user.managed_org
+    raise NotFound()
+
+
+def scoped_members(user: User, query: str | None = None):
+    """SELECT of the users ``user`` may administer, newest organization order."""
+    stmt = select(User).options(joinedload(User.organization))
+    root = scope_root(user)
+    if root is not None:
+        stmt = stmt.join(Organization, User.organization_id == Organization.id).where(subtree_condition(root))
+    if query:
+        like = f"%{query.strip()}%"
+        stmt = stmt.where(or_(User.name.like(like), User.phone.like(like), User.username.like(like)))
+    return stmt.order_by(User.organization_id, User.id)
+
+
+def member_in_scope(user: User, member_id: int) -> User:
+    """The member ``member_id`` if ``user`` may administer them, else 404 (existence is not revealed)."""
+    member = db.session.scalar(scoped_members(user).where(User.id == member_id))
+    if member is None:
+        raise NotFound()
+    return member
+
+
+def scoped_organizations(user: User):
+    root = scope_root(user)
+    stmt = select(Organization)
+    if root is not None:
+        stmt = stmt.where(subtree_condition(root))
+    return stmt.order_by(Organization.path)
+
+
+def organization_in_scope(user: User, org_id: int) -> Organization:
+    org = db.session.scalar(scoped_organizations(user).where(Organization.id == org_id))
+    if org is None:
+        raise NotFound()
+    return org
+
+
+# --- users ---------------------------------------------------------------------------------
+
+def normalise_phone(phone: str) -> str:
+    return re.sub(r"[\s\-]", "", (phone or "").strip()).translate(
+        str.maketrans("０１２３４５６７８９", "0123456789"))
+
+
+def validate_phone(phone: str) -> str:
+    phone = normalise_phone(phone)
+    if not PHONE_RE.match(phone):
+        raise AccountError("phone")
+    return phone
+
+
+def phone_taken(phone: str, exclude_id: int | None = None) -> bool:
+    stmt = select(User.id).where(User.phone == phone)
+    if exclude_id:
+        stmt = stmt.where(User.id != exclude_id)
+    return db.session.scalar(stmt) is not None
+
+
+def username_taken(username: str, exclude_id: int | None = None) -> bool:
+    stmt = select(User.id).where(User.username == username)
+    if exclude_id:
+        stmt = stmt.where(User.id != exclude_id)
+    return db.session.scalar(stmt) is not None
+
+
+def create_user(*, name: str, phone: str, password: str | None = None, password_hash: str | None = None, role: Role = Role.MEMBER,
+                organization: Organization | None = None, managed_org: Organization | None = None,
+                category: MemberCategory | None = None, positions: Iterable[Position] = (),
+                username: str | None = None) -> User:
+    phone = validate_phone(phone)
+    if phone_taken(phone):
+        raise AccountError("phone_taken")
+    if username and username_taken(username):
+        raise AccountError("username_taken")
+    if role == Role.ORGANIZER and managed_org is None:
+        raise AccountError("organizer_needs_org")
+    if role == Role.MEMBER and organization is None:
+        raise AccountError("member_needs_org")
+    if category is None:
+        category = MemberCategory.PUBLIC if role == Role.PUBLIC else MemberCategory.FULL
+    user = User(name=name.strip(), phone=phone, username=username or None, role=role,
+                organization=organization or managed_org if role != Role.PUBLIC else None,
+                managed_org=managed_org, category=category)
+    user.positions = positions
+    if password_hash:  # bulk creation with one shared, already hashed password (demo data)
+        user.password_hash = password_hash
+    else:
+        user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def find_user_by_login(identifier: str) -> User | None:
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    phone = normalise_phone(identifier)
+    return db.session.scalar(select(User).where(or_(User.phone == phone, User.username == identifier)))
+
+
+def login_retry_after(identifier: str, address: str) -> int:
+    """Seconds until another attempt is allowed for this account or address (0: allowed now)."""
+    cfg = current_app.config
+    window = timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
+    since = clock.utcnow() - window
+    key = identifier.strip().lower()
+    waits = []
+    for column, value in ((LoginAttempt.identifier, key), (LoginAttempt.address, address)):
+        times = db.session.scalars(
+            select(LoginAttempt.created_at).where(column == value, LoginAttempt.created_at > since)
+            .order_by(LoginAttempt.created_at.desc()).limit(cfg["LOGIN_MAX_FAILURES"])).all()
+        if len(times) >= cfg["LOGIN_MAX_FAILURES"]:
+            # allowed again once the oldest of the last N failures leaves the window
+            waits.append(int((times[-1] + window - clock.utcnow()).total_seconds()) + 1)
+    return max(waits, default=0)
+
+
+def authenticate(identifier: str, password: str, address: str) -> tuple[User | None, int]:
+    """Check a login. Returns (user, 0) on success, (None, retry_after_seconds) when throttled,
+    (None, 0) on a wrong phone/username/password (never saying which)."""
+    retry = login_retry_after(identifier, address)
+    if retry:
+        return None, retry
+    user = find_user_by_login(identifier)
+    if user is not None and user.is_active and user.check_password(password):
+        return user, 0
+    db.session.add(LoginAttempt(identifier=identifier.strip().lower()[:100], address=address[:64]))
+    cutoff = clock.utcnow() - timedelta(days=1)
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < cutoff))
+    db.session.flush()
+    return None, 0
+
+
+def clear_login_failures(user: User) -> None:
+    keys = [user.phone] + ([user.username.lower()] if user.username else [])
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.identifier.in_(keys)))
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not user.check_password(current):
+        raise AccountError("wrong_password")
+    user.set_password(new)
+    db.session.flush()
+
+
+def reset_password(user: User, new: str) -> None:
+    user.set_password(new)
+    clear_login_failures(user)
+    db.session.flush()
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(user: User, name: str = "") -> tuple[ApiToken, str]:
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, name=name[:100], token_hash=_hash_token(raw))
+    db.session.add(token)
+    db.session.flush()
+    return token, raw
+
+
+def token_for(raw: str) -> ApiToken | None:
+    """The live token matching ``raw`` (not revoked, user active)."""
+    if not raw or not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = db.session.scalar(
+        select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == _hash_token(raw)))
+    if token is None or token.revoked_at is not None or not token.user.is_active:
+        return None
+    now = clock.utcnow()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        token.last_used_at = now  # coarse, so a busy client does not write on every call
+    return token
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                          ApiToken.revoked_at.is_(None))
+                                   .order_by(ApiToken.id.desc())))
+
+
+def revoke_token(user: User, token_id: int) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id or token.revoked_at is not None:
+        raise NotFound()
+    token.revoked_at = clock.utcnow()
+    db.session.flush()
+    return token
+
+
+def count_users() -> int:
+    return db.session.scalar(select(func.count(User.id))) or 0
+
+
+def member_counts(orgs: list[Organization]) -> dict[int, int]:
+    """Direct member count per organization, one grouped query."""
+    if not orgs:
+        return {}
+    rows = db.session.execute(select(User.organization_id, func.count(User.id))
+                              .where(User.organization_id.in_([o.id for o in orgs]))
+                              .group_by(User.organization_id))
+    return {org_id: n for org_id, n in rows}

@@ -1,0 +1,127 @@
+"""Open Party School (开放式网络党校): the application factory. Wiring only."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app, has_request_context, render_template, request, session
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from core import api as api_frame
+from core import clock, permissions
+from core.config import load_config
+from core.nav import add_nav_link, home_panels, nav_links
+from core.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    return app
+
+
+def select_locale() -> str:
+    languages = list(current_app.config["LANGUAGES"])
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["DISPLAY_TIMEZONE"])
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    from accounts import auth
+
+    auth.init_login(login_manager)
+    app.before_request(permissions.enforce_access)
+
+
+def register_blueprints(app: Flask) -> None:
+    from accounts.api import bp as accounts_api
+    from accounts.views import NAV_LINKS as accounts_nav
+    from accounts.views import bp as accounts_views
+    from core.views import bp as core_views
+
+    for blueprint in (core_views, accounts_views, accounts_api):
+        app.register_blueprint(blueprint)
+    for link in accounts_nav:
+        add_nav_link(app, link)
+    for endpoint in ("static", "bootstrap.static"):
+        if endpoint in app.view_functions:
+            permissions.mark_public_endpoint(app, endpoint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    app.register_error_handler(api_frame.ApiError, api_frame.handle_api_error)
+
+    def handle_http(error: HTTPException):
+        if permissions.is_api_request():
+            return api_frame.http_exception_as_json(error)
+        if error.code in (403, 404, 500):
+            return render_template(f"errors/{error.code}.html"), error.code
+        return error
+
+    def handle_unexpected(error: Exception):
+        app.logger.exception("unhandled error")
+        db.session.rollback()
+        if permissions.is_api_request():
+            return api_frame.json_error(500, _("服务器出错了，请稍后再试。"))
+        return render_template("errors/500.html"), 500
+
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(SQLAlchemyError, handle_unexpected)
+    if not app.testing:
+        app.register_error_handler(Exception, handle_unexpected)
+
+
+def register_commands(app: Flask) -> None:
+    import click
+
+    from accounts import demo as accounts_demo
+    from accounts.cli import users_cli
+
+    app.cli.add_command(users_cli)
+
+    @app.cli.command("demo")
+    def demo_command():
+        """Load the demo district (idempotent: a second run changes nothing)."""
+        logins = accounts_demo.load()
+        db.session.commit()
+        click.echo(_("演示数据已就绪。演示账号（密码均为 %(password)s）：", password=accounts_demo.DEMO_PASSWORD))
+        for role, name, phone in logins:
+            click.echo(f"  {role:<10} {name:<8} {phone}")
+
+
+def register_template_helpers(app: Flask) -> None:
+    @app.template_filter("localtime")
+    def localtime(value, fmt: str = "%Y-%m-%d %H:%M"):
+        local = clock.to_local(value, app.config["DISPLAY_TIMEZONE"])
+        return local.strftime(fmt) if local else ""
+
+    @app.context_processor
+    def inject_helpers():
+        from flask_babel import get_locale
+
+        return {"has_role": permissions.has_role, "Role": permissions.Role,
+                "current_locale": str(get_locale() or "zh"), "nav_links": nav_links(app),
+                "home_panels": home_panels(app)}

@@ -1,0 +1,1 @@
+"""Shared foundation: configuration, extensions, model base, permissions, API helpers."""

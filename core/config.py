@@ -1,0 +1,92 @@
+"""Configuration: defaults here, then instance/config.py, then environment variables.
+
+Every setting is listed in README.md with its default. Environment variables use Flask's
+prefix (``FLASK_SECRET_KEY``, ``FLASK_LOGIN_MAX_FAILURES`` ...); ``DATABASE_URL`` is also read
+directly because every hosting tool sets it.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+
+from flask import Flask
+
+
+class DefaultConfig:
+    # Database: SQLite file in instance/ unless DATABASE_URL names another.
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    # Sessions and cookies.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # set True behind HTTPS
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
+
+    # Language and time.
+    BABEL_DEFAULT_LOCALE = "zh"
+    LANGUAGES = ("zh", "en")
+    DISPLAY_TIMEZONE = "Asia/Shanghai"
+
+    # Login throttling: this many failures for one account, or from one address,
+    # within the window refuse further attempts until the oldest failure ages out.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_WINDOW_SECONDS = 600
+
+    # Pages.
+    PER_PAGE = 20
+    API_MAX_PER_PAGE = 100
+
+    # Bootstrap 5 is served from the package, never from a CDN.
+    BOOTSTRAP_SERVE_LOCAL = True
+
+    # Self-registration of public learners (群众).
+    ALLOW_PUBLIC_REGISTRATION = True
+
+
+def load_config(app: Flask, overrides: dict | None = None) -> None:
+    """Fill ``app.config`` from defaults, instance file, environment and ``overrides``."""
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env()
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
+    if overrides:
+        app.config.update(overrides)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "ops.sqlite3")
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual way (``postgres://``, ``postgresql://``)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """Read ``instance/secret_key``; the first run writes a random one (safe when workers race)."""
+    path = Path(instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    for _ in range(50):  # another process may be between creating and writing the file
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty; delete it to have a new key written")

@@ -1,0 +1,56 @@
+"""Site-wide pages: home, health check, language switch, the OpenAPI document."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from sqlalchemy import text
+
+from core.api import build_openapi, doc
+from core.extensions import db
+from core.permissions import public
+
+bp = Blueprint("core", __name__)
+
+
+def safe_next(target: str | None, fallback: str = "/") -> str:
+    """``target`` if it stays on this site (a path, no scheme or host), else ``fallback``."""
+    if not target or "\\" in target or any(ord(c) < 32 for c in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
+
+
+@bp.get("/")
+@public
+def index():
+    return render_template("home/index.html")
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any failure to reach the database
+        current_app.logger.exception("health check: database unreachable")
+        db.session.rollback()
+        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/lang/<code>")
+@public
+def set_language(code: str):
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    return redirect(safe_next(request.args.get("next"), url_for("core.index")))
+
+
+@bp.get("/api/v1/openapi.json")
+@public
+@doc("The OpenAPI 3.1 document of this API", tag="meta")
+def openapi():
+    return jsonify(build_openapi(current_app))
