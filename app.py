@@ -103,8 +103,13 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
 
     @app.cli.command("demo")
-    def demo_command():
+    @click.option("--if-empty", is_flag=True, help="Load only into a database that has no users yet.")
+    def demo_command(if_empty: bool):
         """Load the demo district (idempotent: a second run changes nothing)."""
+        if if_empty and accounts_demo.database_has_users():
+            click.echo(_("数据库中已有用户，未加载演示数据。"))
+            if not accounts_demo.is_loaded():
+                return
         logins = accounts_demo.load()
         db.session.commit()
         click.echo(_("演示数据已就绪。演示账号（密码均为 %(password)s）：", password=accounts_demo.DEMO_PASSWORD))

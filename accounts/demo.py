@@ -47,6 +47,14 @@ def _user(phone: str, **fields) -> User:
     return services.create_user(phone=phone, password_hash=demo_password_hash(), **fields)
 
 
+def database_has_users() -> bool:
+    return services.count_users() > 0
+
+
+def is_loaded() -> bool:
+    return services.organization_by_code(ROOT[0]) is not None
+
+
 def build_grid() -> tuple[Organization, list[Organization], list[Organization], list[Organization]]:
     root = _org(*ROOT, None)
     streets, communities, groups = [], [], []
