@@ -39,7 +39,15 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or languages[0]
 
 
+def import_models() -> None:
+    """Every model module, so the metadata (create_all, Alembic) knows every table."""
+    import accounts.models  # noqa: F401
+    import courses.models  # noqa: F401
+    import learning.models  # noqa: F401
+
+
 def register_extensions(app: Flask) -> None:
+    import_models()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     csrf.init_app(app)

@@ -1,0 +1,1 @@
+"""Courses: courses, lectures, study materials, authoring, catalog, media, required courses."""
