@@ -1,0 +1,444 @@
+"""The benchmark harness: a fresh database, a real gunicorn, wrk, and a baseline in the same run.
+
+Every scenario in ``bench/`` is built from these pieces::
+
+    from bench.harness import (BenchServer, Row, baseline_server, fresh_database, login, product_app,
+                               report, wrk)
+
+    with fresh_database(url) as database:                 # SQLite in a temp dir, or the given PostgreSQL URL
+        app = product_app(database.url)                   # create_app() on that database
+        ... fill it (bench.datagen.generate(app, ...)) ...
+        with baseline_server() as base, BenchServer(database_url=database.url) as server:
+            session = login(server.url(), "13900000000", "password")   # session cookie + CSRF token
+            before = wrk(base.url("/"))                                 # the trivial route
+            page = wrk(server.url("/courses/"), headers=session.headers())
+            post = wrk(server.url("/api/v1/x"), method="POST", body='{"a": 1}',
+                       headers=session.headers({"Content-Type": "application/json",
+                                                "X-CSRFToken": session.csrf_token}))
+            after = wrk(base.url("/"))
+        report("myscenario", [Row("page", page), Row("post", post)], [before, after], meta={...})
+
+* ``fresh_database(url=None)`` creates the schema: it runs the migrations (``flask db upgrade``)
+  and, when they do not cover every model or column yet, drops everything and uses
+  ``db.create_all()`` instead; ``database.schema`` says which, and ``report`` prints it.
+  With a PostgreSQL URL, the ``public`` schema of that database is emptied first.
+* ``BenchServer`` runs the production command, ``gunicorn --workers 2 --preload 'app:create_app()'``
+  (sync workers) on 127.0.0.1 and a free port, with ``DATABASE_URL`` and ``FLASK_SECRET_KEY`` set,
+  and waits for ``/healthz``. ``baseline_server()`` serves ``bench/baseline_app.py`` the same way.
+* ``wrk(url, ...)`` runs ``wrk -t2 -c32 -d10s --latency`` with a generated Lua script (method,
+  body, headers) and returns a ``WrkResult``: requests/s, p50/p90/p95/p99 latency in ms, error
+  counts (HTTP status >= 400 and socket errors). It first makes one request itself and refuses
+  to measure a route that does not answer with the expected status (a redirect to the login
+  page would otherwise look fast).
+* ``report(...)`` prints a table of ratios (route req/s ÷ mean baseline req/s) and writes JSON
+  to ``bench/out/<scenario>-<time>.json``.
+* ``count_queries(app, client, path)`` counts the SQL statements one in-process request sends.
+
+The machines are shared and noisy: only ratios measured in the same run mean something.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from http.cookiejar import CookieJar
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT_DIR = ROOT / "bench" / "out"
+USER_AGENT = "ops-bench/1"  # the same for login and wrk, as a browser would keep it
+WORKERS = 2
+PERCENTILES = (50, 75, 90, 95, 99)
+if str(ROOT) not in sys.path:  # the product's packages, when run from elsewhere
+    sys.path.insert(0, str(ROOT))
+
+
+# --- the database ------------------------------------------------------------------------------
+
+@dataclass
+class Database:
+    url: str
+    schema: str = ""  # how the schema was made: migrations or create_all (and why)
+    kind: str = "sqlite"
+
+
+def product_app(database_url: str, **config):
+    """The product's app on ``database_url`` (for generating data and counting queries in-process)."""
+    from app import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench", **config})
+
+
+@contextmanager
+def fresh_database(url: str | None = None) -> Iterator[Database]:
+    """An empty database with the current schema: a SQLite file in a temp dir, or ``url`` emptied."""
+    tmpdir = None
+    if url:
+        from core.config import normalise_database_url
+
+        database = Database(normalise_database_url(url), kind=url.split(":", 1)[0].split("+")[0])
+    else:
+        tmpdir = tempfile.mkdtemp(prefix="ops-bench-")
+        database = Database("sqlite:///" + os.path.join(tmpdir, "bench.sqlite3"))
+    try:
+        database.schema = build_schema(database.url)
+        yield database
+    finally:
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def build_schema(url: str) -> str:
+    import logging
+
+    from flask_migrate import upgrade
+    from sqlalchemy import inspect, text
+
+    from core.extensions import db
+
+    app = product_app(url)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        try:
+            upgrade()
+            missing = schema_gaps(inspect(db.engine), db.metadata)
+        except Exception as error:  # a migration that does not apply is also a gap
+            missing = [f"upgrade failed: {error.__class__.__name__}"]
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # env.py's fileConfig resets it
+        if not missing:
+            return "migrations (flask db upgrade)"
+        db.session.remove()
+        with db.engine.begin() as conn:
+            db.metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.create_all()
+        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+        return f"db.create_all() (the migrations miss {shown})"
+
+
+def schema_gaps(inspector, metadata) -> list[str]:
+    """Tables and columns of the models that the migrated database lacks."""
+    gaps = []
+    existing = set(inspector.get_table_names())
+    for table in metadata.sorted_tables:
+        if table.name not in existing:
+            gaps.append(table.name)
+            continue
+        columns = {c["name"] for c in inspector.get_columns(table.name)}
+        gaps += [f"{table.name}.{c.name}" for c in table.columns if c.name not in columns]
+    return gaps
+
+
+# --- gunicorn ----------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class BenchServer:
+    """``gunicorn --workers 2 --preload APP`` on 127.0.0.1:<free port>, as a context manager."""
+
+    def __init__(self, app_spec: str = "app:create_app()", *, database_url: str | None = None,
+                 env: dict | None = None, workers: int = WORKERS, health_path: str = "/healthz",
+                 startup_timeout: float = 60):
+        self.app_spec = app_spec
+        self.workers = workers
+        self.health_path = health_path
+        self.startup_timeout = startup_timeout
+        self.port = free_port()
+        self.env = {**os.environ, "FLASK_SECRET_KEY": secrets.token_hex(32), **(env or {})}
+        if database_url:
+            self.env["DATABASE_URL"] = database_url
+        self.process: subprocess.Popen | None = None
+        self.log = tempfile.NamedTemporaryFile(prefix="ops-bench-gunicorn-", suffix=".log", delete=False)
+
+    @property
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--worker-class", "sync",
+                "--preload", "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", self.app_spec]
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def __enter__(self) -> "BenchServer":
+        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log,
+                                        start_new_session=True)
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({self.process.returncode}):\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url(self.health_path), timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        self.__exit__(None, None, None)
+        raise RuntimeError(f"gunicorn did not answer {self.health_path} in time:\n{self.log_tail()}")
+
+    def __exit__(self, *exc) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+    def log_tail(self, lines: int = 40) -> str:
+        self.log.flush()
+        return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-lines:])
+
+
+def baseline_server(**kwargs) -> BenchServer:
+    """The trivial app of ``bench/baseline_app.py`` under the same gunicorn settings."""
+    return BenchServer("bench.baseline_app:app", health_path="/", **kwargs)
+
+
+# --- logging in --------------------------------------------------------------------------------
+
+@dataclass
+class Session:
+    cookie: str  # the Cookie header value
+    csrf_token: str
+
+    def headers(self, extra: dict | None = None) -> dict:
+        return {"Cookie": self.cookie, "User-Agent": USER_AGENT, **(extra or {})}
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def login(base_url: str, identifier: str, password: str) -> Session:
+    """Log in through the real form (CSRF token scraped from it); return the session cookie."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
+    with opener.open(base_url.rstrip("/") + "/login", timeout=10) as response:
+        page = response.read().decode()
+    match = CSRF_INPUT.search(page)
+    if not match:
+        raise RuntimeError("no csrf_token input on the login form")
+    token = match.group(1) or match.group(2)
+    form = urllib.parse.urlencode({"identifier": identifier, "password": password, "csrf_token": token})
+    with opener.open(base_url.rstrip("/") + "/login", data=form.encode(), timeout=10) as response:
+        response.read()
+    cookies = {c.name: c.value for c in jar}
+    if "session" not in cookies:
+        raise RuntimeError("login did not set a session cookie")
+    session = Session("; ".join(f"{k}={v}" for k, v in cookies.items()), token)
+    status, body = fetch(base_url.rstrip("/") + "/profile", headers=session.headers())
+    if status != 200:
+        raise RuntimeError(f"login as {identifier} failed: /profile answered {status}")
+    return session
+
+
+def fetch(url: str, *, method: str = "GET", body: str | bytes | None = None,
+          headers: dict | None = None) -> tuple[int, bytes]:
+    """One request without following redirects: (status, body)."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    data = body.encode() if isinstance(body, str) else body
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+# --- wrk ---------------------------------------------------------------------------------------
+
+@dataclass
+class WrkResult:
+    url: str
+    requests: int
+    seconds: float
+    rps: float
+    latency_ms: dict[str, float]  # "p50", "p75", "p90", "p95", "p99", "max", "mean"
+    status_errors: int  # responses with HTTP status >= 400
+    socket_errors: dict[str, int] = field(default_factory=dict)  # connect, read, write, timeout
+
+    @property
+    def errors(self) -> int:
+        return self.status_errors + sum(self.socket_errors.values())
+
+
+def lua_string(value: str) -> str:
+    """A Lua string literal (byte escapes, so any text survives)."""
+    out = []
+    for byte in value.encode():
+        char = chr(byte)
+        out.append(char if 32 <= byte < 127 and char not in '"\\' else f"\\{byte:03d}")
+    return '"' + "".join(out) + '"'
+
+
+def wrk_script(method: str = "GET", body: str | None = None, headers: dict | None = None) -> str:
+    lines = [f"wrk.method = {lua_string(method)}"]
+    if body is not None:
+        lines.append(f"wrk.body = {lua_string(body)}")
+    for name, value in (headers or {}).items():
+        lines.append(f"wrk.headers[{lua_string(name)}] = {lua_string(value)}")
+    percentiles = ", ".join(f'"p{p}", latency:percentile({p}) / 1000' for p in PERCENTILES)
+    lines.append(f"""
+done = function(summary, latency, requests)
+  local values = {{"requests", summary.requests, "duration_us", summary.duration,
+    "status", summary.errors.status, "connect", summary.errors.connect, "read", summary.errors.read,
+    "write", summary.errors.write, "timeout", summary.errors.timeout,
+    "mean", latency.mean / 1000, "max", latency.max / 1000, {percentiles}}}
+  local parts = {{}}
+  for i = 1, #values, 2 do
+    parts[#parts + 1] = string.format('"%s": %.3f', values[i], values[i + 1])
+  end
+  io.write("BENCH_JSON {{" .. table.concat(parts, ", ") .. "}}\\n")
+end
+""")
+    return "\n".join(lines)
+
+
+def wrk(url: str, *, duration: float = 10, threads: int = 2, connections: int = 32, method: str = "GET",
+        body: str | None = None, headers: dict | None = None, expect_status: int | tuple = (200,),
+        timeout: str = "10s") -> WrkResult:
+    """Measure ``url`` with wrk; refuse to if one request does not answer ``expect_status``."""
+    expected = (expect_status,) if isinstance(expect_status, int) else tuple(expect_status)
+    headers = {"User-Agent": USER_AGENT, **(headers or {})}
+    status, _ = fetch(url, method=method, body=body, headers=headers)
+    if status not in expected:
+        raise RuntimeError(f"{method} {url} answered {status}, expected {expected}; not measuring it")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="ops-bench-", delete=False) as script:
+        script.write(wrk_script(method, body, headers))
+    try:
+        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", f"--timeout={timeout}",
+                   "--latency", "-s", script.name, url]
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
+    finally:
+        os.unlink(script.name)
+    return parse_wrk(url, completed.stdout, completed.stderr)
+
+
+def parse_wrk(url: str, stdout: str, stderr: str = "") -> WrkResult:
+    line = next((ln for ln in stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no summary:\n{stdout}\n{stderr}")
+    data = json.loads(line[len("BENCH_JSON "):])
+    seconds = data["duration_us"] / 1e6
+    latency = {f"p{p}": round(data[f"p{p}"], 2) for p in PERCENTILES}
+    latency.update(mean=round(data["mean"], 2), max=round(data["max"], 2))
+    return WrkResult(url=url, requests=int(data["requests"]), seconds=round(seconds, 2),
+                     rps=round(data["requests"] / seconds, 1) if seconds else 0.0, latency_ms=latency,
+                     status_errors=int(data["status"]),
+                     socket_errors={k: int(data[k]) for k in ("connect", "read", "write", "timeout")})
+
+
+# --- counting queries --------------------------------------------------------------------------
+
+@contextmanager
+def query_counter(engine) -> Iterator[list[str]]:
+    """Collect the SQL statements sent on ``engine`` inside the block."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def count_queries(app, client, path: str, *, expect_status: int = 200) -> int:
+    """SQL statements of one warm request (the page is requested once before counting)."""
+    from core.extensions import db
+
+    client.get(path, headers={"User-Agent": USER_AGENT})
+    with app.app_context():
+        engine = db.engine
+    with query_counter(engine) as statements:
+        response = client.get(path, headers={"User-Agent": USER_AGENT})
+    if response.status_code != expect_status:
+        raise RuntimeError(f"{path} answered {response.status_code} in-process, expected {expect_status}")
+    return len(statements)
+
+
+# --- the report --------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    name: str
+    result: WrkResult
+    queries: int | None = None
+    target: float | None = None  # minimum ratio to the baseline, if the issue sets one
+
+
+def machine() -> dict:
+    return {"cpus": os.cpu_count(), "loadavg_before": [round(x, 2) for x in os.getloadavg()],
+            "python": sys.version.split()[0], "workers": WORKERS}
+
+
+def report(scenario: str, rows: list[Row], baselines: list[WrkResult], *, meta: dict | None = None,
+           out_dir: Path = OUT_DIR) -> dict:
+    """Print the ratio table and write it as JSON; return the JSON payload."""
+    base_rps = sum(b.rps for b in baselines) / len(baselines)
+    payload = {
+        "scenario": scenario, "at": time.strftime("%Y-%m-%dT%H:%M:%S"), **(meta or {}),
+        "baseline": {"rps_mean": round(base_rps, 1), "runs": [asdict(b) for b in baselines]},
+        "rows": [{"name": r.name, "ratio": round(r.result.rps / base_rps, 3) if base_rps else None,
+                  "target": r.target, "queries": r.queries, **asdict(r.result)} for r in rows],
+    }
+    print(format_table(payload))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{scenario}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2))
+    print(f"JSON: {path}")
+    payload["path"] = str(path)
+    return payload
+
+
+def format_table(payload: dict) -> str:
+    header = f"{'route':<28} {'req/s':>8} {'ratio':>6} {'target':>6} {'p50ms':>7} {'p95ms':>7} {'p99ms':>7} " \
+             f"{'errors':>6} {'SQL':>4}"
+    lines = [f"== {payload['scenario']} ==" + "".join(f"  {k}: {v}" for k, v in payload.items()
+                                                     if k in ("database", "schema", "data"))]
+    lines += [header, "-" * len(header)]
+    for run in payload["baseline"]["runs"]:
+        lines.append(f"{'baseline (trivial route)':<28} {run['rps']:>8.1f} {'':>6} {'':>6} "
+                     f"{run['latency_ms']['p50']:>7.1f} {run['latency_ms']['p95']:>7.1f} "
+                     f"{run['latency_ms']['p99']:>7.1f} {run['status_errors'] + sum(run['socket_errors'].values()):>6}")
+    for row in payload["rows"]:
+        target = f"{row['target']:.2f}" if row["target"] is not None else ""
+        verdict = "" if row["target"] is None else ("  ok" if row["ratio"] >= row["target"] else "  BELOW TARGET")
+        errors = row["status_errors"] + sum(row["socket_errors"].values())
+        queries = "" if row["queries"] is None else str(row["queries"])
+        lines.append(f"{row['name']:<28} {row['rps']:>8.1f} {row['ratio']:>6.3f} {target:>6} "
+                     f"{row['latency_ms']['p50']:>7.1f} {row['latency_ms']['p95']:>7.1f} "
+                     f"{row['latency_ms']['p99']:>7.1f} {errors:>6} {queries:>4}{verdict}")
+    lines.append(f"ratio = route req/s ÷ mean baseline req/s ({payload['baseline']['rps_mean']:.1f})")
+    return "\n".join(lines)
