@@ -1,5 +1,10 @@
 """Fixtures: ``app`` (a fresh database per test: SQLite in memory, or PostgreSQL when DATABASE_URL
-names one), ``client``, ``runner``, ``auth``, and factories for organizations and users."""
+names one), ``client``, ``runner``, ``auth``, and factories for organizations and users.
+
+The ``app`` fixture keeps an application context pushed so test code can use ``db.session``; every
+test-client request still runs in an application context of its own (``IsolatedClient``), with its own
+``g``, current user and database session, as in production. After a request changed data, re-read it
+in the test (``db.session.expire_all()`` or ``db.session.refresh(obj)``)."""
 from __future__ import annotations
 
 import itertools
@@ -7,6 +12,8 @@ import os
 from functools import lru_cache
 
 import pytest
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
 from sqlalchemy import text
 from werkzeug.security import generate_password_hash
 
@@ -21,7 +28,7 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 ON_POSTGRES = DATABASE_URL.startswith("postgres")
 
 
-def test_config(**overrides) -> dict:
+def testing_config(**overrides) -> dict:
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -41,10 +48,23 @@ def reset_database() -> None:
     db.create_all()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests never share the test's application context (Flask would reuse
+    an active one, and with it ``g``, the logged-in user and the database session)."""
+
+    def open(self, *args, **kwargs):
+        token = _cv_app.set(None)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _cv_app.reset(token)
+
+
 @pytest.fixture
 def app(tmp_path):
-    application = create_app(test_config(UPLOAD_FOLDER=str(tmp_path / "uploads")))
+    application = create_app(testing_config(UPLOAD_FOLDER=str(tmp_path / "uploads")))
     application.instance_path = str(tmp_path / "instance")
+    application.test_client_class = IsolatedClient
     with application.app_context():
         reset_database()
         yield application
