@@ -5,12 +5,12 @@ import pytest
 
 from app import create_app
 from core.extensions import db
-from tests.conftest import PASSWORD, IsolatedClient, reset_database, testing_config
+from tests.conftest import PASSWORD, IsolatedClient, reset_database, config_for_tests
 
 
 @pytest.fixture
 def csrf_app():
-    application = create_app(testing_config(WTF_CSRF_ENABLED=True))
+    application = create_app(config_for_tests(WTF_CSRF_ENABLED=True))
     application.test_client_class = IsolatedClient
     with application.app_context():
         reset_database()
