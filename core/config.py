@@ -47,6 +47,44 @@ class DefaultConfig:
     # Self-registration of public learners (群众).
     ALLOW_PUBLIC_REGISTRATION = True
 
+    # Uploads and the study materials library (courses-library).
+    # Where uploaded files live (outside static/); unset: instance/uploads, relative paths from instance/.
+    UPLOAD_FOLDER: str | None = None
+    # Largest video (MP4/WebM) a trainer may upload, in bytes.
+    MAX_VIDEO_BYTES = 500 * 1024 * 1024
+    # Largest document (PDF/DOCX/TXT/Markdown), in bytes.
+    MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+    # Largest image (course covers: PNG/JPEG/WebP), in bytes.
+    MAX_IMAGE_BYTES = 5 * 1024 * 1024
+    # Whole request body; a little above the video limit so form fields fit (larger requests get 413).
+    MAX_CONTENT_LENGTH = 510 * 1024 * 1024
+
+    # Training hours (学时): the hours engine (learning/).
+    # Seconds between a lecture page's heartbeats.
+    HEARTBEAT_INTERVAL_SECONDS = 30
+    # A heartbeat later than interval + grace credits only one interval (a sleeping laptop earns nothing more).
+    HEARTBEAT_GRACE_SECONDS = 15
+    # Text/document pages: no input for this long asks "still studying?" and stops earning.
+    PRESENCE_TIMEOUT_SECONDS = 180
+    # Playback rates the video player allows; the slowest sets a video lecture's cap.
+    MIN_PLAYBACK_RATE = 0.75
+    MAX_PLAYBACK_RATE = 2.0
+    # Added to a video lecture's cap (duration / MIN_PLAYBACK_RATE) for pauses and rewinds.
+    VIDEO_CAP_GRACE_SECONDS = 300
+    # Reading speed for a text/document lecture's estimated reading time (its cap), characters per minute.
+    READING_CHARS_PER_MINUTE = 300
+    # Online study credited per member per day, in seconds; 0 = no daily cap.
+    DAILY_ONLINE_CAP_SECONDS = 0
+    # Minutes in one 学时 (45 or 60 by local rule).
+    MINUTES_PER_HOUR_UNIT = 45
+    # How seconds become 学时 for display and export: "floor:0.5" (down to half 学时), "round:0.1", "floor:1" ...
+    HOUR_ROUNDING = "round:0.1"
+    # Share of a video's duration that must be watched (server-side intervals) for the lecture to count as done;
+    # also the share of a text's reading time.
+    VIDEO_COMPLETION_SHARE = 0.95
+    # Seconds an offline class's check-in code (QR and short code) stays the same.
+    CHECKIN_CODE_SECONDS = 30
+
 
 def load_config(app: Flask, overrides: dict | None = None) -> None:
     """Fill ``app.config`` from defaults, instance file, environment and ``overrides``."""

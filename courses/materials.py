@@ -1,0 +1,97 @@
+"""Study materials (学习资料): add (deduplicated by content), archive, list what a user may see.
+
+Services flush; the view or CLI command commits.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from core import clock, storage
+from core.extensions import db
+from core.storage import DOCUMENT_KINDS, UploadError
+from courses.extract import extract_text
+from courses.models import Audience, Material
+from courses.visibility import material_condition
+
+
+class DuplicateMaterial(Exception):
+    """The same content (SHA-256) is already in the library as ``existing``."""
+
+    def __init__(self, existing: Material):
+        super().__init__(f"duplicate of material {existing.id}")
+        self.existing = existing
+
+
+def find_by_sha256(sha256: str) -> Material | None:
+    return db.session.scalar(select(Material).where(Material.sha256 == sha256))
+
+
+def add_material(file, *, title: str | None = None, uploaded_by=None, course=None,
+                 audience: Audience = Audience.PUBLIC, category: str = "", org=None) -> Material:
+    """Store ``file`` (FileStorage, path or binary stream), extract its text, add it to the library.
+
+    Raises UploadError (wrong type, too large, unreadable: nothing is kept) or DuplicateMaterial.
+    """
+    stored = storage.save_upload(file, allowed=DOCUMENT_KINDS)
+    try:
+        existing = find_by_sha256(stored.sha256)
+        if existing is not None:
+            raise DuplicateMaterial(existing)
+        text = extract_text(stored.path, stored.kind)
+        material = Material(
+            title=(title or "").strip()[:300] or default_title(stored.filename), file_kind=stored.kind,
+            file_key=stored.key, filename=stored.filename, mime=stored.mime, size=stored.size,
+            sha256=stored.sha256, text=text, category=(category or "").strip()[:50], audience=Audience(audience),
+            org_id=org.id if org is not None else None, course_id=course.id if course is not None else None,
+            uploaded_by_id=uploaded_by.id if uploaded_by is not None else None)
+        try:
+            with db.session.begin_nested():  # a concurrent upload of the same content wins the race
+                db.session.add(material)
+        except IntegrityError:
+            existing = find_by_sha256(stored.sha256)
+            if existing is None:
+                raise
+            raise DuplicateMaterial(existing)
+    except BaseException:
+        storage.discard(stored.key)
+        raise
+    return material
+
+
+def default_title(filename: str) -> str:
+    return (Path(filename).stem or filename)[:300]
+
+
+def archive_material(material: Material, by=None) -> None:
+    """Hide a material from the library; its row and file stay (lectures and study records keep it)."""
+    if material.deleted_at is None:
+        material.deleted_at = clock.utcnow()
+    db.session.flush()
+
+
+def restore_material(material: Material, by=None) -> None:
+    material.deleted_at = None
+    db.session.flush()
+
+
+def visible_materials(user, category: str | None = None, course=None):
+    """A select of the materials ``user`` may see, newest first, optionally of one category or course."""
+    stmt = select(Material).where(material_condition(user))
+    if category:
+        stmt = stmt.where(Material.category == category)
+    if course is not None:
+        stmt = stmt.where(Material.course_id == course.id)
+    return stmt.order_by(Material.created_at.desc(), Material.id.desc())
+
+
+def visible_categories(user) -> list[str]:
+    stmt = (select(Material.category, func.count()).where(material_condition(user), Material.category != "")
+            .group_by(Material.category).order_by(Material.category))
+    return [row[0] for row in db.session.execute(stmt)]
+
+
+__all__ = ["DuplicateMaterial", "UploadError", "add_material", "archive_material", "restore_material",
+           "visible_materials", "visible_categories", "find_by_sha256"]
