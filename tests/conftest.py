@@ -28,7 +28,7 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 ON_POSTGRES = DATABASE_URL.startswith("postgres")
 
 
-def config_for_tests(**overrides) -> dict:
+def testing_config(**overrides) -> dict:
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -62,7 +62,7 @@ class IsolatedClient(FlaskClient):
 
 @pytest.fixture
 def app(tmp_path):
-    application = create_app(config_for_tests(UPLOAD_FOLDER=str(tmp_path / "uploads")))
+    application = create_app(testing_config(UPLOAD_FOLDER=str(tmp_path / "uploads")))
     application.instance_path = str(tmp_path / "instance")
     application.test_client_class = IsolatedClient
     with application.app_context():

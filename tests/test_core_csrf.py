@@ -5,7 +5,8 @@ import pytest
 
 from app import create_app
 from core.extensions import db
-from tests.conftest import PASSWORD, IsolatedClient, reset_database, config_for_tests
+from tests.conftest import PASSWORD, IsolatedClient, reset_database
+from tests.conftest import testing_config as config_for_tests
 
 
 @pytest.fixture
