@@ -44,6 +44,7 @@ def import_models() -> None:
     import accounts.models  # noqa: F401
     import courses.models  # noqa: F401
     import learning.models  # noqa: F401
+    import quizzes.models  # noqa: F401
 
 
 def register_extensions(app: Flask) -> None:

@@ -85,6 +85,12 @@ class DefaultConfig:
     # Seconds an offline class's check-in code (QR and short code) stays the same.
     CHECKIN_CODE_SECONDS = 30
 
+    # Quizzes and exams (quizzes/).
+    # Seconds after an attempt's server deadline during which a late answer or submit still counts (network lag).
+    QUIZ_DEADLINE_GRACE_SECONDS = 0
+    # Largest bank import file (XLSX/CSV), in bytes.
+    QUIZ_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+
 
 def load_config(app: Flask, overrides: dict | None = None) -> None:
     """Fill ``app.config`` from defaults, instance file, environment and ``overrides``."""

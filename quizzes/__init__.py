@@ -1,0 +1,1 @@
+"""Question banks, quizzes and exams, attempts, grading, bank import/export and analytics."""

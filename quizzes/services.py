@@ -1,0 +1,484 @@
+"""Write operations on banks, quizzes and attempts. They flush; the view or command commits.
+
+Fairness rules kept here:
+- one open attempt per member and quiz (a partial unique index; a losing concurrent start gets the
+  winner's attempt);
+- the deadline is the server's (start + time limit, capped by the quiz's closing time); answers after it
+  are refused and the attempt is submitted on the next access or by ``flask quizzes close-expired``;
+- an attempt is graded exactly once: only the request whose ``UPDATE ... WHERE status = 'open'``
+  changes the row grades it.
+"""
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from core import clock
+from core.extensions import db
+from courses.models import Course
+from courses.visibility import can_view_course, course_condition, is_staff
+from learning.ledger import record_entry
+from learning.models import HourSource
+from quizzes import grading
+from quizzes.models import (Attempt, AttemptAnswer, AttemptStatus, Difficulty, DrawRule, Option, Question,
+                            QuestionBank, QuestionKind, Quiz, QuizQuestion, ReviewPolicy)
+
+TRUE_TEXT, FALSE_TEXT = "正确", "错误"
+MAX_BLANK_LENGTH = 500
+
+
+class QuizError(Exception):
+    """A refusal the member or trainer should read (Chinese message) with the HTTP status to answer."""
+
+    def __init__(self, message: str, status: int = 409):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+# --- banks and questions ---------------------------------------------------------------------------
+
+def create_bank(title: str, *, course: Course | None = None, category: str = "", description: str = "",
+                by=None) -> QuestionBank:
+    bank = QuestionBank(title=title.strip(), course=course, category=(category or "").strip(),
+                        description=description or "", created_by_id=getattr(by, "id", None))
+    db.session.add(bank)
+    db.session.flush()
+    return bank
+
+
+@dataclass
+class QuestionData:
+    """A question as authored: options are (text, is_correct) in order; blanks list accepted answers."""
+
+    kind: QuestionKind
+    stem: str
+    options: list[tuple[str, bool]]
+    accepted: list[str]
+    explanation: str = ""
+    tags: list[str] | None = None
+    difficulty: Difficulty = Difficulty.MEDIUM
+
+
+def check_question(data: QuestionData) -> str | None:
+    """Why the question cannot be saved, or None."""
+    if not data.stem.strip():
+        return _("题干不能为空")
+    if data.kind == QuestionKind.BLANK:
+        if not [a for a in data.accepted if grading.normalise_blank(a)]:
+            return _("填空题至少需要一个参考答案")
+        return None
+    texts = [t.strip() for t, _c in data.options]
+    if len(texts) < 2 or any(not t for t in texts):
+        return _("选择题至少需要两个非空选项")
+    if len(set(texts)) != len(texts):
+        return _("选项重复")
+    correct = sum(1 for _t, c in data.options if c)
+    if correct == 0:
+        return _("没有标出正确答案")
+    if data.kind in (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE) and correct != 1:
+        return _("单选题和判断题只能有一个正确答案")
+    return None
+
+
+def true_false_options(answer_true: bool) -> list[tuple[str, bool]]:
+    return [(TRUE_TEXT, answer_true), (FALSE_TEXT, not answer_true)]
+
+
+def add_question(bank: QuestionBank, data: QuestionData) -> Question:
+    problem = check_question(data)
+    if problem:
+        raise QuizError(problem, 422)
+    position = (db.session.scalar(select(func.max(Question.position)).where(Question.bank_id == bank.id)) or 0) + 1
+    question = Question(bank_id=bank.id, position=position)
+    _apply(question, data)
+    db.session.add(question)
+    db.session.flush()
+    return question
+
+
+def update_question(question: Question, data: QuestionData) -> Question:
+    problem = check_question(data)
+    if problem:
+        raise QuizError(problem, 422)
+    _apply(question, data)
+    db.session.flush()
+    return question
+
+
+def _apply(question: Question, data: QuestionData) -> None:
+    question.kind = data.kind
+    question.stem = data.stem.strip()
+    question.explanation = (data.explanation or "").strip()
+    question.tags = data.tags or []
+    question.difficulty = data.difficulty
+    if data.kind == QuestionKind.BLANK:
+        question.accepted_answers = [a.strip() for a in data.accepted if grading.normalise_blank(a)]
+        question.options = []
+        return
+    question.accepted_answers = []
+    existing = {o.text: o for o in question.options}  # keep public ids of unchanged options
+    options = []
+    for position, (text_, correct) in enumerate(data.options, start=1):
+        option = existing.get(text_.strip()) or Option(text=text_.strip())
+        option.position, option.is_correct = position, bool(correct)
+        options.append(option)
+    question.options = options
+
+
+def question_data(question: Question) -> QuestionData:
+    return QuestionData(kind=question.kind, stem=question.stem,
+                        options=[(o.text, o.is_correct) for o in question.options],
+                        accepted=list(question.accepted_answers or []), explanation=question.explanation,
+                        tags=question.tags, difficulty=question.difficulty)
+
+
+def delete_question(question: Question) -> None:
+    """Soft delete: attempts that drew it still show it; new quizzes and draws no longer use it."""
+    question.deleted_at = clock.utcnow()
+    for fixed in db.session.scalars(select(QuizQuestion).where(QuizQuestion.question_id == question.id)):
+        db.session.delete(fixed)
+    db.session.flush()
+
+
+def bank_questions(bank_id: int) -> list[Question]:
+    return list(db.session.scalars(select(Question).where(Question.bank_id == bank_id,
+                                                          Question.deleted_at.is_(None))
+                                   .order_by(Question.position, Question.id)))
+
+
+# --- quizzes -----------------------------------------------------------------------------------------
+
+def set_fixed_questions(quiz: Quiz, questions: list[tuple[Question, int]]) -> None:
+    quiz.uses_draw = False
+    quiz.fixed_questions = [QuizQuestion(question_id=q.id, position=i, points=max(1, int(points)))
+                            for i, (q, points) in enumerate(questions, start=1)]
+    db.session.flush()
+
+
+def set_draw_rules(quiz: Quiz, rules: list[dict]) -> None:
+    """``rules``: dicts with count, points and optional kind, tag, difficulty. Refused when the bank
+    cannot supply them all without repeating a question."""
+    quiz.uses_draw = True
+    quiz.draw_rules = [DrawRule(kind=r.get("kind"), tag=(r.get("tag") or None), difficulty=r.get("difficulty"),
+                                count=int(r["count"]), points=max(1, int(r.get("points") or 1)))
+                       for r in rules if int(r.get("count") or 0) > 0]
+    db.session.flush()
+    try:
+        draw_questions(quiz, random.Random(0))
+    except QuizError:
+        raise QuizError(_("题库中符合条件的题目不够抽取"), 422)
+
+
+def rule_matches(rule: DrawRule, question: Question) -> bool:
+    return ((rule.kind is None or question.kind == rule.kind)
+            and (rule.difficulty is None or question.difficulty == rule.difficulty)
+            and (not rule.tag or rule.tag in question.tags))
+
+
+def draw_questions(quiz: Quiz, rng: random.Random) -> list[tuple[Question, int]]:
+    """The questions of one attempt with their points, in the order shown. A random draw takes each
+    rule's count from the bank without ever repeating a question within the attempt."""
+    if quiz.uses_draw:
+        pool = bank_questions(quiz.bank_id)
+        taken: set[int] = set()
+        drawn: list[tuple[Question, int]] = []
+        for rule in quiz.draw_rules:
+            candidates = [q for q in pool if q.id not in taken and rule_matches(rule, q)]
+            if len(candidates) < rule.count:
+                raise QuizError(_("题库中符合条件的题目不够抽取"), 409)
+            for question in rng.sample(candidates, rule.count):
+                taken.add(question.id)
+                drawn.append((question, rule.points))
+    else:
+        drawn = [(fq.question, fq.points) for fq in quiz.fixed_questions if fq.question.deleted_at is None]
+    if not drawn:
+        raise QuizError(_("该测验还没有题目"), 409)
+    if quiz.shuffle_questions:
+        rng.shuffle(drawn)
+    return drawn
+
+
+def quizzes_for(user):
+    """Published quizzes ``user`` may see: course-less ones and those of courses they may see."""
+    stmt = select(Quiz).outerjoin(Course, Quiz.course_id == Course.id).order_by(Quiz.id.desc())
+    if is_staff(user):
+        return stmt
+    return stmt.where(Quiz.published.is_(True), or_(Quiz.course_id.is_(None), course_condition(user)))
+
+
+def can_see_quiz(user, quiz: Quiz) -> bool:
+    if is_staff(user):
+        return True
+    return quiz.published and (quiz.course is None or can_view_course(user, quiz.course))
+
+
+def attempts_of(quiz: Quiz, user) -> list[Attempt]:
+    return list(db.session.scalars(select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.user_id == user.id)
+                                   .order_by(Attempt.number)))
+
+
+def attempts_left(quiz: Quiz, used: int) -> int | None:
+    limit = quiz.effective_max_attempts
+    return None if limit is None else max(0, limit - used)
+
+
+def availability_problem(quiz: Quiz, user, now: datetime, used: int) -> str | None:
+    """Why ``user`` cannot start a new attempt now, or None."""
+    if not can_see_quiz(user, quiz):
+        return _("您无权参加该测验")
+    if quiz.opens_at and now < quiz.opens_at:
+        return _("测验尚未开始")
+    if quiz.closes_at and now >= quiz.closes_at:
+        return _("测验已经结束")
+    if attempts_left(quiz, used) == 0:
+        return _("答题次数已用完")
+    return None
+
+
+# --- attempts ------------------------------------------------------------------------------------------
+
+def open_attempt(quiz_id: int, user_id: int) -> Attempt | None:
+    return db.session.scalar(select(Attempt).where(Attempt.quiz_id == quiz_id, Attempt.user_id == user_id,
+                                                   Attempt.status == AttemptStatus.OPEN)
+                             .execution_options(populate_existing=True))
+
+
+def is_expired(attempt: Attempt, now: datetime | None = None) -> bool:
+    now = now or clock.utcnow()
+    grace = timedelta(seconds=current_app.config["QUIZ_DEADLINE_GRACE_SECONDS"])
+    return attempt.deadline is not None and now > attempt.deadline + grace
+
+
+def start_attempt(quiz: Quiz, user) -> tuple[Attempt, bool]:
+    """The member's open attempt, or a new one: ``(attempt, created)``. Two tabs, or two concurrent
+    starts, end up with the same attempt."""
+    now = clock.utcnow()
+    existing = open_attempt(quiz.id, user.id)
+    if existing is not None:
+        if not is_expired(existing, now):
+            return existing, False
+        submit_attempt(existing, auto=True)
+    used = db.session.scalar(select(func.count()).select_from(Attempt)
+                             .where(Attempt.quiz_id == quiz.id, Attempt.user_id == user.id)) or 0
+    problem = availability_problem(quiz, user, now, used)
+    if problem:
+        raise QuizError(problem, 403 if not can_see_quiz(user, quiz) else 409)
+    rng = random.Random(secrets.randbits(64))
+    drawn = draw_questions(quiz, rng)
+    ends = [t for t in (now + timedelta(seconds=quiz.time_limit_seconds) if quiz.time_limit_seconds else None,
+                        quiz.closes_at) if t is not None]
+    attempt = Attempt(quiz_id=quiz.id, user_id=user.id, number=used + 1, status=AttemptStatus.OPEN,
+                      started_at=now, deadline=min(ends) if ends else None)
+    for position, (question, points) in enumerate(drawn, start=1):
+        order = [o.public_id for o in question.options]
+        if quiz.shuffle_options and question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+            rng.shuffle(order)
+        attempt.answers.append(AttemptAnswer(position=position, question_id=question.id, points=points,
+                                             option_order=order))
+    try:
+        with db.session.begin_nested():
+            db.session.add(attempt)
+            db.session.flush()
+    except IntegrityError:  # a concurrent start (another tab) won: share its attempt
+        winner = open_attempt(quiz.id, user.id)
+        if winner is None:
+            raise QuizError(_("请稍后重试"), 409)
+        return winner, False
+    return attempt, True
+
+
+def get_attempt(attempt_id: int, user) -> Attempt | None:
+    """The member's own attempt (staff may read any); an expired open attempt is submitted first."""
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or (attempt.user_id != user.id and not is_staff(user)):
+        return None
+    if attempt.is_open and is_expired(attempt):
+        submit_attempt(attempt, auto=True)
+    return attempt
+
+
+def save_answer(attempt: Attempt, position: int, response: object) -> AttemptAnswer:
+    """Store the answer to question ``position``; refused once the attempt is submitted or past its deadline."""
+    answer = next((a for a in attempt.answers if a.position == position), None)
+    if answer is None:
+        raise QuizError(_("没有这道题"), 404)
+    value = clean_response(answer, response)
+    now = clock.utcnow()
+    # Lock the attempt row (PostgreSQL) so a racing submit grades either before or after this save.
+    status, deadline = db.session.execute(select(Attempt.status, Attempt.deadline).where(Attempt.id == attempt.id)
+                                          .with_for_update()).one()
+    if status != AttemptStatus.OPEN:
+        raise QuizError(_("本次答题已提交，不能再修改答案"), 409)
+    if is_expired(attempt, now):
+        raise QuizError(_("答题时间已到，答案未被接受"), 409)
+    still_open = exists().where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.OPEN)
+    result = db.session.execute(update(AttemptAnswer).where(AttemptAnswer.id == answer.id, still_open)
+                                .values(response=value, saved_at=now)
+                                .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise QuizError(_("本次答题已提交，不能再修改答案"), 409)
+    answer.response, answer.saved_at = value, now
+    return answer
+
+
+def clean_response(answer: AttemptAnswer, response: object) -> object:
+    kind = answer.question.kind
+    if kind == QuestionKind.BLANK:
+        if response is None:
+            return None
+        if not isinstance(response, str) or len(response) > MAX_BLANK_LENGTH:
+            raise QuizError(_("答案格式不正确"), 422)
+        return response
+    if response is None or response == "":
+        return []
+    chosen = [response] if isinstance(response, str) else response
+    if not isinstance(chosen, list) or any(not isinstance(c, str) for c in chosen):
+        raise QuizError(_("答案格式不正确"), 422)
+    chosen = list(dict.fromkeys(chosen))
+    if any(c not in answer.option_order for c in chosen):
+        raise QuizError(_("选项不属于这道题"), 422)
+    if kind != QuestionKind.MULTIPLE and len(chosen) > 1:
+        raise QuizError(_("这道题只能选一个答案"), 422)
+    return chosen
+
+
+def answer_key(answer: AttemptAnswer) -> grading.AnswerKey:
+    q = answer.question
+    return grading.AnswerKey(kind=q.kind.value, points=answer.points, correct=q.correct_public_ids,
+                             accepted=tuple(q.accepted_answers or ()))
+
+
+def submit_attempt(attempt: Attempt, *, auto: bool = False) -> Attempt:
+    """Submit and grade, once. A second submit, or one racing the first, changes nothing and returns the
+    graded attempt."""
+    now = clock.utcnow()
+    when = min(now, attempt.deadline) if (auto and attempt.deadline) else now
+    won = db.session.execute(
+        update(Attempt).where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.OPEN)
+        .values(status=AttemptStatus.SUBMITTED, submitted_at=when, auto_submitted=auto)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if won:
+        _grade(attempt, now)
+    db.session.refresh(attempt)
+    return attempt
+
+
+def _grade(attempt: Attempt, now: datetime) -> None:
+    answers = list(db.session.scalars(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id)
+                                      .order_by(AttemptAnswer.position)
+                                      .execution_options(populate_existing=True)))
+    quiz = db.session.get(Quiz, attempt.quiz_id)
+    result = grading.grade_attempt([answer_key(a) for a in answers], [a.response for a in answers],
+                                   pass_percent=quiz.pass_percent, partial_credit=quiz.partial_credit)
+    for answer, grade in zip(answers, result.questions):
+        answer.earned, answer.correct = grade.earned, grade.correct
+    db.session.execute(update(Attempt).where(Attempt.id == attempt.id)
+                       .values(earned_points=result.earned, max_points=result.maximum, percent=result.percent,
+                               passed=result.passed, graded_at=now, grade_count=Attempt.grade_count + 1)
+                       .execution_options(synchronize_session=False))
+    db.session.flush()
+    if result.passed and quiz.credit_seconds > 0:
+        earlier_pass = db.session.scalar(select(Attempt.id).where(
+            Attempt.quiz_id == quiz.id, Attempt.user_id == attempt.user_id, Attempt.passed.is_(True),
+            Attempt.id != attempt.id).limit(1))
+        if earlier_pass is None:  # a quiz credits its time once per member
+            record_entry(user_id=attempt.user_id, seconds=quiz.credit_seconds, source=HourSource.QUIZ,
+                         source_ref=f"attempt:{attempt.id}", occurred_at=now, course_id=quiz.course_id,
+                         note=quiz.title)
+
+
+def close_expired(now: datetime | None = None) -> int:
+    """Submit every open attempt past its deadline; the number submitted."""
+    now = now or clock.utcnow()
+    grace = timedelta(seconds=current_app.config["QUIZ_DEADLINE_GRACE_SECONDS"])
+    ids = list(db.session.scalars(select(Attempt.id).where(Attempt.status == AttemptStatus.OPEN,
+                                                           Attempt.deadline.is_not(None),
+                                                           Attempt.deadline < now - grace)))
+    done = 0
+    for attempt_id in ids:
+        attempt = db.session.get(Attempt, attempt_id)
+        before = attempt.grade_count
+        submit_attempt(attempt, auto=True)
+        done += attempt.grade_count > before
+    return done
+
+
+def can_review(attempt: Attempt, now: datetime | None = None) -> bool:
+    """May the member see the correct answers and explanations of this (submitted) attempt?"""
+    if attempt.is_open:
+        return False
+    now = now or clock.utcnow()
+    quiz = attempt.quiz
+    closed = quiz.closes_at is not None and now >= quiz.closes_at
+    policy = quiz.effective_review_policy
+    if policy == ReviewPolicy.IMMEDIATELY:
+        return True
+    if policy == ReviewPolicy.AFTER_CLOSE:
+        return closed
+    used = db.session.scalar(select(func.count()).select_from(Attempt).where(
+        Attempt.quiz_id == quiz.id, Attempt.user_id == attempt.user_id)) or 0
+    return closed or attempts_left(quiz, used) == 0
+
+
+def remaining_seconds(attempt: Attempt, now: datetime | None = None) -> int | None:
+    if attempt.deadline is None:
+        return None
+    now = now or clock.utcnow()
+    return max(0, int((attempt.deadline - now).total_seconds()))
+
+
+def required_quizzes_passed(user_id: int, course_id: int) -> bool:
+    """Has the member passed every published quiz the course requires for completion?"""
+    required = select(Quiz.id).where(Quiz.course_id == course_id, Quiz.published.is_(True),
+                                     Quiz.required_for_completion.is_(True))
+    passed = select(Attempt.id).where(Attempt.user_id == user_id, Attempt.passed.is_(True),
+                                      Attempt.quiz_id == Quiz.id)
+    missing = db.session.scalar(select(func.count()).select_from(Quiz).where(
+        Quiz.id.in_(required), ~exists(passed)))
+    return not missing
+
+
+def attempt_payload(attempt: Attempt, now: datetime | None = None) -> dict:
+    """What the member's page and the API show. Before submission it holds no correctness flag, key,
+    accepted answer or explanation; after it, those only when the review policy allows."""
+    now = now or clock.utcnow()
+    reveal = can_review(attempt, now)
+    questions = []
+    for answer in attempt.answers:
+        q = answer.question
+        by_id = {o.public_id: o for o in q.options}
+        item = {"position": answer.position, "kind": q.kind.value, "stem": q.stem, "points": answer.points,
+                "options": [{"id": pid, "text": by_id[pid].text} for pid in answer.option_order if pid in by_id],
+                "response": answer.response}
+        if reveal:
+            item.update({"correct": answer.correct, "earned": answer.earned,
+                         "correct_options": [pid for pid in answer.option_order
+                                             if pid in by_id and by_id[pid].is_correct],
+                         "accepted_answers": list(q.accepted_answers or []), "explanation": q.explanation})
+        questions.append(item)
+    payload = {
+        "id": attempt.id, "quiz": {"id": attempt.quiz.id, "title": attempt.quiz.title},
+        "number": attempt.number, "status": attempt.status.value,
+        "started_at": _iso(attempt.started_at), "deadline": _iso(attempt.deadline),
+        "remaining_seconds": remaining_seconds(attempt, now) if attempt.is_open else None,
+        "questions": questions, "result": None, "review": reveal,
+    }
+    if not attempt.is_open:
+        payload["result"] = {"submitted_at": _iso(attempt.submitted_at), "auto_submitted": attempt.auto_submitted,
+                             "score": attempt.earned_points, "max_score": attempt.max_points,
+                             "percent": attempt.percent, "passed": attempt.passed,
+                             "pass_percent": attempt.quiz.pass_percent}
+    return payload
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
