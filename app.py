@@ -75,9 +75,22 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     for link in accounts_nav:
         add_nav_link(app, link)
+    register_library(app)
     for endpoint in ("static", "bootstrap.static"):
         if endpoint in app.view_functions:
             permissions.mark_public_endpoint(app, endpoint)
+
+
+def register_library(app: Flask) -> None:
+    """The study materials library (学习资料库), material files and lecture video streams."""
+    from courses.library import NAV_LINKS as library_nav
+    from courses.library import bp as library_views
+    from courses.library_api import bp as library_api
+
+    for blueprint in (library_views, library_api):
+        app.register_blueprint(blueprint)
+    for link in library_nav:
+        add_nav_link(app, link)
 
 
 def register_errorhandlers(app: Flask) -> None:
