@@ -76,6 +76,8 @@ def register_blueprints(app: Flask) -> None:
     for link in accounts_nav:
         add_nav_link(app, link)
     register_library(app)
+    register_courses(app)
+    register_learning(app)
     for endpoint in ("static", "bootstrap.static"):
         if endpoint in app.view_functions:
             permissions.mark_public_endpoint(app, endpoint)
@@ -92,6 +94,36 @@ def register_library(app: Flask) -> None:
     for link in library_nav:
         add_nav_link(app, link)
 
+
+def register_courses(app: Flask) -> None:
+    """The catalog, course and lecture pages, authoring (/teach/), required courses, and their API."""
+    from core.nav import add_home_panel
+    from courses.api import bp as courses_api
+    from courses.teach import NAV_LINKS as teach_nav
+    from courses.teach import bp as teach_views
+    from courses.views import NAV_LINKS as courses_nav
+    from courses.views import bp as courses_views
+
+    for blueprint in (courses_views, teach_views, courses_api):
+        app.register_blueprint(blueprint)
+    for link in courses_nav + teach_nav:
+        add_nav_link(app, link)
+    add_home_panel(app, "courses/_home_panel.html")
+
+
+def register_learning(app: Flask) -> None:
+    """Training hours: study sessions and heartbeats, offline classes, manual entries, certificates."""
+    from core.nav import add_home_panel
+    from learning.api import bp as learning_api
+    from learning.api import heartbeat_bp
+    from learning.views import NAV_LINKS as learning_nav
+    from learning.views import bp as learning_views
+
+    for blueprint in (learning_views, learning_api, heartbeat_bp):
+        app.register_blueprint(blueprint)
+    for link in learning_nav:
+        add_nav_link(app, link)
+    add_home_panel(app, "learning/_home_hours.html")
 
 def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(api_frame.ApiError, api_frame.handle_api_error)
@@ -123,6 +155,9 @@ def register_commands(app: Flask) -> None:
     from accounts.cli import users_cli
 
     app.cli.add_command(users_cli)
+    from quizzes.cli import quizzes_cli
+
+    app.cli.add_command(quizzes_cli)
 
     @app.cli.command("demo")
     @click.option("--if-empty", is_flag=True, help="Load only into a database that has no users yet.")
