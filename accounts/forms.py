@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from accounts import services
@@ -73,11 +74,11 @@ class UserCreateForm(FlaskForm):
     phone = PhoneField(_l("手机号"), validators=[DataRequired(), phone_format])
     username = StringField(_l("用户名（可选）"), validators=[Optional(), Length(max=64),
                                                      Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("用户名只能包含字母、数字、下划线、点和连字符。"))])
-    role = SelectField(_l("角色"), choices=[(r.value, ROLE_LABELS[r]) for r in Role if r != Role.PUBLIC])
+    role = SelectField(_l("角色"), choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role if r != Role.PUBLIC])
     org_code = StringField(_l("所属组织编码"), validators=[Optional(), Length(max=64)],
                            description=_l("组织员管理该组织及其下级；学员属于该组织。"))
-    category = SelectField(_l("人员类别"), choices=[(c.value, CATEGORY_LABELS[c]) for c in MemberCategory])
-    positions = SelectMultipleField(_l("职务"), choices=[(p.value, POSITION_LABELS[p]) for p in Position])
+    category = SelectField(_l("人员类别"), choices=[SelectChoice(c.value, CATEGORY_LABELS[c]) for c in MemberCategory])
+    positions = SelectMultipleField(_l("职务"), choices=[SelectChoice(p.value, POSITION_LABELS[p]) for p in Position])
     password = PasswordField(_l("初始密码"), validators=PASSWORD_RULE)
 
     def validate_phone(self, field):
