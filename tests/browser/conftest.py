@@ -56,6 +56,7 @@ PHONE = {
     "user_agent": ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
                    "Chrome/150.0.0.0 Mobile Safari/537.36"),
 }
+TIMEOUT_MS = 10_000  # actions and navigations; a local server answers in milliseconds
 HERE = Path(__file__).parent
 
 
@@ -109,12 +110,16 @@ def browser_context_args():
 
 @pytest.fixture
 def context(new_context, live_server):
-    return new_context(base_url=live_server.url, **DESKTOP)
+    context = new_context(base_url=live_server.url, **DESKTOP)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
 
 
 @pytest.fixture
 def phone_context(new_context, live_server):
-    return new_context(base_url=live_server.url, **PHONE)
+    context = new_context(base_url=live_server.url, **PHONE)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
 
 
 @pytest.fixture
