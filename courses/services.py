@@ -1,0 +1,332 @@
+"""Authoring courses and lectures, publishing, archiving, and the catalog's queries.
+
+Services flush, never commit. A change to a published course that a learner would notice (a lecture
+added or removed, a lecture's duration changed) is recorded as a ``CourseChange`` with who and when.
+"""
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Iterable
+
+from flask_babel import gettext as _
+from sqlalchemy import false, func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from core import clock
+from core.extensions import db
+from core.markdown import render_markdown
+from courses import visibility
+from courses.models import Course, CourseChange, CourseStatus, CourseTag, Lecture, LectureKind
+
+READING_CHARS_PER_MINUTE = 400  # Chinese text, a careful reader
+SORTS = ("newest", "popular")
+MAX_TAGS = 10
+
+
+class CourseError(ValueError):
+    """A rule about courses was broken; the message (or messages) are shown to the author."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or [message]
+
+
+# --- courses -----------------------------------------------------------------------------------
+
+def parse_tags(text: str | Iterable[str] | None) -> list[str]:
+    """Tags from "党史, 党章；学习" (commas, Chinese commas/semicolons or spaces), de-duplicated, in order."""
+    parts = re.split(r"[,，;；、\s]+", text) if isinstance(text, str) else list(text or [])
+    tags: list[str] = []
+    for part in parts:
+        tag = part.strip()[:30]
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tags[:MAX_TAGS]
+
+
+def set_tags(course: Course, tags: Iterable[str]) -> None:
+    wanted = parse_tags(list(tags))
+    course.tag_rows = [row for row in course.tag_rows if row.tag in wanted] + [
+        CourseTag(tag=t) for t in wanted if t not in {row.tag for row in course.tag_rows}]
+
+
+COURSE_FIELDS = ("title", "summary", "category", "audience", "org", "credit_mode", "credit_hours", "cover_key")
+
+
+def create_course(by, *, title: str, tags: Iterable[str] | str = (), **fields) -> Course:
+    course = Course(title=title.strip(), created_by_id=by.id if by else None, status=CourseStatus.DRAFT,
+                    enrollment_count=0, summary="", category="")
+    _apply_course_fields(course, fields)
+    db.session.add(course)
+    set_tags(course, parse_tags(tags))
+    db.session.flush()
+    return course
+
+
+def update_course(course: Course, by, *, tags: Iterable[str] | str | None = None, **fields) -> Course:
+    if "title" in fields:
+        fields["title"] = fields["title"].strip()
+    _apply_course_fields(course, fields)
+    if tags is not None:
+        set_tags(course, parse_tags(tags))
+    db.session.flush()
+    return course
+
+
+def _apply_course_fields(course: Course, fields: dict) -> None:
+    for name, value in fields.items():
+        if name not in COURSE_FIELDS:
+            raise TypeError(f"unknown course field {name!r}")
+        if name == "credit_hours" and value is not None:
+            value = Decimal(str(value))
+        if name in ("summary", "category"):
+            value = (value or "").strip()
+        setattr(course, name, value)
+
+
+def publish_problems(course: Course) -> list[str]:
+    """What keeps ``course`` from being published, in words an author understands (empty: ready)."""
+    problems = []
+    lectures = live_lectures(course)
+    if not lectures:
+        problems.append(_("至少需要一个课时。"))
+    for lecture in lectures:
+        if lecture.kind == LectureKind.VIDEO and not (lecture.media_key and lecture.duration_seconds):
+            problems.append(_("视频课时“%(title)s”还没有可播放的视频。", title=lecture.title))
+        if lecture.kind == LectureKind.DOCUMENT and lecture.material_id is None:
+            problems.append(_("文档课时“%(title)s”还没有上传文档。", title=lecture.title))
+        if lecture.kind == LectureKind.OFFLINE and not (lecture.starts_at and lecture.place):
+            problems.append(_("线下课时“%(title)s”还没有设定时间和地点。", title=lecture.title))
+    if not course.credit_hours or course.credit_hours <= 0:
+        problems.append(_("还没有设定学时。"))
+    return problems
+
+
+def publish(course: Course, by) -> Course:
+    if course.status == CourseStatus.PUBLISHED:
+        return course
+    problems = publish_problems(course)
+    if problems:
+        raise CourseError(_("课程还不能发布："), problems)
+    course.status = CourseStatus.PUBLISHED
+    course.published_at = course.published_at or clock.utcnow()
+    db.session.flush()
+    return course
+
+
+def archive(course: Course, by) -> Course:
+    """Hide the course from the catalog; enrollments, progress and direct links stay."""
+    course.status = CourseStatus.ARCHIVED
+    db.session.flush()
+    return course
+
+
+def record_change(course: Course, by, summary: str) -> CourseChange | None:
+    """Log a learner-noticeable change, but only once the course is out (drafts change freely)."""
+    if course.status != CourseStatus.PUBLISHED:
+        return None
+    change = CourseChange(course_id=course.id, user_id=by.id if by else None, at=clock.utcnow(), summary=summary)
+    db.session.add(change)
+    return change
+
+
+def changes_of(course: Course) -> list[CourseChange]:
+    return list(db.session.scalars(select(CourseChange).options(joinedload(CourseChange.user))
+                                   .where(CourseChange.course_id == course.id)
+                                   .order_by(CourseChange.at.desc(), CourseChange.id.desc())))
+
+
+# --- lectures ----------------------------------------------------------------------------------
+
+def live_lectures(course: Course) -> list[Lecture]:
+    return list(db.session.scalars(select(Lecture).where(Lecture.course_id == course.id,
+                                                         Lecture.deleted_at.is_(None))
+                                   .order_by(Lecture.position, Lecture.id)))
+
+
+def estimate_reading_seconds(markdown_text: str) -> int:
+    chars = len(re.sub(r"\s+", "", markdown_text or ""))
+    return max(60, math.ceil(chars * 60 / READING_CHARS_PER_MINUTE))
+
+
+LECTURE_FIELDS = ("title", "body_markdown", "reading_seconds", "starts_at", "ends_at", "place",
+                  "media_key", "media_mime", "media_size", "duration_seconds", "material_id")
+
+
+def add_lecture(course: Course, by, *, kind: LectureKind, title: str, **fields) -> Lecture:
+    last = db.session.scalar(select(func.max(Lecture.position)).where(Lecture.course_id == course.id))
+    lecture = Lecture(course_id=course.id, kind=LectureKind(kind), title=title.strip(),
+                      position=(last or 0) + 1, body_markdown="", body_html="")
+    lecture.course = course
+    _apply_lecture_fields(lecture, fields)
+    db.session.add(lecture)
+    db.session.flush()
+    record_change(course, by, _("新增课时“%(title)s”。", title=lecture.title))
+    db.session.flush()
+    return lecture
+
+
+def update_lecture(lecture: Lecture, by, **fields) -> Lecture:
+    before = lecture.duration_seconds
+    _apply_lecture_fields(lecture, fields)
+    if lecture.kind == LectureKind.VIDEO and before != lecture.duration_seconds and before is not None:
+        record_change(lecture.course, by, _("课时“%(title)s”的时长由 %(old)s 改为 %(new)s。", title=lecture.title,
+                                            old=format_duration(before),
+                                            new=format_duration(lecture.duration_seconds)))
+    db.session.flush()
+    return lecture
+
+
+def _apply_lecture_fields(lecture: Lecture, fields: dict) -> None:
+    for name, value in fields.items():
+        if name not in LECTURE_FIELDS:
+            raise TypeError(f"unknown lecture field {name!r}")
+        if name == "title":
+            value = value.strip()
+        setattr(lecture, name, value)
+    if "body_markdown" in fields:
+        lecture.body_markdown = lecture.body_markdown or ""
+        lecture.body_html = render_markdown(lecture.body_markdown)
+        if lecture.kind == LectureKind.TEXT and not fields.get("reading_seconds"):
+            lecture.reading_seconds = estimate_reading_seconds(lecture.body_markdown)
+    if lecture.starts_at and lecture.ends_at and lecture.ends_at <= lecture.starts_at:
+        raise CourseError(_("结束时间必须晚于开始时间。"))
+
+
+def set_video(lecture: Lecture, by, *, key: str, mime: str, size: int, duration_seconds: int) -> Lecture:
+    """Attach an uploaded, probed video (the caller stored and probed it)."""
+    return update_lecture(lecture, by, media_key=key, media_mime=mime, media_size=size,
+                          duration_seconds=int(duration_seconds))
+
+
+def delete_lecture(lecture: Lecture, by) -> None:
+    """Soft delete: the lecture leaves the syllabus, study records pointing at it stay."""
+    if lecture.deleted_at is not None:
+        return
+    lecture.deleted_at = clock.utcnow()
+    record_change(lecture.course, by, _("删除课时“%(title)s”。", title=lecture.title))
+    db.session.flush()
+
+
+def move_lecture(lecture: Lecture, direction: int) -> None:
+    """Swap ``lecture`` with its neighbour above (direction -1) or below (+1)."""
+    siblings = live_lectures(lecture.course)
+    for i, item in enumerate(siblings):  # normalise positions 1..n first
+        item.position = i + 1
+    index = next(i for i, item in enumerate(siblings) if item.id == lecture.id)
+    other = index + (1 if direction > 0 else -1)
+    if 0 <= other < len(siblings):
+        siblings[index].position, siblings[other].position = siblings[other].position, siblings[index].position
+    db.session.flush()
+
+
+def format_duration(seconds: int | None) -> str:
+    if not seconds:
+        return "0:00"
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def local_to_utc(value: datetime | None, tz_name: str) -> datetime | None:
+    """A naive datetime the user typed in the display time zone -> naive UTC for storage."""
+    if value is None:
+        return None
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+
+    return value.replace(tzinfo=ZoneInfo(tz_name)).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+# --- catalog and pages -------------------------------------------------------------------------
+
+def catalog_query(user, *, category: str | None = None, tag: str | None = None, sort: str = "newest",
+                  required: str | None = None, q: str | None = None, authoring: bool = False):
+    """SELECT of the courses ``user`` may see in the catalog, filtered and sorted.
+
+    ``required``: "required" keeps the courses required of the user, "optional" the others.
+    Learners see published courses only; ``authoring`` (the /teach list) shows every status to staff."""
+    from learning.enrollments import required_subquery
+
+    stmt = select(Course).where(visibility.course_condition(user))
+    if not authoring:
+        stmt = stmt.where(Course.status == CourseStatus.PUBLISHED)
+    if category:
+        stmt = stmt.where(Course.category == category)
+    if tag:
+        stmt = stmt.where(Course.id.in_(select(CourseTag.course_id).where(CourseTag.tag == tag)))
+    if q:
+        stmt = stmt.where(Course.title.contains(q.strip(), autoescape=True))
+    if required in ("required", "optional"):
+        sub = required_subquery(user)
+        if required == "required":
+            stmt = stmt.where(Course.id.in_(sub)) if sub is not None else stmt.where(false())
+        elif sub is not None:
+            stmt = stmt.where(Course.id.not_in(sub))
+    if sort == "popular":
+        stmt = stmt.order_by(Course.enrollment_count.desc(), Course.id.desc())
+    elif authoring:
+        stmt = stmt.order_by(Course.updated_at.desc(), Course.id.desc())
+    else:
+        stmt = stmt.order_by(Course.published_at.desc(), Course.id.desc())
+    return stmt
+
+
+def catalog_facets(user) -> tuple[list[str], list[str]]:
+    """Categories and the most used tags among the courses ``user`` may see (two queries)."""
+    visible = (select(Course.id).where(visibility.course_condition(user),
+                                       Course.status == CourseStatus.PUBLISHED))
+    categories = db.session.scalars(select(Course.category).where(Course.id.in_(visible), Course.category != "")
+                                    .group_by(Course.category).order_by(Course.category)).all()
+    tags = db.session.scalars(select(CourseTag.tag).where(CourseTag.course_id.in_(visible))
+                              .group_by(CourseTag.tag).order_by(func.count().desc(), CourseTag.tag)
+                              .limit(30)).all()
+    return list(categories), list(tags)
+
+
+def course_with_lectures(course_id: int) -> Course | None:
+    return db.session.scalar(select(Course).options(selectinload(Course.lectures), joinedload(Course.org))
+                             .where(Course.id == course_id))
+
+
+def lecture_for_page(lecture_id: int) -> Lecture | None:
+    return db.session.scalar(select(Lecture).options(joinedload(Lecture.course).joinedload(Course.org),
+                                                     joinedload(Lecture.material))
+                             .where(Lecture.id == lecture_id))
+
+
+def syllabus(course_id: int) -> list[tuple[int, str, LectureKind]]:
+    """(id, title, kind) of the live lectures, for the lecture page's previous/next and list."""
+    return [tuple(row) for row in db.session.execute(
+        select(Lecture.id, Lecture.title, Lecture.kind).where(Lecture.course_id == course_id,
+                                                              Lecture.deleted_at.is_(None))
+        .order_by(Lecture.position, Lecture.id))]
+
+
+def progress_by_lecture(user, course_id: int) -> dict[int, datetime | None]:
+    """{lecture id: completed_at (None when started, not finished)} for ``user`` in one query."""
+    from learning.models import LectureProgress
+
+    if user is None or not user.is_authenticated:
+        return {}
+    rows = db.session.execute(select(LectureProgress.lecture_id, LectureProgress.completed_at)
+                              .where(LectureProgress.user_id == user.id, LectureProgress.course_id == course_id))
+    return {lecture_id: completed for lecture_id, completed in rows}
+
+
+def course_minutes(course: Course) -> int:
+    """The study time of the live lectures (already loaded) in minutes."""
+    seconds = 0
+    for lecture in course.lectures:
+        if lecture.kind == LectureKind.VIDEO:
+            seconds += lecture.duration_seconds or 0
+        elif lecture.kind in (LectureKind.TEXT, LectureKind.DOCUMENT):
+            seconds += lecture.reading_seconds or 0
+        elif lecture.starts_at and lecture.ends_at:
+            seconds += int((lecture.ends_at - lecture.starts_at).total_seconds())
+    return math.ceil(seconds / 60)
+

@@ -1,0 +1,346 @@
+"""Authoring pages for trainers (/teach/) and required-course assignment for organizers (/required-courses/)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from accounts import services as account_services
+from core import clock, storage
+from core.extensions import db
+from core.nav import NavLink
+from core.permissions import Role, role_required
+from courses import services
+from courses.forms import AssignForm, CourseForm, LectureForm
+from courses.models import Audience, Course, CourseStatus, CreditMode, Lecture, LectureKind, RequiredAssignment
+from learning import enrollments
+
+bp = Blueprint("courses_teach", __name__)
+
+NAV_LINKS = [
+    NavLink("courses_teach.index", _l("我的授课"), frozenset({Role.TRAINER})),
+    NavLink("courses_teach.assignments", _l("必修课程"), frozenset({Role.ORGANIZER})),
+]
+STAFF = (Role.TRAINER,)
+
+
+def course_or_404(course_id: int) -> Course:
+    course = db.session.get(Course, course_id)
+    if course is None:
+        abort(404)
+    return course
+
+
+def lecture_or_404(lecture_id: int) -> Lecture:
+    lecture = db.session.scalar(select(Lecture).options(joinedload(Lecture.course))
+                                .where(Lecture.id == lecture_id, Lecture.deleted_at.is_(None)))
+    if lecture is None:
+        abort(404)
+    return lecture
+
+
+# --- courses -----------------------------------------------------------------------------------
+
+@bp.get("/teach/")
+@role_required(*STAFF)
+def index():
+    mine = request.args.get("all") is None
+    stmt = services.catalog_query(current_user, authoring=True)
+    if mine and current_user.role != Role.ADMIN:
+        stmt = stmt.where(Course.created_by_id == current_user.id)
+    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=20, error_out=False)
+    return render_template("courses/teach/index.html", page=page, mine=mine)
+
+
+def _course_fields(form: CourseForm) -> dict | None:
+    """Form -> service fields; None (with the error on the form) when the organization code is unknown."""
+    org = None
+    if form.org_code.data:
+        org = account_services.organization_by_code(form.org_code.data.strip())
+        if org is None:
+            form.org_code.errors.append(_("没有这个组织代码。"))
+            return None
+    fields = {"title": form.title.data, "summary": form.summary.data or "", "category": form.category.data or "",
+              "audience": Audience(form.audience.data), "org": org,
+              "credit_mode": CreditMode(form.credit_mode.data), "credit_hours": form.credit_hours.data}
+    upload = form.cover.data
+    if upload is not None and getattr(upload, "filename", ""):
+        try:
+            stored = storage.save_upload(upload, allowed={"png", "jpeg", "webp"})
+        except storage.UploadError as error:
+            form.cover.errors.append(error.message)
+            return None
+        fields["cover_key"] = stored.key
+    return fields
+
+
+@bp.route("/teach/courses/new", methods=["GET", "POST"])
+@role_required(*STAFF)
+def new_course():
+    form = CourseForm()
+    if form.validate_on_submit():
+        fields = _course_fields(form)
+        if fields is not None:
+            course = services.create_course(current_user, tags=form.tags.data or "", **fields)
+            db.session.commit()
+            flash(_("课程已创建，接下来添加课时。"), "success")
+            return redirect(url_for("courses_teach.edit_course", course_id=course.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("courses/teach/course_form.html", form=form, course=None), status
+
+
+@bp.route("/teach/courses/<int:course_id>", methods=["GET", "POST"])
+@role_required(*STAFF)
+def edit_course(course_id: int):
+    course = course_or_404(course_id)
+    form = CourseForm(obj=course)
+    if request.method == "GET":
+        form.tags.data = "，".join(course.tags)
+        form.org_code.data = course.org.code if course.org else ""
+        form.audience.data = course.audience.value
+        form.credit_mode.data = course.credit_mode.value
+    if form.validate_on_submit():
+        fields = _course_fields(form)
+        if fields is not None:
+            services.update_course(course, current_user, tags=form.tags.data or "", **fields)
+            db.session.commit()
+            flash(_("课程信息已保存。"), "success")
+            return redirect(url_for("courses_teach.edit_course", course_id=course.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("courses/teach/course.html", form=form, course=course,
+                           lectures=services.live_lectures(course), problems=services.publish_problems(course),
+                           changes=services.changes_of(course)), status
+
+
+@bp.post("/teach/courses/<int:course_id>/publish")
+@role_required(*STAFF)
+def publish(course_id: int):
+    course = course_or_404(course_id)
+    try:
+        services.publish(course, current_user)
+    except services.CourseError as error:
+        flash(error.message + " " + "；".join(error.problems), "danger")
+        return redirect(url_for("courses_teach.edit_course", course_id=course.id))
+    db.session.commit()
+    flash(_("课程已发布。"), "success")
+    return redirect(url_for("courses_teach.edit_course", course_id=course.id))
+
+
+@bp.post("/teach/courses/<int:course_id>/archive")
+@role_required(*STAFF)
+def archive(course_id: int):
+    course = course_or_404(course_id)
+    services.archive(course, current_user)
+    db.session.commit()
+    flash(_("课程已归档：不再出现在课程目录中，学习记录保留。"), "info")
+    return redirect(url_for("courses_teach.edit_course", course_id=course.id))
+
+
+@bp.get("/teach/courses/<int:course_id>/preview")
+@role_required(*STAFF)
+def preview(course_id: int):
+    course = services.course_with_lectures(course_id)
+    if course is None:
+        abort(404)
+    return render_template("courses/detail.html", course=course, progress={}, enrollment=None, due=None,
+                           completed=0, minutes=services.course_minutes(course), preview=True,
+                           summary_html=services.render_markdown(course.summary))
+
+
+# --- lectures ----------------------------------------------------------------------------------
+
+def _local(value):
+    return services.local_to_utc(value, current_app.config["DISPLAY_TIMEZONE"])
+
+
+def _lecture_fields(form: LectureForm, kind: LectureKind) -> dict:
+    fields = {"title": form.title.data, "body_markdown": form.body_markdown.data or ""}
+    if form.reading_minutes.data:
+        fields["reading_seconds"] = form.reading_minutes.data * 60
+    elif kind == LectureKind.DOCUMENT:
+        fields["reading_seconds"] = fields.get("reading_seconds") or 10 * 60
+    if kind == LectureKind.OFFLINE:
+        fields.update(starts_at=_local(form.starts_at.data), ends_at=_local(form.ends_at.data),
+                      place=(form.place.data or "").strip() or None)
+    return fields
+
+
+def _has_file(field) -> bool:
+    return field.data is not None and bool(getattr(field.data, "filename", ""))
+
+
+def _attach_uploads(form: LectureForm, lecture: Lecture) -> bool:
+    """Store the lecture's video or PDF from the form; False (error on the form) when refused."""
+    if lecture.kind == LectureKind.VIDEO and _has_file(form.video):
+        from courses import media
+
+        try:
+            stored = storage.save_upload(form.video.data, allowed={"mp4", "webm"})
+        except storage.UploadError as error:
+            form.video.errors.append(error.message)
+            return False
+        try:
+            info = media.probe_video(stored.path)
+        except storage.UploadError as error:
+            storage.discard(stored.key)
+            form.video.errors.append(error.message)
+            return False
+        services.set_video(lecture, current_user, key=stored.key, mime=stored.mime, size=stored.size,
+                           duration_seconds=info.duration_seconds)
+    if lecture.kind == LectureKind.DOCUMENT and _has_file(form.document):
+        from courses import materials
+
+        upload = form.document.data
+        head = upload.stream.read(5)
+        upload.stream.seek(0)
+        if head != b"%PDF-":
+            form.document.errors.append(_("请上传 PDF 文档。"))
+            return False
+        course = lecture.course
+        try:
+            material = materials.add_material(upload, title=lecture.title, uploaded_by=current_user, course=course,
+                                              audience=course.audience, org=course.org)
+        except materials.DuplicateMaterial as duplicate:
+            material = duplicate.existing
+        except storage.UploadError as error:
+            form.document.errors.append(error.message)
+            return False
+        services.update_lecture(lecture, current_user, material_id=material.id)
+    return True
+
+
+def _render_lecture_form(form, course, lecture, status=200):
+    return render_template("courses/teach/lecture_form.html", form=form, course=course, lecture=lecture), status
+
+
+@bp.route("/teach/courses/<int:course_id>/lectures/new", methods=["GET", "POST"])
+@role_required(*STAFF)
+def new_lecture(course_id: int):
+    course = course_or_404(course_id)
+    form = LectureForm()
+    if request.method == "GET" and request.args.get("kind") in {k.value for k in LectureKind}:
+        form.kind.data = request.args["kind"]
+    if form.validate_on_submit():
+        kind = LectureKind(form.kind.data)
+        try:
+            with db.session.begin_nested():
+                lecture = services.add_lecture(course, current_user, kind=kind, **_lecture_fields(form, kind))
+                if not _attach_uploads(form, lecture):
+                    raise services.CourseError("upload refused")
+        except services.CourseError as error:
+            if error.message != "upload refused":
+                form.starts_at.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("课时已添加。"), "success")
+            return redirect(url_for("courses_teach.edit_course", course_id=course.id))
+    return _render_lecture_form(form, course, None, 400 if request.method == "POST" else 200)
+
+
+@bp.route("/teach/lectures/<int:lecture_id>", methods=["GET", "POST"])
+@role_required(*STAFF)
+def edit_lecture(lecture_id: int):
+    lecture = lecture_or_404(lecture_id)
+    form = LectureForm(obj=lecture)
+    form.kind.data = lecture.kind.value
+    if request.method == "GET":
+        tz = current_app.config["DISPLAY_TIMEZONE"]
+        form.starts_at.data = clock.to_local(lecture.starts_at, tz)
+        form.ends_at.data = clock.to_local(lecture.ends_at, tz)
+        if lecture.reading_seconds and lecture.kind != LectureKind.VIDEO:
+            form.reading_minutes.data = max(1, lecture.reading_seconds // 60)
+    if form.validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                services.update_lecture(lecture, current_user, **_lecture_fields(form, lecture.kind))
+                if not _attach_uploads(form, lecture):
+                    raise services.CourseError("upload refused")
+        except services.CourseError as error:
+            if error.message != "upload refused":
+                form.starts_at.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("课时已保存。"), "success")
+            return redirect(url_for("courses_teach.edit_course", course_id=lecture.course_id))
+    return _render_lecture_form(form, lecture.course, lecture, 400 if request.method == "POST" else 200)
+
+
+@bp.post("/teach/lectures/<int:lecture_id>/move")
+@role_required(*STAFF)
+def move_lecture(lecture_id: int):
+    lecture = lecture_or_404(lecture_id)
+    services.move_lecture(lecture, -1 if request.form.get("direction") == "up" else 1)
+    db.session.commit()
+    return redirect(url_for("courses_teach.edit_course", course_id=lecture.course_id) + "#lectures")
+
+
+@bp.post("/teach/lectures/<int:lecture_id>/delete")
+@role_required(*STAFF)
+def delete_lecture(lecture_id: int):
+    lecture = lecture_or_404(lecture_id)
+    services.delete_lecture(lecture, current_user)
+    db.session.commit()
+    flash(_("课时已删除，学员的学习记录保留。"), "info")
+    return redirect(url_for("courses_teach.edit_course", course_id=lecture.course_id))
+
+
+# --- required courses (organizers) ---------------------------------------------------------------
+
+def scoped_assignments(user):
+    stmt = (select(RequiredAssignment).options(joinedload(RequiredAssignment.course),
+                                               joinedload(RequiredAssignment.org))
+            .where(RequiredAssignment.revoked_at.is_(None)))
+    root = account_services.scope_root(user)
+    if root is not None:
+        from accounts.models import Organization
+
+        stmt = stmt.join(Organization, RequiredAssignment.org_id == Organization.id).where(
+            account_services.subtree_condition(root))
+    return stmt.order_by(RequiredAssignment.due_date, RequiredAssignment.id)
+
+
+@bp.route("/required-courses/", methods=["GET", "POST"])
+@role_required(Role.ORGANIZER)
+def assignments():
+    root = account_services.scope_root(current_user)
+    form = AssignForm()
+    if request.method == "GET":
+        form.org_code.data = root.code if root else ""
+        form.course_id.data = request.args.get("course_id", type=int)
+    if form.validate_on_submit():
+        org = account_services.organization_by_code(form.org_code.data.strip())
+        course = db.session.get(Course, form.course_id.data)
+        if org is None or (root is not None and not org.is_within(root)):
+            form.org_code.errors.append(_("只能指派给您管理范围内的组织。"))
+        elif course is None or course.status != CourseStatus.PUBLISHED:
+            form.course_id.errors.append(_("请选择一门已发布的课程。"))
+        else:
+            try:
+                enrollments.assign_required(course, org, form.due_date.data, current_user)
+            except enrollments.EnrollmentError as error:
+                form.course_id.errors.append(str(error))
+            else:
+                db.session.commit()
+                flash(_("已将《%(course)s》指派为 %(org)s 的必修课程。", course=course.title, org=org.name), "success")
+                return redirect(url_for("courses_teach.assignments"))
+    rows = db.session.scalars(scoped_assignments(current_user)).all()
+    published = db.session.execute(select(Course.id, Course.title).where(Course.status == CourseStatus.PUBLISHED)
+                                   .order_by(Course.published_at.desc()).limit(200)).all()
+    status = 400 if request.method == "POST" else 200
+    return render_template("courses/teach/assignments.html", form=form, rows=rows, published=published,
+                           root=root), status
+
+
+@bp.post("/required-courses/<int:assignment_id>/revoke")
+@role_required(Role.ORGANIZER)
+def revoke(assignment_id: int):
+    assignment = db.session.scalar(scoped_assignments(current_user).where(RequiredAssignment.id == assignment_id))
+    if assignment is None:
+        abort(404)
+    enrollments.unassign(assignment, current_user)
+    db.session.commit()
+    flash(_("已取消必修指派，学员已学的内容保留。"), "info")
+    return redirect(url_for("courses_teach.assignments"))

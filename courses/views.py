@@ -1,0 +1,150 @@
+"""Learner pages: the catalog, a course page, a lecture page, enrolling."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.routing import BuildError
+
+from core import storage
+from core.extensions import db
+from core.nav import NavLink
+from core.permissions import login_required, public
+from courses import services, visibility
+from courses.forms import AUDIENCE_LABELS, KIND_LABELS, STATUS_LABELS
+from courses.models import Course, CourseStatus, LectureKind
+from learning import enrollments
+from learning.models import Enrollment
+
+bp = Blueprint("courses", __name__)
+
+NAV_LINKS = [NavLink("courses.catalog", _l("课程"), anonymous=True)]
+
+CATALOG_PER_PAGE = 12
+
+
+@bp.app_context_processor
+def course_helpers():
+    return {"KIND_LABELS": KIND_LABELS, "AUDIENCE_LABELS": AUDIENCE_LABELS, "STATUS_LABELS": STATUS_LABELS,
+            "required_courses_for": enrollments.required_courses_for, "format_duration": services.format_duration,
+            "cover_url": cover_url}
+
+
+def url_or_path(endpoint: str, path: str, **values) -> str:
+    """``url_for(endpoint)`` when that endpoint exists (another helper's blueprint), else ``path``."""
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return path
+
+
+def cover_url(course: Course) -> str | None:
+    if not course.cover_key:
+        return None
+    return url_for("courses.cover", course_id=course.id, v=course.cover_key[:8])
+
+
+def lecture_media_url(lecture) -> str:
+    return url_or_path("courses_library.lecture_media", f"/lectures/{lecture.id}/media", lecture_id=lecture.id)
+
+
+def material_file_url(material_id: int, download: bool = False) -> str:
+    url = url_or_path("courses_library.file", f"/materials/{material_id}/file", material_id=material_id)
+    return url + ("?download=1" if download else "")
+
+
+def visible_course_or_404(course_id: int) -> Course:
+    course = services.course_with_lectures(course_id)
+    if course is None or not visibility.can_view_course(current_user, course):
+        if not current_user.is_authenticated:  # perhaps a members-only course: ask them to log in
+            abort(current_app.login_manager.unauthorized())
+        abort(404)
+    return course
+
+
+@bp.get("/courses/")
+@public
+def catalog():
+    args = request.args
+    sort = args.get("sort") if args.get("sort") in services.SORTS else "newest"
+    filters = {"category": args.get("category") or None, "tag": args.get("tag") or None,
+               "required": args.get("required") if args.get("required") in ("required", "optional") else None,
+               "q": (args.get("q") or "").strip()[:50] or None}
+    stmt = services.catalog_query(current_user, sort=sort, **filters)
+    page = db.paginate(stmt, page=args.get("page", 1, type=int), per_page=CATALOG_PER_PAGE, error_out=False)
+    categories, tags = services.catalog_facets(current_user)
+    required = enrollments.required_course_ids(current_user)
+    enrolled: set[int] = set()
+    if current_user.is_authenticated and page.items:
+        enrolled = set(db.session.scalars(select(Enrollment.course_id).where(
+            Enrollment.user_id == current_user.id, Enrollment.course_id.in_([c.id for c in page.items]))))
+    link_args = {k: v for k, v in {**filters, "sort": sort if sort != "newest" else None}.items() if v}
+    return render_template("courses/catalog.html", page=page, categories=categories, tags=tags, sort=sort,
+                           filters=filters, required=required, enrolled=enrolled, link_args=link_args)
+
+
+@bp.get("/courses/<int:course_id>")
+@public
+def detail(course_id: int):
+    course = visible_course_or_404(course_id)
+    progress = services.progress_by_lecture(current_user, course.id)
+    enrollment = enrollments.enrollment_of(current_user, course)
+    due = enrollments.required_course_ids(current_user).get(course.id)
+    live_ids = {lecture.id for lecture in course.lectures}
+    completed = sum(1 for lecture_id, done in progress.items() if done and lecture_id in live_ids)
+    return render_template("courses/detail.html", course=course, progress=progress, enrollment=enrollment,
+                           due=due, completed=completed, minutes=services.course_minutes(course),
+                           summary_html=services.render_markdown(course.summary))
+
+
+@bp.post("/courses/<int:course_id>/enroll")
+@login_required
+def enroll(course_id: int):
+    course = visible_course_or_404(course_id)
+    try:
+        enrollments.enroll(current_user, course)
+    except enrollments.EnrollmentError as error:
+        flash(str(error), "warning")
+    else:
+        db.session.commit()
+        flash(_("报名成功，开始学习吧！"), "success")
+    return redirect(url_for("courses.detail", course_id=course.id))
+
+
+@bp.get("/courses/<int:course_id>/cover")
+@public
+def cover(course_id: int):
+    course = db.session.get(Course, course_id)
+    if course is None or not course.cover_key or not visibility.can_view_course(current_user, course):
+        abort(404)
+    mime = {"png": "image/png", "webp": "image/webp"}.get(course.cover_key.rsplit(".", 1)[-1], "image/jpeg")
+    response = storage.send_stored(course.cover_key, mime=mime, download_name=f"cover-{course.id}",
+                                   as_attachment=False)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@bp.get("/lectures/<int:lecture_id>")
+@login_required
+def lecture(lecture_id: int):
+    item = services.lecture_for_page(lecture_id)
+    if item is None or not visibility.can_view_lecture(current_user, item):
+        abort(404)
+    course = item.course
+    outline = services.syllabus(course.id)
+    ids = [row[0] for row in outline]
+    index = ids.index(item.id) if item.id in ids else -1
+    previous = outline[index - 1] if index > 0 else None
+    following = outline[index + 1] if 0 <= index < len(outline) - 1 else None
+    progress = services.progress_by_lecture(current_user, course.id)
+    context = {"lecture": item, "course": course, "outline": outline, "previous": previous, "following": following,
+               "progress": progress, "LectureKind": LectureKind,
+               "preview": course.status != CourseStatus.PUBLISHED}
+    if item.kind == LectureKind.VIDEO and item.media_key:
+        context["media_url"] = lecture_media_url(item)
+    if item.kind == LectureKind.DOCUMENT and item.material_id:
+        context["document_url"] = material_file_url(item.material_id)
+        context["download_url"] = material_file_url(item.material_id, download=True)
+    return render_template("courses/lecture.html", **context)

@@ -1,0 +1,137 @@
+"""Enrollments and required-course (必修) assignments. Services flush; the caller commits."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import exists, func, insert, literal, select, update
+
+from accounts.models import Organization, User
+from accounts.services import subtree_condition
+from core import clock
+from core.extensions import db
+from core.permissions import Role
+from courses import visibility
+from courses.models import Audience, Course, CourseStatus, RequiredAssignment
+from learning.models import Enrollment, EnrollmentSource
+
+
+class EnrollmentError(ValueError):
+    """An enrollment or assignment rule was broken; the message is shown to the user."""
+
+
+def enrollment_of(user, course: Course) -> Enrollment | None:
+    if user is None or not user.is_authenticated:
+        return None
+    return db.session.scalar(select(Enrollment).where(Enrollment.user_id == user.id,
+                                                      Enrollment.course_id == course.id))
+
+
+def _refresh_enrollment_count(course_id: int) -> None:
+    count = select(func.count(Enrollment.id)).where(Enrollment.course_id == course_id).scalar_subquery()
+    db.session.execute(update(Course).where(Course.id == course_id).values(enrollment_count=count)
+                       .execution_options(synchronize_session=False))
+
+
+def enroll(user: User, course: Course, source: EnrollmentSource = EnrollmentSource.SELF) -> Enrollment:
+    """Enroll ``user`` in ``course``; enrolling again returns the enrollment already there."""
+    existing = enrollment_of(user, course)
+    if existing is not None:
+        return existing
+    if course.status != CourseStatus.PUBLISHED or not visibility.can_view_course(user, course):
+        from flask_babel import gettext as _
+
+        raise EnrollmentError(_("该课程暂不开放报名。"))
+    enrollment = Enrollment(user_id=user.id, course_id=course.id, source=source, created_at=clock.utcnow())
+    db.session.add(enrollment)
+    db.session.flush()
+    course.enrollment_count = (course.enrollment_count or 0) + 1
+    db.session.flush()
+    return enrollment
+
+
+def _eligible_members(course: Course, org: Organization):
+    """SELECT of the ids of active members in ``org``'s subtree whom the course admits."""
+    stmt = (select(User.id).join(Organization, User.organization_id == Organization.id)
+            .where(subtree_condition(org), User.role == Role.MEMBER, User.is_active_flag.is_(True)))
+    if course.audience == Audience.MEMBERS:
+        stmt = stmt.where(User.category.in_(visibility.PARTY_CATEGORIES))
+    return stmt
+
+
+def assign_required(course: Course, org: Organization, due_date: date, by: User | None) -> RequiredAssignment:
+    """Make ``course`` required for ``org``'s subtree by ``due_date`` and enroll every active member there
+    (one INSERT ... SELECT, however many members). Members who join later find it through
+    ``required_courses_for``."""
+    from flask_babel import gettext as _
+
+    if course.status != CourseStatus.PUBLISHED:
+        raise EnrollmentError(_("只能指派已发布的课程。"))
+    if course.org is not None and not org.is_within(course.org):
+        raise EnrollmentError(_("该课程仅限 %(org)s 范围，不能指派给范围以外的组织。", org=course.org.name))
+    assignment = db.session.scalar(select(RequiredAssignment).where(
+        RequiredAssignment.course_id == course.id, RequiredAssignment.org_id == org.id,
+        RequiredAssignment.revoked_at.is_(None)))
+    if assignment is None:
+        assignment = RequiredAssignment(course_id=course.id, org_id=org.id, due_date=due_date,
+                                        assigned_by_id=by.id if by else None, created_at=clock.utcnow())
+        db.session.add(assignment)
+    else:
+        assignment.due_date = due_date
+    members = _eligible_members(course, org).where(~exists().where(
+        Enrollment.user_id == User.id, Enrollment.course_id == course.id))
+    rows = members.add_columns(literal(course.id), literal(EnrollmentSource.ASSIGNED.value),
+                               literal(clock.utcnow()))
+    db.session.execute(insert(Enrollment).from_select(
+        ["user_id", "course_id", "source", "created_at"], rows))
+    _refresh_enrollment_count(course.id)
+    db.session.flush()
+    db.session.refresh(course, ["enrollment_count"])
+    return assignment
+
+
+def unassign(assignment: RequiredAssignment, by: User | None = None) -> None:
+    """Revoke an assignment. Enrollments and everything studied stay."""
+    if assignment.revoked_at is None:
+        assignment.revoked_at = clock.utcnow()
+        db.session.flush()
+
+
+def _assignment_condition(user):
+    org = user.organization if user is not None and user.is_authenticated else None
+    if org is None:
+        return None
+    return (RequiredAssignment.revoked_at.is_(None)) & RequiredAssignment.org_id.in_(org.path_ids)
+
+
+def required_courses_for(user) -> list[tuple[Course, date]]:
+    """The published courses required of ``user`` (through their organization or an ancestor) with the
+    earliest due date, soonest first."""
+    condition = _assignment_condition(user)
+    if condition is None:
+        return []
+    due = func.min(RequiredAssignment.due_date).label("due")
+    sub = (select(RequiredAssignment.course_id, due).where(condition)
+           .group_by(RequiredAssignment.course_id).subquery())
+    rows = db.session.execute(
+        select(Course, sub.c.due).join(sub, sub.c.course_id == Course.id)
+        .where(Course.status == CourseStatus.PUBLISHED, visibility.course_condition(user))
+        .order_by(sub.c.due, Course.id)).all()
+    return [(course, due_date) for course, due_date in rows]
+
+
+def required_course_ids(user) -> dict[int, date]:
+    """{course id: due date} of the courses required of ``user`` (one small query)."""
+    condition = _assignment_condition(user)
+    if condition is None:
+        return {}
+    rows = db.session.execute(select(RequiredAssignment.course_id, func.min(RequiredAssignment.due_date))
+                              .where(condition).group_by(RequiredAssignment.course_id)).all()
+    return {course_id: due for course_id, due in rows}
+
+
+def required_subquery(user):
+    """SELECT of course ids required of ``user`` (for catalog filters), or None."""
+    condition = _assignment_condition(user)
+    if condition is None:
+        return None
+    return select(RequiredAssignment.course_id).where(condition)
