@@ -155,6 +155,9 @@ def register_commands(app: Flask) -> None:
     from accounts.cli import users_cli
 
     app.cli.add_command(users_cli)
+    from courses.cli import materials_cli
+
+    app.cli.add_command(materials_cli)
     from quizzes.cli import quizzes_cli
 
     app.cli.add_command(quizzes_cli)
@@ -168,6 +171,9 @@ def register_commands(app: Flask) -> None:
             if not accounts_demo.is_loaded():
                 return
         logins = accounts_demo.load()
+        from courses import demo_library
+
+        demo_library.load()  # the study materials library, after the courses
         db.session.commit()
         click.echo(_("演示数据已就绪。演示账号（密码均为 %(password)s）：", password=accounts_demo.DEMO_PASSWORD))
         for role, name, phone in logins:
