@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import api as api_frame
 from core import clock, permissions
@@ -19,6 +20,8 @@ from core.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=app.config["PROXY_FIX_X_FOR"])
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -114,12 +117,10 @@ def register_courses(app: Flask) -> None:
 def register_learning(app: Flask) -> None:
     """Training hours: study sessions and heartbeats, offline classes, manual entries, certificates."""
     from core.nav import add_home_panel
-    from learning.api import bp as learning_api
-    from learning.api import heartbeat_bp
+    from learning.views import BLUEPRINTS as learning_blueprints
     from learning.views import NAV_LINKS as learning_nav
-    from learning.views import bp as learning_views
 
-    for blueprint in (learning_views, learning_api, heartbeat_bp):
+    for blueprint in learning_blueprints():
         app.register_blueprint(blueprint)
     for link in learning_nav:
         add_nav_link(app, link)

@@ -47,6 +47,9 @@ class DefaultConfig:
     # Self-registration of public learners (群众).
     ALLOW_PUBLIC_REGISTRATION = True
 
+    # Trusted proxies in front of the app setting X-Forwarded-For (0: none; login throttling uses the address).
+    PROXY_FIX_X_FOR = 0
+
     # Uploads and the study materials library (courses-library).
     # Where uploaded files live (outside static/); unset: instance/uploads, relative paths from instance/.
     UPLOAD_FOLDER: str | None = None
