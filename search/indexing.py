@@ -1,0 +1,320 @@
+"""Keeping each server's index in step with the database.
+
+1. Session hooks (registered once by :func:`init_app`): ``before_flush`` collects changed courses,
+   lectures and materials; ``after_flush`` appends their rows to ``search_index_log`` on the same
+   connection — in the same transaction as the change, so a commit and its log row stand or fall together.
+2. ``after_commit`` (and every search) runs :func:`catch_up`: the process that wins this server's writer
+   lock applies the log rows after the index's watermark in batches, re-reading each object from the
+   database (applying is idempotent), then records the new watermark next to the index.
+3. Sequence numbers are handed out before commit, so on PostgreSQL a later number can commit first.
+   The watermark only moves over an unbroken run of numbers; rows beyond a gap are applied but applied
+   again later; a gap older than ``SEARCH_LOG_GAP_SECONDS`` is a rolled-back transaction and is skipped.
+"""
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event, func, insert, select
+from sqlalchemy.orm import Session, selectinload
+
+from core import clock
+from core.extensions import db
+from courses.models import Audience, Course, CourseStatus, CourseTag, Lecture, Material
+from search.analyzer import load_jieba
+from search.engine import IndexDocument, doc_key
+from search.models import IndexLogEntry
+from search.whoosh_backend import WhooshEngine
+
+VISIBLE_STATUSES = (CourseStatus.PUBLISHED, CourseStatus.ARCHIVED)
+BATCH = 500
+_MARKDOWN = re.compile(r"!\[[^\]]*\]\([^)]*\)|\]\([^)]*\)|[#>*_`|~\[\]]+")
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["search"] = None  # opened on first use: the index folder may still be reconfigured
+    if app.config.get("SEARCH_PRELOAD"):
+        load_jieba(app.config.get("SEARCH_JIEBA_CACHE_DIR") or app.instance_path)
+    if not event.contains(Session, "before_flush", _collect_changes):
+        event.listen(Session, "before_flush", _collect_changes)
+        event.listen(Session, "after_flush", _write_log_rows)
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _forget)
+
+
+def get_engine() -> WhooshEngine:
+    """This app's engine on ``SEARCH_INDEX_DIR`` (default: instance/search-index)."""
+    directory = Path(current_app.config.get("SEARCH_INDEX_DIR") or Path(current_app.instance_path) / "search-index")
+    engine = current_app.extensions.get("search")
+    if engine is None or engine.base != directory:
+        engine = current_app.extensions["search"] = WhooshEngine(directory)
+    return engine
+
+
+# --- the log ---------------------------------------------------------------------------------------------
+
+def _kind_of(obj) -> tuple[str, int | None] | None:
+    if isinstance(obj, Course):
+        return "course", obj.id
+    if isinstance(obj, Lecture):
+        return "lecture", obj.id
+    if isinstance(obj, Material):
+        return "material", obj.id
+    if isinstance(obj, CourseTag):
+        return "course", obj.course_id
+    return None
+
+
+def _collect_changes(session, flush_context, instances) -> None:
+    pending = session.info.setdefault("search_pending", [])
+    for obj in list(session.new) + list(session.deleted):
+        if _kind_of(obj):
+            pending.append(obj)
+    for obj in session.dirty:
+        if _kind_of(obj) and session.is_modified(obj, include_collections=False):
+            pending.append(obj)
+
+
+def _write_log_rows(session, flush_context) -> None:
+    pending = session.info.pop("search_pending", None)
+    if not pending:
+        return
+    rows = []
+    for obj in pending:
+        kind, object_id = _kind_of(obj)
+        if object_id is None and isinstance(obj, CourseTag) and obj.course is not None:
+            object_id = obj.course.id
+        if object_id is not None and (kind, object_id) not in rows:
+            rows.append((kind, object_id))
+    if rows:
+        now = clock.utcnow()
+        session.connection().execute(insert(IndexLogEntry.__table__),
+                                     [{"kind": k, "object_id": i, "at": now} for k, i in rows])
+        session.info["search_logged"] = True
+
+
+def _after_commit(session) -> None:
+    if not session.info.pop("search_logged", False) or not has_app_context():
+        return
+    if current_app.config.get("SEARCH_SYNC_ON_COMMIT", True) and "search" in current_app.extensions:
+        try:
+            catch_up()
+        except Exception:  # the log holds the change; the next catch-up applies it
+            current_app.logger.exception("search catch-up after commit failed")
+
+
+def _forget(session) -> None:
+    """A rollback (also of a savepoint) drops what was collected; ``search_logged`` stays: a catch-up
+    after the commit that has nothing to do costs one query."""
+    session.info.pop("search_pending", None)
+
+
+# --- documents from the database -------------------------------------------------------------------------
+
+def markdown_text(markdown: str) -> str:
+    return _MARKDOWN.sub(" ", markdown or "")
+
+
+def course_visible(course: Course | None) -> bool:
+    return course is not None and course.status in VISIBLE_STATUSES
+
+
+def document_for(obj) -> IndexDocument | None:
+    """The index document for ``obj``, or None when it must not be in the index (drafts, deleted)."""
+    if isinstance(obj, Course):
+        if not course_visible(obj):
+            return None
+        return IndexDocument(kind="course", id=obj.id, title=obj.title,
+                             body="\n".join([obj.summary or "", " ".join(obj.tags)]), category=obj.category or "",
+                             course_id=obj.id, members_only=obj.audience == Audience.MEMBERS,
+                             org_ids=_orgs(obj.org_id), archived=obj.status == CourseStatus.ARCHIVED)
+    if isinstance(obj, Lecture):
+        course = obj.course
+        if obj.deleted_at is not None or not course_visible(course):
+            return None
+        body = "\n".join(filter(None, [markdown_text(obj.body_markdown), obj.place or ""]))
+        return IndexDocument(kind="lecture", id=obj.id, title=obj.title, body=body, category=course.category or "",
+                             course_id=course.id, members_only=course.audience == Audience.MEMBERS,
+                             org_ids=_orgs(course.org_id), archived=course.status == CourseStatus.ARCHIVED)
+    if isinstance(obj, Material):
+        course = obj.course
+        if obj.deleted_at is not None or (course is not None and not course_visible(course)):
+            return None
+        members_only = obj.audience == Audience.MEMBERS or (course is not None and course.audience == Audience.MEMBERS)
+        return IndexDocument(kind="material", id=obj.id, title=obj.title, body=obj.text or "",
+                             category=obj.category or "", course_id=obj.course_id, members_only=members_only,
+                             org_ids=_orgs(obj.org_id, course.org_id if course else None),
+                             archived=bool(course is not None and course.status == CourseStatus.ARCHIVED))
+    return None
+
+
+def _orgs(*org_ids) -> tuple[int, ...]:
+    return tuple(dict.fromkeys(i for i in org_ids if i))
+
+
+MODELS = {"course": Course, "lecture": Lecture, "material": Material}
+
+
+def _documents_for_keys(session: Session, keys: set[tuple[str, int]]) -> tuple[list[IndexDocument], list[str]]:
+    """Upserts and deletes for the logged ``keys``; a course brings its lectures and materials along
+    (their visibility follows the course's status, audience and organization)."""
+    wanted = {kind: {i for k, i in keys if k == kind} for kind in MODELS}
+    if wanted["course"]:
+        course_ids = list(wanted["course"])
+        wanted["lecture"] |= set(session.scalars(select(Lecture.id).where(Lecture.course_id.in_(course_ids))))
+        wanted["material"] |= set(session.scalars(select(Material.id).where(Material.course_id.in_(course_ids))))
+    upserts, deletes = [], []
+    for kind, ids in wanted.items():
+        if not ids:
+            continue
+        model = MODELS[kind]
+        found = {}
+        id_list = sorted(ids)
+        for start in range(0, len(id_list), 500):
+            for obj in session.scalars(select(model).where(model.id.in_(id_list[start:start + 500]))):
+                found[obj.id] = obj
+        for object_id in id_list:
+            doc = document_for(found.get(object_id))
+            if doc is None:
+                deletes.append(doc_key(kind, object_id))
+            else:
+                upserts.append(doc)
+    return upserts, deletes
+
+
+def all_documents(session: Session) -> Iterator[IndexDocument]:
+    """Every document that belongs in the index, read in batches."""
+    for model in (Course, Lecture, Material):
+        stmt = select(model).order_by(model.id).execution_options(yield_per=BATCH)
+        if model is Course:
+            stmt = stmt.where(Course.status.in_(VISIBLE_STATUSES))
+        elif model is Lecture:
+            stmt = stmt.where(Lecture.deleted_at.is_(None)).options(selectinload(Lecture.course))
+        else:
+            stmt = stmt.where(Material.deleted_at.is_(None)).options(selectinload(Material.course))
+        for obj in session.scalars(stmt):
+            doc = document_for(obj)
+            if doc is not None:
+                yield doc
+
+
+def count_candidates(session: Session) -> int:
+    return sum(session.scalar(select(func.count()).select_from(m)) or 0 for m in (Course, Lecture, Material))
+
+
+# --- applying the log ------------------------------------------------------------------------------------
+
+def log_head(session: Session | None = None) -> int:
+    session = session or db.session
+    return session.scalar(select(func.max(IndexLogEntry.seq))) or 0
+
+
+def settled_watermark(session: Session, start: int, seqs: list[tuple[int, object]]) -> int:
+    """How far the watermark may move from ``start`` over ``seqs`` ((seq, at) ascending): across an
+    unbroken run, and across gaps whose next row is older than the gap timeout."""
+    gap_limit = clock.utcnow() - timedelta(seconds=current_app.config.get("SEARCH_LOG_GAP_SECONDS", 30))
+    watermark = start
+    for seq, at in seqs:
+        if seq == watermark + 1 or (seq > watermark + 1 and at is not None and at < gap_limit):
+            watermark = seq
+        else:
+            break
+    return watermark
+
+
+def apply_log(engine, session: Session, max_batches: int | None = None) -> int:
+    """Apply log rows after ``engine``'s watermark (caller holds the writer lock). Returns rows applied."""
+    applied = 0
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        start = max(engine.applied_seq(), 0)
+        rows = session.execute(select(IndexLogEntry.seq, IndexLogEntry.kind, IndexLogEntry.object_id,
+                                      IndexLogEntry.at).where(IndexLogEntry.seq > start)
+                               .order_by(IndexLogEntry.seq).limit(BATCH)).all()
+        if not rows:
+            break
+        upserts, deletes = _documents_for_keys(session, {(r.kind, r.object_id) for r in rows})
+        watermark = settled_watermark(session, start, [(r.seq, r.at) for r in rows])
+        engine.apply(upserts, deletes, watermark)
+        session.rollback()  # a fresh snapshot for the next batch
+        applied += len(rows)
+        batches += 1
+        if watermark == start or len(rows) < BATCH:
+            break  # waiting for a gap to fill, or done
+    return applied
+
+
+def catch_up(blocking: bool = False) -> int:
+    """Bring this server's index up to the log. Without ``blocking``, returns 0 at once when another
+    worker holds the writer lock (it is applying the log). Creates the index when there is none."""
+    engine = get_engine()
+    total = 0
+    for _attempt in range(3):  # re-check after releasing: a commit may have come in meanwhile
+        with engine.writer_lock(blocking) as acquired:
+            if not acquired:
+                return total
+            with Session(db.engine) as session:
+                if not engine.exists():
+                    _build_into_empty(engine, session)
+                total += apply_log(engine, session)
+        with Session(db.engine) as session:
+            if log_head(session) <= engine.applied_seq():
+                break
+    return total
+
+
+def _build_into_empty(engine, session: Session) -> None:
+    """First start on this server: index everything the database holds (lock held)."""
+    watermark = settled_watermark(session, 0, list(session.execute(
+        select(IndexLogEntry.seq, IndexLogEntry.at).order_by(IndexLogEntry.seq)).tuples()))
+    engine.create_empty(applied_seq=watermark)
+    documents = list(all_documents(session))
+    if documents:
+        engine.apply(documents, [], watermark)
+
+
+_last_check: dict[str, float] = {}
+
+
+def ensure_fresh() -> None:
+    """Before a search: apply what was committed (by this or another server) since the index last moved."""
+    engine = get_engine()
+    head = log_head()
+    if engine.exists() and head <= engine.applied_seq():
+        return
+    now = time.monotonic()
+    key = str(engine.base)
+    if now - _last_check.get(key, 0) < current_app.config.get("SEARCH_CATCH_UP_INTERVAL", 0.5) and engine.exists():
+        return  # a gap is being waited for: don't re-apply on every search
+    _last_check[key] = now
+    catch_up()
+
+
+def rebuild(progress=None) -> dict:
+    """Build a new index from the database beside the live one, catch it up, and swap it in."""
+    engine = get_engine()
+    with Session(db.engine) as session:
+        start = max(engine.applied_seq(), 0)
+        seqs = list(session.execute(select(IndexLogEntry.seq, IndexLogEntry.at)
+                                    .where(IndexLogEntry.seq > start).order_by(IndexLogEntry.seq)).tuples())
+        watermark = settled_watermark(session, start, seqs)
+        session.rollback()
+        documents = all_documents(session)
+        count = 0
+
+        def counted(docs: Iterable[IndexDocument]):
+            nonlocal count
+            for doc in docs:
+                count += 1
+                yield doc
+
+        def before_swap(new_engine):
+            with Session(db.engine) as catch_session:
+                apply_log(new_engine, catch_session)
+
+        engine.rebuild(counted(documents), watermark, progress=progress, before_swap=before_swap)
+    return {"documents": count, **engine.stats()}

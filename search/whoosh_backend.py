@@ -1,0 +1,329 @@
+"""The Whoosh backend (whoosh-reloaded 2.7.5: same import name and index format as Whoosh 2.7.4, but kept
+working on current Pythons — no invalid-escape warnings, no removed ``collections`` aliases).
+
+Layout of ``SEARCH_INDEX_DIR``::
+
+    writer.lock        fcntl lock: the one writer of this server's index (catch-up, rebuild swap)
+    current -> gen-N   symlink to the live generation; a rebuild writes gen-M and renames a new link over it
+    gen-N/             Whoosh files + applied.json (index-log sequence number the index is complete up to)
+
+Whoosh's own write lock stays underneath ours; ours is taken without blocking by request-time catch-ups
+(a busy writer means someone else is applying the log). Searchers are per process and refreshed when the
+index generation or its segments moved.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+from whoosh import index as whoosh_index
+from whoosh import query as Q
+from whoosh.analysis import Analyzer  # noqa: F401  (tokenizers below are used as analyzers)
+from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.scoring import BM25F
+
+from search.analyzer import GramTokenizer, KeysTokenizer, WordTokenizer, pinyin_keys
+from search.engine import Access, Filters, Hit, HitPage, IndexDocument, Progress
+from search.query import Clause, ParsedQuery
+
+TITLE_BOOST = 3.0
+WORD_BOOST = 1.5
+NO_ORG = "none"
+CANDIDATES = 200  # hits the pinyin fallback looks at
+
+
+def make_schema() -> Schema:
+    """The schema, passed explicitly whenever an index is opened (the pickled copy is never read)."""
+    return Schema(
+        key=ID(stored=True, unique=True),
+        kind=ID(stored=True),
+        title=STORED(),
+        category=ID(),
+        course=ID(),
+        aud=ID(),
+        org_a=ID(),
+        org_b=ID(),
+        title_w=TEXT(analyzer=WordTokenizer(), phrase=False),
+        title_g=TEXT(analyzer=GramTokenizer(), phrase=True),
+        body_w=TEXT(analyzer=WordTokenizer(), phrase=False),
+        body_g=TEXT(analyzer=GramTokenizer(), phrase=True),
+        title_py=TEXT(analyzer=KeysTokenizer(), phrase=False),
+    )
+
+
+def to_fields(doc: IndexDocument) -> dict:
+    orgs = list(doc.org_ids[:2]) + [None, None]
+    return {
+        "key": doc.key,
+        "kind": doc.kind,
+        "title": doc.title,
+        "category": doc.category or NO_ORG,
+        "course": str(doc.course_id) if doc.course_id else NO_ORG,
+        "aud": "members" if doc.members_only else "public",
+        "org_a": str(orgs[0]) if orgs[0] else NO_ORG,
+        "org_b": str(orgs[1]) if orgs[1] else NO_ORG,
+        "title_w": doc.title,
+        "title_g": doc.title,
+        "body_w": doc.body,
+        "body_g": doc.body,
+        "title_py": " ".join(pinyin_keys(doc.title)),
+    }
+
+
+class WhooshEngine:
+    def __init__(self, base_dir: str | os.PathLike):
+        self.base = Path(base_dir)
+        self.schema = make_schema()
+        self._local = threading.local()
+        self._filter_cache: dict = {}
+
+    # -- locations -------------------------------------------------------------------------------------------
+
+    @property
+    def current_link(self) -> Path:
+        return self.base / "current"
+
+    def current_dir(self) -> Path | None:
+        try:
+            target = os.readlink(self.current_link)
+        except (FileNotFoundError, OSError):
+            return None
+        path = self.base / target
+        return path if (path / "applied.json").exists() else None
+
+    def exists(self) -> bool:
+        return self.current_dir() is not None
+
+    @contextlib.contextmanager
+    def writer_lock(self, blocking: bool = True):
+        self.base.mkdir(parents=True, exist_ok=True)
+        with open(self.base / "writer.lock", "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    # -- the log watermark -----------------------------------------------------------------------------------
+
+    def applied_seq(self) -> int:
+        directory = self.current_dir()
+        return _read_applied(directory) if directory else -1
+
+    # -- writing (callers hold writer_lock) -------------------------------------------------------------------
+
+    def create_empty(self, applied_seq: int = 0) -> None:
+        directory = self._new_generation()
+        whoosh_index.create_in(str(directory), self.schema)
+        _write_applied(directory, applied_seq)
+        self._swap(directory)
+
+    def apply(self, upserts: Iterable[IndexDocument], deletes: Iterable[str], applied_seq: int,
+              directory: Path | None = None) -> None:
+        directory = directory or self.current_dir()
+        ix = whoosh_index.open_dir(str(directory), schema=self.schema)
+        writer = ix.writer(timeout=30.0)
+        try:
+            for key in deletes:
+                writer.delete_by_term("key", key)
+            for doc in upserts:
+                writer.update_document(**to_fields(doc))
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        _write_applied(directory, applied_seq)
+
+    def rebuild(self, documents: Iterable[IndexDocument], applied_seq: int, progress: Progress | None = None,
+                before_swap: Callable[["WhooshEngine"], None] | None = None) -> Path:
+        directory = self._new_generation()
+        ix = whoosh_index.create_in(str(directory), self.schema)
+        writer = ix.writer(limitmb=256)  # one process: the tokenizers must not travel to subprocesses
+        count = 0
+        try:
+            for doc in documents:
+                writer.add_document(**to_fields(doc))
+                count += 1
+                if progress:
+                    progress(count)
+        except BaseException:
+            writer.cancel()
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        writer.commit()
+        _write_applied(directory, applied_seq)
+        with self.writer_lock():
+            if before_swap:
+                before_swap(GenerationEngine(self, directory))
+            self._swap(directory)
+        self._remove_old_generations(keep={directory.name})
+        return directory
+
+    def _new_generation(self) -> Path:
+        self.base.mkdir(parents=True, exist_ok=True)
+        directory = self.base / f"gen-{time.time_ns()}-{os.getpid()}"
+        directory.mkdir()
+        return directory
+
+    def _swap(self, directory: Path) -> None:
+        temp = self.base / f".current-{os.getpid()}-{threading.get_ident()}"
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        os.symlink(directory.name, temp)
+        os.replace(temp, self.current_link)  # atomic: readers see the old or the new generation
+
+    def _remove_old_generations(self, keep: set[str]) -> None:
+        """Keep the live generation and the one before it (a worker may still be reading it)."""
+        generations = sorted((p for p in self.base.glob("gen-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        survivors = set(keep) | {p.name for p in generations[-2:]}
+        for path in generations:
+            if path.name not in survivors:
+                shutil.rmtree(path, ignore_errors=True)
+
+    # -- reading --------------------------------------------------------------------------------------------
+
+    def searcher(self):
+        """This thread's searcher on the live generation, refreshed when the index moved."""
+        directory = self.current_dir()
+        if directory is None:
+            return None
+        state = getattr(self._local, "state", None)
+        if state is None or state[0] != os.getpid() or state[1] != directory:
+            if state is not None:
+                with contextlib.suppress(Exception):
+                    state[2].close()
+            ix = whoosh_index.open_dir(str(directory), schema=self.schema)
+            searcher = ix.searcher(weighting=BM25F())
+        else:
+            searcher = state[2].refresh()
+        self._local.state = (os.getpid(), directory, searcher)
+        return searcher
+
+    def search(self, query: ParsedQuery, access: Access, filters: Filters, offset: int, limit: int) -> HitPage:
+        searcher = self.searcher()
+        if searcher is None or query.empty:
+            return HitPage(total=0)
+        allowed = self._allowed_docs(searcher, access, filters)
+        whoosh_query = Q.And([clause_query(c) for c in query.clauses])
+        results = searcher.search(whoosh_query, filter=allowed, limit=offset + limit)
+        total = len(results)
+        if total == 0 and query.pinyin:
+            pinyin = Q.Prefix("title_py", query.pinyin)
+            results = searcher.search(pinyin, filter=allowed, limit=offset + limit)
+            total = len(results)
+            return HitPage(total=total, hits=_hits(results, offset), pinyin_fallback=total > 0)
+        return HitPage(total=total, hits=_hits(results, offset))
+
+    def _allowed_docs(self, searcher, access: Access, filters: Filters):
+        conditions = []
+        if not access.staff:
+            conditions.append(Q.Or([Q.Term("aud", "public")] + ([Q.Term("aud", "members")] if access.members else [])))
+            orgs = [NO_ORG] + [str(i) for i in access.org_ids]
+            for field in ("org_a", "org_b"):
+                conditions.append(Q.Or([Q.Term(field, o) for o in orgs]))
+            if not access.logged_in:
+                conditions.append(Q.Or([Q.Term("kind", "course"), Q.Term("kind", "material")]))
+        if filters.kind:
+            conditions.append(Q.Term("kind", filters.kind))
+        if filters.category:
+            conditions.append(Q.Term("category", filters.category))
+        if filters.course_id:
+            conditions.append(Q.Term("course", str(filters.course_id)))
+        if not conditions:
+            return None
+        cache_key = (id(searcher), repr(conditions))
+        docs = self._filter_cache.get(cache_key)
+        if docs is None:
+            if len(self._filter_cache) > 64:
+                self._filter_cache.clear()
+            docs = set(searcher.docs_for_query(Q.And(conditions)))
+            self._filter_cache[cache_key] = docs
+        return docs
+
+    def stats(self) -> dict:
+        directory = self.current_dir()
+        if directory is None:
+            return {"documents": 0, "bytes": 0, "applied_seq": -1}
+        searcher = self.searcher()
+        size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
+        return {"documents": searcher.doc_count(), "bytes": size, "applied_seq": _read_applied(directory),
+                "directory": str(directory)}
+
+
+class GenerationEngine:
+    """A writer on a generation that is not live yet (the rebuild's catch-up before the swap)."""
+
+    def __init__(self, engine: WhooshEngine, directory: Path):
+        self._engine = engine
+        self.directory = directory
+
+    def applied_seq(self) -> int:
+        return _read_applied(self.directory)
+
+    def apply(self, upserts, deletes, applied_seq: int) -> None:
+        self._engine.apply(upserts, deletes, applied_seq, directory=self.directory)
+
+
+def clause_query(clause: Clause) -> Q.Query:
+    """Literal (gram) matching for recall, word matching for ranking; titles weigh more."""
+    literal = clause.literal_only
+
+    def grams(field: str, boost: float) -> Q.Query:
+        parts = []
+        for stretch in clause.grams:
+            if len(stretch) == 1:
+                parts.append(Q.Term(field, stretch[0], boost=boost))
+            elif literal:
+                parts.append(Q.Phrase(field, list(stretch), boost=boost))
+            else:  # unquoted: every gram somewhere (a superset of the literal occurrences)
+                parts.extend(Q.Term(field, term, boost=boost) for term in dict.fromkeys(stretch))
+        return parts[0] if len(parts) == 1 else Q.And(parts)
+
+    def words(field: str, boost: float) -> Q.Query:
+        terms = [Q.Term(field, w, boost=boost) for w in dict.fromkeys(clause.words)]
+        return terms[0] if len(terms) == 1 else Q.And(terms)
+
+    recall = [grams("body_g", 1.0), grams("title_g", TITLE_BOOST)]
+    if clause.words_recall:
+        recall += [words("body_w", WORD_BOOST), words("title_w", WORD_BOOST * TITLE_BOOST)]
+        return Q.Or(recall)
+    if clause.words and not literal:
+        ranking = Q.Or([Q.Term("body_w", w, boost=WORD_BOOST) for w in dict.fromkeys(clause.words)]
+                       + [Q.Term("title_w", w, boost=WORD_BOOST * TITLE_BOOST) for w in dict.fromkeys(clause.words)])
+        return Q.AndMaybe(Q.Or(recall), ranking)
+    return Q.Or(recall)
+
+
+def _hits(results, offset: int) -> list[Hit]:
+    hits = []
+    for position, stored in enumerate(results):
+        if position < offset:
+            continue
+        kind, _, object_id = stored["key"].partition(":")
+        hits.append(Hit(kind=kind, id=int(object_id), score=round(float(results.score(position) or 0), 4),
+                        title=stored.get("title", "")))
+    return hits
+
+
+def _read_applied(directory: Path) -> int:
+    try:
+        return int(json.loads((directory / "applied.json").read_text())["applied_seq"])
+    except (FileNotFoundError, ValueError, KeyError):
+        return -1
+
+
+def _write_applied(directory: Path, applied_seq: int) -> None:
+    temp = directory / f".applied-{os.getpid()}.json"
+    temp.write_text(json.dumps({"applied_seq": applied_seq}))
+    os.replace(temp, directory / "applied.json")
