@@ -48,6 +48,7 @@ def import_models() -> None:
     import courses.models  # noqa: F401
     import learning.models  # noqa: F401
     import quizzes.models  # noqa: F401
+    import search.models  # noqa: F401
 
 
 def register_extensions(app: Flask) -> None:
@@ -67,6 +68,10 @@ def register_extensions(app: Flask) -> None:
     auth.init_login(login_manager)
     app.before_request(permissions.enforce_access)
 
+    from search import indexing as search_indexing
+
+    search_indexing.init_app(app)
+
 
 def register_blueprints(app: Flask) -> None:
     from accounts.api import bp as accounts_api
@@ -81,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     register_library(app)
     register_courses(app)
     register_learning(app)
+    register_search(app)
     for endpoint in ("static", "bootstrap.static"):
         if endpoint in app.view_functions:
             permissions.mark_public_endpoint(app, endpoint)
@@ -126,6 +132,15 @@ def register_learning(app: Flask) -> None:
         add_nav_link(app, link)
     add_home_panel(app, "learning/_home_hours.html")
 
+def register_search(app: Flask) -> None:
+    """Full-text search: the results page and GET /api/v1/search."""
+    from search.api import bp as search_api
+    from search.views import bp as search_views
+
+    for blueprint in (search_views, search_api):
+        app.register_blueprint(blueprint)
+
+
 def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(api_frame.ApiError, api_frame.handle_api_error)
 
@@ -162,6 +177,9 @@ def register_commands(app: Flask) -> None:
     from quizzes.cli import quizzes_cli
 
     app.cli.add_command(quizzes_cli)
+    from search.cli import search_cli
+
+    app.cli.add_command(search_cli)
 
     @app.cli.command("demo")
     @click.option("--if-empty", is_flag=True, help="Load only into a database that has no users yet.")

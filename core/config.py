@@ -95,6 +95,16 @@ class DefaultConfig:
     QUIZ_IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
 
+    # Full-text search (search/).
+    SEARCH_INDEX_DIR: str | None = None  # this server's index on local disk; None: instance/search-index
+    SEARCH_PRELOAD = True  # load jieba's dictionary in create_app (before gunicorn --preload forks)
+    SEARCH_JIEBA_CACHE_DIR: str | None = None  # jieba's prefix-dictionary cache; None: instance/
+    SEARCH_SYNC_ON_COMMIT = True  # apply the index log right after a commit that changed content
+    SEARCH_LOG_GAP_SECONDS = 30  # a gap in the index log older than this is a rolled-back transaction
+    SEARCH_CATCH_UP_INTERVAL = 0.5  # seconds between search-time catch-ups while a log gap is open
+    SEARCH_PER_PAGE = 10  # results per page
+    SEARCH_MAX_PAGE = 50  # deepest results page served
+
 def load_config(app: Flask, overrides: dict | None = None) -> None:
     """Fill ``app.config`` from defaults, instance file, environment and ``overrides``."""
     app.config.from_object(DefaultConfig)
