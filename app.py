@@ -87,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     register_courses(app)
     register_learning(app)
     register_search(app)
+    register_quizzes(app)
     for endpoint in ("static", "bootstrap.static"):
         if endpoint in app.view_functions:
             permissions.mark_public_endpoint(app, endpoint)
@@ -139,6 +140,18 @@ def register_search(app: Flask) -> None:
 
     for blueprint in (search_views, search_api):
         app.register_blueprint(blueprint)
+
+
+def register_quizzes(app: Flask) -> None:
+    """Question banks, quizzes and exams: member pages, trainer pages, the attempts API."""
+    from quizzes.api import bp as quizzes_api
+    from quizzes.views import NAV_LINKS as quizzes_nav
+    from quizzes.views import bp as quizzes_views
+
+    for blueprint in (quizzes_views, quizzes_api):
+        app.register_blueprint(blueprint)
+    for link in quizzes_nav:
+        add_nav_link(app, link)
 
 
 def register_errorhandlers(app: Flask) -> None:
