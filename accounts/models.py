@@ -156,3 +156,36 @@ class LoginAttempt(db.Model):
         Index("ix_login_attempts_identifier_created_at", "identifier", "created_at"),
         Index("ix_login_attempts_address_created_at", "address", "created_at"),
     )
+
+
+class MembershipPeriod(db.Model):
+    """A stretch of a member's membership of one organization (组织关系). Written when a member is
+    transferred: the old stretch gets its end, a new one starts. A member without any row has always
+    belonged to their current organization. ``started_at`` None: since before records were kept."""
+
+    __tablename__ = "membership_periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    started_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime)  # None: current
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    organization: Mapped[Organization] = relationship()
+
+    __table_args__ = (Index("ix_membership_periods_user_started", "user_id", "started_at"),)
+
+
+class PersonalDataAudit(db.Model):
+    """Who saw personal data unmasked (full phone numbers in an export), when and what (个人信息保护法)."""
+
+    __tablename__ = "personal_data_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))  # None: the command line
+    action: Mapped[str] = mapped_column(String(40))  # e.g. "export:summary:full_phones"
+    scope: Mapped[str] = mapped_column(String(300), default="")  # organization code, period, filters
+    channel: Mapped[str] = mapped_column(String(10), default="web")  # "web" or "cli"

@@ -8,11 +8,12 @@ from datetime import timedelta
 from typing import Iterable
 
 from flask import current_app
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, literal, or_, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 
-from accounts.models import (ApiToken, LoginAttempt, MemberCategory, Organization, Position, User)
+from accounts.models import (ApiToken, LoginAttempt, MemberCategory, MembershipPeriod, Organization, Position,
+                             User)
 from core import clock
 from core.extensions import db
 from core.permissions import Role
@@ -280,3 +281,93 @@ def member_counts(orgs: list[Organization]) -> dict[int, int]:
                               .where(User.organization_id.in_([o.id for o in orgs]))
                               .group_by(User.organization_id))
     return {org_id: n for org_id, n in rows}
+
+
+# --- the grid: organizers keep their subtree ---------------------------------------------------
+
+def rename_organization(org: Organization, *, name: str, kind: str | None = None, code: str | None = None) -> None:
+    name = (name or "").strip()
+    if not name:
+        raise AccountError("name_required")
+    if code and code != org.code:
+        if organization_by_code(code) is not None:
+            raise AccountError("code_taken")
+        org.code = code
+    org.name = name[:200]
+    if kind:
+        org.kind = kind.strip()[:32]
+    db.session.flush()
+
+
+def move_organization(org: Organization, new_parent: Organization) -> int:
+    """Hang ``org`` (and its whole subtree) under ``new_parent``. The materialized paths and depths of the
+    subtree are rewritten by one UPDATE; members, their history and their hours are untouched (they point
+    at organization ids). Returns the number of organizations moved."""
+    if new_parent.id == org.id or new_parent.is_within(org):
+        raise AccountError("move_into_itself")
+    if org.parent_id is None:
+        raise AccountError("move_root")
+    old_path, new_path = org.path, new_parent.path + f"{org.id}/"
+    delta = new_parent.depth + 1 - org.depth
+    db.session.flush()
+    result = db.session.execute(
+        update(Organization).where(subtree_condition(org))
+        .values(path=literal(new_path) + func.substr(Organization.path, len(old_path) + 1),
+                depth=Organization.depth + delta)
+        .execution_options(synchronize_session=False))
+    db.session.execute(update(Organization).where(Organization.id == org.id)
+                       .values(parent_id=new_parent.id).execution_options(synchronize_session=False))
+    db.session.expire_all()  # every loaded organization may have a new path
+    return result.rowcount
+
+
+def children_of(org: Organization | None) -> list[Organization]:
+    stmt = select(Organization).where(Organization.parent_id == org.id if org else Organization.parent_id.is_(None))
+    return list(db.session.scalars(stmt.order_by(Organization.code)))
+
+
+# --- members: add, edit, deactivate, transfer ------------------------------------------------------
+
+def update_member(member: User, *, name: str, phone: str, category: MemberCategory,
+                  positions: Iterable[Position]) -> None:
+    phone = validate_phone(phone)
+    if phone_taken(phone, exclude_id=member.id):
+        raise AccountError("phone_taken")
+    member.name = name.strip()[:64]
+    member.phone = phone
+    member.category = category
+    member.positions = positions
+    db.session.flush()
+
+
+def set_member_active(member: User, active: bool) -> None:
+    member.is_active_flag = active
+    db.session.flush()
+
+
+def transfer_member(member: User, to_org: Organization, *, by: User | None = None, note: str = "") -> MembershipPeriod:
+    """组织关系转接: ``member`` now belongs to ``to_org``. The open membership stretch ends now and a new one
+    starts; the ledger is untouched, so the hours stay with the member."""
+    if member.organization_id == to_org.id:
+        raise AccountError("same_organization")
+    now = clock.utcnow()
+    current = db.session.scalar(select(MembershipPeriod).where(
+        MembershipPeriod.user_id == member.id, MembershipPeriod.ended_at.is_(None)))
+    if current is None and member.organization_id is not None:
+        # no history yet: the member has belonged to their organization since before records were kept
+        current = MembershipPeriod(user_id=member.id, organization_id=member.organization_id, started_at=None)
+        db.session.add(current)
+    if current is not None:
+        current.ended_at = now
+    period = MembershipPeriod(user_id=member.id, organization_id=to_org.id, started_at=now,
+                              recorded_by_id=by.id if by else None, note=note[:200])
+    db.session.add(period)
+    member.organization_id = to_org.id  # an organizer keeps the subtree they manage
+    db.session.flush()
+    return period
+
+
+def membership_history(member: User) -> list[MembershipPeriod]:
+    return list(db.session.scalars(
+        select(MembershipPeriod).options(joinedload(MembershipPeriod.organization))
+        .where(MembershipPeriod.user_id == member.id).order_by(MembershipPeriod.id)))

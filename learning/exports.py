@@ -1,0 +1,400 @@
+"""Exports for members' education files (党员教育培训档案): a summary (one row per member) and the ledger
+(one row per entry), as CSV or XLSX. The web download and ``flask hours export`` both call ``build_export``,
+so the same request gives the same bytes.
+
+Both formats stream: rows come from the database in batches (``yield_per``) and leave as bytes at once.
+CSV is UTF-8 with a BOM (Excel opens Chinese correctly). XLSX is written here as a streamed ZIP
+(``XlsxStream``): openpyxl's write-only mode keeps memory flat too, but it can emit nothing before the last
+row is appended, so a download of a million rows would wait minutes before its first byte.
+
+Text cells starting with ``= + - @``, a tab or a carriage return get a leading apostrophe (CSV/formula
+injection). Phone numbers are masked (138****1234) unless an admin asks for full numbers, which is logged
+in ``PersonalDataAudit``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Iterable, Iterator
+from xml.sax.saxutils import escape
+
+from flask import current_app
+from sqlalchemy import and_, select
+
+from accounts.models import MemberCategory, Organization, PersonalDataAudit, Position, User, UserPosition
+from accounts.services import subtree_condition
+from core import clock
+from core.extensions import db
+from courses.models import Course
+from learning import hours, reports
+from learning.models import HourEntry, HourSource
+
+# The record format is Chinese whatever the reader's interface language, so CLI and web give the same bytes.
+CATEGORY_NAMES = {MemberCategory.FULL.value: "正式党员", MemberCategory.PROBATIONARY.value: "预备党员",
+                  MemberCategory.ACTIVIST.value: "入党积极分子", MemberCategory.PUBLIC.value: "群众"}
+POSITION_NAMES = {Position.SECRETARY.value: "书记", Position.COMMITTEE.value: "委员"}
+SOURCE_NAMES = {HourSource.ONLINE.value: "线上学习", HourSource.OFFLINE.value: "线下课堂", HourSource.QUIZ.value: "测验",
+                HourSource.COURSE.value: "课程学时", HourSource.MANUAL.value: "组织录入"}
+STATUS_NAMES = {reports.Status.MET.value: "已达标", reports.Status.ON_TRACK.value: "进度正常",
+                reports.Status.BEHIND.value: "进度落后", reports.Status.NOT_STARTED.value: "未开始"}
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MAX_CELL = 32_767  # Excel's limit for one cell
+BATCH = 2_000
+KINDS = ("summary", "ledger", "reminders")
+FORMATS = ("csv", "xlsx")
+
+
+def neutralise(value: str) -> str:
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if value and value.startswith(FORMULA_STARTS):
+        value = "'" + value
+    return value[:MAX_CELL]
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+# --- what is exported ------------------------------------------------------------------------------------
+
+@dataclass
+class Column:
+    title: str
+    width: int  # characters, for XLSX
+    number: bool = False
+
+
+@dataclass
+class ExportRequest:
+    kind: str  # "summary", "ledger" or "reminders"
+    fmt: str  # "csv" or "xlsx"
+    root: Organization | None  # the subtree; None: everything (admins)
+    period: reports.Period
+    basis: reports.Basis = reports.Basis.CURRENT
+    filters: reports.Filters = field(default_factory=reports.Filters)
+    full_phones: bool = False
+
+    def filename(self) -> str:
+        code = self.root.code if self.root is not None else "all"
+        period = str(self.period.year) if self.period.is_whole_year else \
+            f"{self.period.first:%Y%m%d}-{self.period.last:%Y%m%d}"
+        return f"hours-{self.kind}-{code}-{period}.{self.fmt}"
+
+    def describe(self) -> str:
+        code = self.root.code if self.root is not None else "*"
+        return (f"{self.kind} org={code} period={self.period.label()} basis={self.basis.value} "
+                f"category={self.filters.category or ''} met={self.filters.met}")[:300]
+
+
+@dataclass
+class Export:
+    filename: str
+    mimetype: str
+    chunks: Iterator[bytes]
+
+
+MIMETYPES = {"csv": "text/csv; charset=utf-8",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def build_export(request: ExportRequest, *, actor: User | None = None, channel: str = "web") -> Export:
+    """The export as a stream of bytes. Full phone numbers are logged here, before anything is produced;
+    the caller commits (the web view and the CLI do, before streaming)."""
+    if request.kind not in KINDS or request.fmt not in FORMATS:
+        raise ValueError(f"unknown export {request.kind}/{request.fmt}")
+    if request.full_phones:
+        db.session.add(PersonalDataAudit(at=clock.utcnow(), actor_id=actor.id if actor else None,
+                                         action=f"export:{request.kind}:full_phones", scope=request.describe(),
+                                         channel=channel))
+        db.session.flush()
+    if request.kind == "ledger":
+        columns, rows = ledger_table(request)
+    else:
+        columns, rows = summary_table(request)
+    writer = csv_stream if request.fmt == "csv" else XlsxStream(sheet_title(request.kind)).stream
+    return Export(request.filename(), MIMETYPES[request.fmt], writer(columns, rows))
+
+
+def sheet_title(kind: str) -> str:
+    return {"summary": "学时汇总", "ledger": "学时明细", "reminders": "学时提醒"}[kind]
+
+
+class OrgLabels:
+    """"街道1 / 社区11" for an organization of the subtree, from one query of the subtree's organizations."""
+
+    def __init__(self, root: Organization | None):
+        stmt = select(Organization.id, Organization.name)
+        if root is not None:
+            stmt = stmt.where(subtree_condition(root))
+        self.names = dict(db.session.execute(stmt).all())
+        self.cache: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        label = self.cache.get(path)
+        if label is None:
+            label = " / ".join(self.names[int(i)] for i in path.strip("/").split("/") if int(i) in self.names)
+            self.cache[path] = label
+        return label
+
+
+def positions_of(root: Organization | None) -> dict[int, str]:
+    stmt = select(UserPosition.user_id, UserPosition.position).join(User, User.id == UserPosition.user_id)
+    if root is not None:
+        stmt = stmt.join(Organization, Organization.id == User.organization_id).where(subtree_condition(root))
+    found: dict[int, list[str]] = {}
+    for user_id, position in db.session.execute(stmt):
+        found.setdefault(user_id, []).append(POSITION_NAMES.get(getattr(position, "value", position), ""))
+    return {user_id: "、".join(sorted(names)) for user_id, names in found.items()}
+
+
+def units(seconds: int) -> Decimal:
+    return hours.to_units(int(seconds or 0))
+
+
+def summary_table(request: ExportRequest):
+    columns = [Column("组织", 36), Column("姓名", 10), Column("手机号", 14), Column("人员类别", 12), Column("职务", 10),
+               Column("应修学时", 10, True)]
+    columns += [Column(SOURCE_NAMES[s], 10, True) for s in reports.SOURCES]
+    columns += [Column("合计学时", 10, True), Column("是否达标", 8), Column("学习进度", 10)]
+    filters = request.filters
+    if request.kind == "reminders":  # members behind schedule: not started or behind
+        filters = reports.Filters(category=filters.category)
+    stmt = reports.member_rows(request.root, request.period, request.basis, filters)
+    if request.kind == "reminders":
+        sub = stmt.subquery("m")
+        stmt = select(sub).where(sub.c.status.in_([reports.Status.BEHIND.value, reports.Status.NOT_STARTED.value]))
+        stmt = stmt.order_by(sub.c.org_path, sub.c.user_id)
+    else:
+        stmt = stmt.order_by(Organization.path, User.id)
+
+    def rows() -> Iterator[list]:
+        labels = OrgLabels(request.root)
+        positions = positions_of(request.root)
+        phone = (lambda p: p) if request.full_phones else mask_phone
+        for row in db.session.execute(stmt.execution_options(yield_per=BATCH)):
+            category = getattr(row.category, "value", row.category)
+            earned = int(row.earned or 0)
+            yield [labels(row.org_path), row.name, phone(row.phone), CATEGORY_NAMES.get(category, category),
+                   positions.get(row.user_id, ""), units(row.required),
+                   *[units(getattr(row, s)) for s in reports.SOURCES],
+                   units(earned), "是" if row.status == reports.Status.MET.value else "否",
+                   STATUS_NAMES[row.status]]
+
+    return columns, rows()
+
+
+def ledger_table(request: ExportRequest):
+    columns = [Column("组织", 36), Column("姓名", 10), Column("手机号", 14), Column("时间", 20), Column("来源", 10),
+               Column("学时", 8, True), Column("秒数", 10, True), Column("课程", 30), Column("来源记录", 24),
+               Column("说明", 30)]
+    start, end = request.period.bounds_utc()
+    user_id, org_id, since, until = reports.placement(request.basis, start, end)
+    conditions = [HourEntry.occurred_at >= start, HourEntry.occurred_at < end, User.is_active_flag.is_(True)]
+    if request.basis == reports.Basis.AT_THE_TIME:
+        conditions.append(reports.within_stretch(HourEntry.occurred_at, since, until))
+    if request.root is not None:
+        conditions.append(subtree_condition(request.root))
+    if request.filters.category:
+        conditions.append(User.category == request.filters.category)
+    stmt = (select(Organization.path, User.name, User.phone, HourEntry.occurred_at, HourEntry.source,
+                   HourEntry.seconds, Course.title, HourEntry.source_ref, HourEntry.note)
+            .select_from(user_id.table)
+            .join(User, User.id == user_id)
+            .join(Organization, Organization.id == org_id)
+            .join(HourEntry, HourEntry.user_id == user_id)
+            .outerjoin(Course, Course.id == HourEntry.course_id)
+            .where(and_(*conditions))
+            .order_by(Organization.path, User.id, HourEntry.occurred_at, HourEntry.id))
+
+    def rows() -> Iterator[list]:
+        labels = OrgLabels(request.root)
+        phone = (lambda p: p) if request.full_phones else mask_phone
+        tz = current_app.config["DISPLAY_TIMEZONE"]
+        for path, name, phone_number, occurred_at, source, seconds, title, ref, note in db.session.execute(
+                stmt.execution_options(yield_per=BATCH)):
+            source = getattr(source, "value", source)
+            yield [labels(path), name, phone(phone_number),
+                   clock.to_local(occurred_at, tz).strftime("%Y-%m-%d %H:%M:%S"), SOURCE_NAMES.get(source, source),
+                   units(seconds), int(seconds), title or "", ref, note or ""]
+
+    return columns, rows()
+
+
+# --- CSV ---------------------------------------------------------------------------------------------------------
+
+def cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return neutralise(str(value))
+
+
+def csv_stream(columns: list[Column], rows: Iterable[list]) -> Iterator[bytes]:
+    """UTF-8 with a BOM, CRLF line ends, a chunk of bytes per batch of rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([c.title for c in columns])
+    yield b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+    buffer.seek(0)
+    buffer.truncate()
+    count = 0
+    for row in rows:
+        writer.writerow([cell_text(v) for v in row])
+        count += 1
+        if count % BATCH == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode("utf-8")
+
+
+# --- XLSX, streamed --------------------------------------------------------------------------------------------
+
+ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same export gives the same bytes
+
+CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/styles.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+    '</Types>')
+ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+    'Target="xl/workbook.xml"/></Relationships>')
+WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets></workbook>')
+WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+    'Target="worksheets/sheet1.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" '
+    'Target="styles.xml"/></Relationships>')
+STYLES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<fonts count="2"><font><sz val="11"/><name val="等线"/></font>'
+    '<font><b/><sz val="11"/><name val="等线"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
+    '</fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
+
+
+class _Sink:
+    """A write-only file for zipfile that hands out what was written since the last ``drain``."""
+
+    def __init__(self):
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.position = 0
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        self.parts.append(data)
+        self.size += len(data)
+        self.position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.position
+
+    def flush(self) -> None:
+        pass
+
+    def drain(self) -> bytes:
+        data = b"".join(self.parts)
+        self.parts, self.size = [], 0
+        return data
+
+
+def xml_text(value: str) -> str:
+    return escape(ILLEGAL_XML.sub("\ufffd", value))
+
+
+class XlsxStream:
+    """One sheet: bold, frozen header row, column widths, numbers as numbers, text as inline strings."""
+
+    def __init__(self, title: str):
+        self.title = title
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        return info
+
+    def stream(self, columns: list[Column], rows: Iterable[list]) -> Iterator[bytes]:
+        sink = _Sink()
+        archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
+        for name, text in (("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", ROOT_RELS),
+                           ("xl/workbook.xml", WORKBOOK.format(name=xml_text(self.title))),
+                           ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS), ("xl/styles.xml", STYLES)):
+            archive.writestr(self._info(name), text)
+        yield sink.drain()
+        widths = "".join(f'<col min="{i}" max="{i}" width="{c.width}" customWidth="1"/>'
+                         for i, c in enumerate(columns, start=1))
+        head = "".join(f'<c t="inlineStr" s="1"><is><t>{xml_text(c.title)}</t></is></c>' for c in columns)
+        with archive.open(self._info("xl/worksheets/sheet1.xml"), "w", force_zip64=True) as part:
+            part.write((
+                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                '<sheetViews><sheetView workbookViewId="0">'
+                '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+                '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+                f'<cols>{widths}</cols><sheetData><row>{head}</row>').encode("utf-8"))
+            pending: list[str] = []
+            for row in rows:
+                pending.append("<row>" + "".join(self._cell(v) for v in row) + "</row>")
+                if len(pending) >= BATCH:
+                    part.write("".join(pending).encode("utf-8"))
+                    pending.clear()
+                    if sink.size:
+                        yield sink.drain()
+            part.write(("".join(pending) + "</sheetData></worksheet>").encode("utf-8"))
+        archive.close()
+        yield sink.drain()
+
+    @staticmethod
+    def _cell(value) -> str:
+        if value is None or value == "":
+            return "<c/>"
+        if isinstance(value, bool):
+            value = "是" if value else "否"
+        if isinstance(value, Decimal):
+            return f"<c><v>{value:f}</v></c>"
+        if isinstance(value, (int, float)):
+            return f"<c><v>{value}</v></c>"
+        return f'<c t="inlineStr"><is><t xml:space="preserve">{xml_text(neutralise(str(value)))}</t></is></c>'
+
+
+def write_to(export: Export, fh) -> int:
+    """Write an export to an open binary file (the CLI); returns the bytes written."""
+    total = 0
+    for chunk in export.chunks:
+        fh.write(chunk)
+        total += len(chunk)
+    return total
+
