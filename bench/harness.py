@@ -116,13 +116,14 @@ def build_schema(url: str) -> str:
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE"))
                 conn.execute(text("CREATE SCHEMA public"))
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        logging.disable(logging.INFO)  # alembic's progress lines
         try:
             upgrade()
             missing = schema_gaps(inspect(db.engine), db.metadata)
         except Exception as error:  # a migration that does not apply is also a gap
             missing = [f"upgrade failed: {error.__class__.__name__}"]
-        logging.getLogger("alembic").setLevel(logging.WARNING)  # env.py's fileConfig resets it
+        finally:
+            logging.disable(logging.NOTSET)
         if not missing:
             return "migrations (flask db upgrade)"
         db.session.remove()
@@ -339,6 +340,11 @@ def wrk(url: str, *, duration: float = 10, threads: int = 2, connections: int = 
     finally:
         os.unlink(script.name)
     return parse_wrk(url, completed.stdout, completed.stderr)
+
+
+def warm(url: str, *, seconds: float = 1, **kwargs) -> None:
+    """A short unmeasured run, so every worker has compiled its templates and filled its caches."""
+    wrk(url, duration=seconds, connections=4, **kwargs)
 
 
 def parse_wrk(url: str, stdout: str, stderr: str = "") -> WrkResult:

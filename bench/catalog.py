@@ -1,0 +1,81 @@
+"""Issue 3: catalog, course and lecture pages as a logged-in member, against the trivial route.
+
+Generates 1,000 courses / 10,000 lectures / 100,000 members (``--quick``: 200 / 2,000 / 10,000),
+serves them with gunicorn and measures ``/courses/``, ``/courses/<id>`` and ``/lectures/<id>``
+(a text and a video lecture) with wrk, as req/s ÷ the baseline's req/s (measured before and
+after the pages). The SQL statements per page are counted in-process on the same database.
+Target: every page ≥ 0.35 of the trivial route on SQLite.
+
+    python -m bench catalog [--quick] [--database-url postgresql+psycopg://ops:ops@127.0.0.1:5432/ops_bench]
+"""
+from __future__ import annotations
+
+import sys
+
+from bench import datagen
+from bench.harness import (BenchServer, Row, baseline_server, count_queries, fresh_database, login,
+                           product_app, query_counter, report, warm, wrk)
+
+TARGET = 0.35
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--show-queries", action="store_true", help="print each page's SQL statements")
+
+
+def pages(generated: datagen.Generated) -> list[tuple[str, str]]:
+    return [("catalog /courses/", "/courses/"),
+            (f"course /courses/{generated.course_id}", f"/courses/{generated.course_id}"),
+            (f"text lecture /lectures/{generated.text_lecture_id}", f"/lectures/{generated.text_lecture_id}"),
+            (f"video lecture /lectures/{generated.video_lecture_id}", f"/lectures/{generated.video_lecture_id}")]
+
+
+def in_process_queries(database_url: str, generated: datagen.Generated, paths: list[str],
+                       show: bool = False) -> dict[str, int]:
+    """SQL statements per page, as the logged-in bench member, through Flask's test client."""
+    from core.extensions import db
+
+    app = product_app(database_url, WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+    response = client.post("/login", data={"identifier": generated.login, "password": generated.password})
+    if response.status_code != 302:
+        raise RuntimeError(f"in-process login failed ({response.status_code})")
+    counts = {path: count_queries(app, client, path) for path in paths}
+    if show:
+        with app.app_context():
+            engine = db.engine
+        for path in paths:
+            with query_counter(engine) as statements:
+                client.get(path)
+            print(f"--- {path}: {len(statements)} statements")
+            for statement in statements:
+                print("   ", " ".join(statement.split())[:300])
+    return counts
+
+
+def run(args) -> int:
+    scale = datagen.QUICK if args.quick else datagen.FULL
+    options = {"duration": args.duration, "connections": args.connections}
+    with fresh_database(args.database_url) as database:
+        print(f"schema: {database.schema}")
+        generated = datagen.generate(product_app(database.url), scale)
+        print(f"data: {generated.describe()}")
+        routes = pages(generated)
+        queries = in_process_queries(database.url, generated, [path for _, path in routes], args.show_queries)
+        with baseline_server() as base, BenchServer(database_url=database.url) as server:
+            session = login(server.url(), generated.login, generated.password)
+            warm(base.url("/"))
+            for _, path in routes:
+                warm(server.url(path), headers=session.headers())
+            baselines = [wrk(base.url("/"), **options)]
+            rows = [Row(name, wrk(server.url(path), headers=session.headers(), **options),
+                        queries=queries[path], target=TARGET) for name, path in routes]
+            baselines.append(wrk(base.url("/"), **options))
+        payload = report("catalog", rows, baselines, meta={
+            "database": database.kind, "schema": database.schema, "data": generated.describe(),
+            "command": "python -m bench " + " ".join(sys.argv[1:]),
+            "wrk": f"-t2 -c{args.connections} -d{args.duration:g}s"})
+    below = [row["name"] for row in payload["rows"] if row["ratio"] < TARGET]
+    if below:
+        print(f"below the {TARGET} target: {', '.join(below)}")
+    return 1 if below else 0
