@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 from flask import Flask, url_for
 from playwright.sync_api import Page, expect, sync_playwright
-from sqlalchemy import text
+from sqlalchemy import event
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -144,6 +144,14 @@ def _database_uri(tmp_path: Path) -> str:
     return os.environ["DATABASE_URL"] if ON_POSTGRES else "sqlite:///" + str(tmp_path / "browser.sqlite3")
 
 
+def _sqlite_for_tests(dbapi_connection, _record) -> None:
+    """WAL: a reader in one thread never blocks a writer in another. No fsync: a throwaway file."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=OFF")
+    cursor.close()
+
+
 @pytest.fixture
 def live_server(tmp_path):
     application = create_app(testing_config(
@@ -156,10 +164,10 @@ def live_server(tmp_path):
     ctx = application.app_context()
     ctx.push()
     try:
+        if not ON_POSTGRES:
+            db.engine.dispose()
+            event.listen(db.engine, "connect", _sqlite_for_tests)
         reset_database()
-        if not ON_POSTGRES:  # readers in one thread never block a writer in another
-            db.session.execute(text("PRAGMA journal_mode=WAL"))
-            db.session.commit()
         server = make_server("127.0.0.1", 0, application, threaded=True)
         thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
         thread.start()
