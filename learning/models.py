@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import User, enum_column
@@ -83,3 +85,151 @@ class HourEntry(db.Model):
         UniqueConstraint("source", "source_ref", name="uq_hour_entries_source_ref"),
         Index("ix_hour_entries_user_occurred", "user_id", "occurred_at"),
     )
+
+
+# --- online study: sessions and heartbeats ------------------------------------------------------------
+
+class StudySession(db.Model):
+    """One lecture page open in one tab or app, authenticated on its heartbeats by ``token_hash``.
+
+    A member has at most one active session (``superseded_at`` is None): opening another takes over.
+    The row is the compare-and-set anchor of the heartbeat engine: ``last_seq``/``last_beat_at`` advance
+    with one conditional UPDATE per heartbeat, so of two concurrent heartbeats exactly one wins.
+    The counters (``lecture_credited``, ``day_credited``) are seeded from earlier sessions and the ledger
+    when the session starts; the ledger, not these counters, is the record of credit."""
+
+    __tablename__ = "study_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    lecture_id: Mapped[int] = mapped_column(ForeignKey("lectures.id"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # the lecture's kind when the session started
+    earns_time: Mapped[bool] = mapped_column(Boolean, default=True)  # False: a fixed-credit course
+    token_hash: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
+    superseded_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_beat_at: Mapped[datetime] = mapped_column(DateTime)  # server time of the last accepted heartbeat
+    credited_seconds: Mapped[int] = mapped_column(Integer, default=0)  # in this session
+    lecture_cap: Mapped[int] = mapped_column(Integer)  # seconds one member can earn on this lecture
+    lecture_credited: Mapped[int] = mapped_column(Integer, default=0)  # all sessions on this lecture so far
+    day: Mapped[str] = mapped_column(String(10), default="")  # local date the day counter belongs to
+    day_credited: Mapped[int] = mapped_column(Integer, default=0)
+    video_seconds: Mapped[int] = mapped_column(Integer, default=0)  # video: its duration
+    position: Mapped[float] = mapped_column(Float, default=0.0)  # video: last reported position
+    watched: Mapped[str] = mapped_column(Text, default="[]")  # video: merged watched intervals, JSON
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    client: Mapped[str] = mapped_column(String(200), default="")  # user agent, for the audit trail
+
+    __table_args__ = (
+        Index("ix_study_sessions_user_active", "user_id", "superseded_at"),
+        Index("ix_study_sessions_user_lecture", "user_id", "lecture_id"),
+    )
+
+
+# --- offline classes -----------------------------------------------------------------------------
+
+class OfflineClass(db.Model):
+    """A class held in a square or meeting room (线下课堂): members check in by QR or short code."""
+
+    __tablename__ = "offline_classes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    lecture_id: Mapped[Optional[int]] = mapped_column(ForeignKey("lectures.id"))  # an offline lecture it holds
+    title: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(DateTime)
+    ends_at: Mapped[datetime] = mapped_column(DateTime)
+    credit_seconds: Mapped[int] = mapped_column(Integer)  # credited on check-in (or at most, with check-out)
+    checkout_required: Mapped[bool] = mapped_column(Boolean, default=False)  # earn the time between in and out
+    org_id: Mapped[Optional[int]] = mapped_column(ForeignKey("organizations.id"))  # the hosting organization
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
+
+    course: Mapped[Course] = relationship()
+    lecture: Mapped[Optional[Lecture]] = relationship()
+
+    __table_args__ = (Index("ix_offline_classes_window", "starts_at", "ends_at"),)
+
+    @property
+    def length_seconds(self) -> int:
+        return max(0, int((self.ends_at - self.starts_at).total_seconds()))
+
+
+class CheckIn(db.Model):
+    """A member's attendance of an offline class; one per member and class."""
+
+    __tablename__ = "check_ins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("offline_classes.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    checked_in_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
+    checked_out_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    method: Mapped[str] = mapped_column(String(16))  # "code" (QR or short code) or "roster"
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))  # roster: the organizer
+
+    offline_class: Mapped[OfflineClass] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    recorded_by: Mapped[Optional[User]] = relationship(foreign_keys=[recorded_by_id])
+
+    __table_args__ = (UniqueConstraint("class_id", "user_id", name="uq_check_ins_class_user"),)
+
+
+# --- yearly requirement, audit, certificates --------------------------------------------------------
+
+class HourRequirement(db.Model):
+    """Yearly 学时 required. Empty columns match anything; the most specific matching row applies
+    (a position beats none, a deeper organization beats a shallower one, a year beats every year)."""
+
+    __tablename__ = "hour_requirements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[Optional[int]] = mapped_column(Integer)
+    category: Mapped[Optional[str]] = mapped_column(String(32))  # MemberCategory value
+    position: Mapped[Optional[str]] = mapped_column(String(32))  # Position value
+    org_id: Mapped[Optional[int]] = mapped_column(ForeignKey("organizations.id"))  # override for a subtree
+    hours: Mapped[Decimal] = mapped_column(Numeric(6, 2))  # 学时
+    basis: Mapped[str] = mapped_column(String(300), default="")  # the rule it comes from
+
+
+class HourAudit(db.Model):
+    """Who changed the ledger by hand, and when: manual entries, reversals, roster attendance."""
+
+    __tablename__ = "hour_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # "manual", "reversal", "attendance"
+    entry_id: Mapped[Optional[int]] = mapped_column(ForeignKey("hour_entries.id"))
+    seconds: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    attachment_key: Mapped[Optional[str]] = mapped_column(String(100))  # scanned certificate in storage
+    attachment_mime: Mapped[Optional[str]] = mapped_column(String(100))
+
+    actor: Mapped[User] = relationship(foreign_keys=[actor_id])
+    member: Mapped[User] = relationship(foreign_keys=[member_id])
+
+
+class Certificate(db.Model):
+    """A course completion or a year's 学时, with a code anyone can verify at /verify/<code>."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "course" or "year"
+    course_id: Mapped[Optional[int]] = mapped_column(ForeignKey("courses.id"))
+    year: Mapped[Optional[int]] = mapped_column(Integer)
+    seconds: Mapped[int] = mapped_column(Integer, default=0)  # credited time it states
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
+
+    user: Mapped[User] = relationship()
+    course: Mapped[Optional[Course]] = relationship()
+
+    __table_args__ = (Index("ix_certificates_user_kind", "user_id", "kind"),)

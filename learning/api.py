@@ -1,0 +1,143 @@
+"""The hours engine's JSON API: study sessions, heartbeats, a member's hours.
+
+The heartbeat has its own blueprint: it is authenticated by the study session's credential (a secret the
+session start handed to this page or app, sent with every heartbeat), not by the login cookie. So it needs
+no CSRF token (nothing ambient authorizes it) and loads no user row: the hot path is three SQL statements.
+Starting a session is an ordinary logged-in API call (cookie + CSRF header, or a bearer token).
+"""
+from __future__ import annotations
+
+import math
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from core.api import ApiError, api_blueprint, doc
+from core.extensions import csrf, db
+from core.permissions import login_required, public
+from courses.models import Lecture, LectureKind
+from courses.visibility import can_view_lecture
+from learning import hours, study
+from learning.completion import course_progress
+
+bp = api_blueprint("learning_api", __name__)
+heartbeat_bp = Blueprint("learning_heartbeat", __name__, url_prefix="/api/v1")
+csrf.exempt(heartbeat_bp)
+
+SESSION_SCHEMA = {"type": "object", "properties": {"position": {"type": "number", "description": "video position"}}}
+BEAT_SCHEMA = {
+    "type": "object",
+    "required": ["session", "seq"],
+    "properties": {
+        "session": {"type": "string", "description": "the credential from starting the study session"},
+        "seq": {"type": "integer", "minimum": 1, "description": "increases with every heartbeat of the session"},
+        "visible": {"type": "boolean", "description": "the page stayed visible since the last heartbeat"},
+        "idle_seconds": {"type": "number", "description": "seconds since the learner's last input"},
+        "playing": {"type": "boolean"},
+        "position": {"type": "number", "description": "video position now (s)"},
+        "segment_start": {"type": "number", "description": "position where the playback reaching it began"},
+        "rate": {"type": "number"},
+        "client_time": {"type": "string", "description": "ignored: time is the server's"},
+    },
+}
+
+
+def _number(data: dict, key: str) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ApiError(400, f"{key} must be a number")
+    return float(value)
+
+
+@bp.post("/lectures/<int:lecture_id>/study-sessions")
+@login_required
+@doc("Start studying a lecture (takes over from the member's other tabs and devices)", tag="hours",
+     request_body=SESSION_SCHEMA,
+     responses={"201": {"description": "The session credential and the heartbeat rules"}})
+def start_session(lecture_id: int):
+    lecture = db.session.get(Lecture, lecture_id)
+    if lecture is None or not can_view_lecture(current_user, lecture) or lecture.deleted_at is not None:
+        raise ApiError(404, _("请求的资源不存在。"))
+    if lecture.kind == LectureKind.OFFLINE:
+        raise ApiError(409, _("线下课堂通过签到计学时。"))
+    data = request.get_json(silent=True) or {}
+    session, credential = study.start_session(current_user, lecture, position=_number(data, "position") or 0.0,
+                                              client=request.headers.get("User-Agent", ""))
+    db.session.commit()
+    cfg = current_app.config
+    return jsonify({
+        "session": credential,
+        "session_id": session.id,
+        "heartbeat_url": f"/api/v1/lectures/{lecture.id}/heartbeat",
+        "interval_seconds": cfg["HEARTBEAT_INTERVAL_SECONDS"],
+        "presence_timeout_seconds": cfg["PRESENCE_TIMEOUT_SECONDS"],
+        "min_playback_rate": cfg["MIN_PLAYBACK_RATE"],
+        "max_playback_rate": cfg["MAX_PLAYBACK_RATE"],
+        "lecture_seconds": session.lecture_credited,
+        "lecture_cap_seconds": session.lecture_cap,
+        "completed": session.completed,
+        "earns_time": session.earns_time,
+    }), 201
+
+
+@heartbeat_bp.post("/lectures/<int:lecture_id>/heartbeat")
+@public  # authenticated by the study session's credential, checked against the session row
+@doc("Heartbeat of an open lecture page: credits studied time by the server's clock", tag="hours",
+     request_body=BEAT_SCHEMA,
+     responses={"200": {"description": "status (credited, hidden, away, capped, day_capped, superseded, stale, "
+                                       "conflict), credited_seconds, lecture_seconds, completed, watched_share"},
+                "401": {"description": "unknown or wrong session credential"}})
+def heartbeat(lecture_id: int):
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "JSON body required")
+    seq = data.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+        raise ApiError(400, "seq must be a positive integer")
+    beat = study.Beat(seq=seq, visible=data.get("visible") is True, idle_seconds=_number(data, "idle_seconds"),
+                      playing=data.get("playing") is True, position=_number(data, "position"),
+                      segment_start=_number(data, "segment_start"), rate=_number(data, "rate") or 1.0)
+    credential = data.get("session") or request.headers.get("X-Study-Session", "")
+    try:
+        result = study.credit_heartbeat(lecture_id, str(credential), beat)
+    except study.SessionRefused:
+        db.session.rollback()
+        raise ApiError(401, _("学习会话无效，请刷新页面。"))
+    db.session.commit()  # acknowledged only once it is durable
+    return jsonify(result.as_json())
+
+
+def hours_payload(member, year: int) -> dict:
+    summary = hours.year_summary(member, year)
+    by_course = []
+    for row in summary["by_course"]:
+        done, total = course_progress(member.id, row["course_id"])
+        by_course.append({**row, "hours": hours.format_units(row["seconds"]), "lectures_completed": done,
+                          "lectures_total": total})
+    return {
+        "year": year,
+        "required_seconds": summary["required_seconds"],
+        "earned_seconds": summary["earned_seconds"],
+        "remaining_seconds": summary["remaining_seconds"],
+        "required_hours": hours.format_units(summary["required_seconds"]),
+        "earned_hours": hours.format_units(summary["earned_seconds"]),
+        "minutes_per_hour_unit": current_app.config["MINUTES_PER_HOUR_UNIT"],
+        "basis": summary["basis"],
+        "by_source": summary["by_source"],
+        "by_month": summary["by_month"],
+        "by_course": by_course,
+    }
+
+
+@bp.get("/me/hours")
+@login_required
+@doc("My training hours for a year: required, earned, by source, by month, by course", tag="hours",
+     parameters=[{"name": "year", "in": "query", "schema": {"type": "integer"}}])
+def my_hours():
+    year = request.args.get("year", type=int) or hours.current_year()
+    if not 2000 <= year <= 2100:
+        raise ApiError(400, "year out of range")
+    return jsonify(hours_payload(current_user, year))

@@ -1,0 +1,140 @@
+"""Finishing lectures and courses: progress marks, fixed course credit, certificates.
+
+A course is completed when every live lecture is completed (the server decides: watched video intervals,
+reading time, offline attendance) and every quiz the course requires is passed. Completion stamps the
+enrollment, issues a certificate with a verification code, and, for a fixed-credit course, records the
+course's 学时 in the ledger once. Services flush; the caller commits.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from core import clock
+from core.extensions import db
+from courses.models import Course, CreditMode, Lecture
+from learning.ledger import record_entry
+from learning.models import Certificate, Enrollment, EnrollmentSource, HourEntry, HourSource, LectureProgress
+
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed from paper
+
+
+def new_certificate_code() -> str:
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+        if db.session.scalar(select(Certificate.id).where(Certificate.code == code)) is None:
+            return code
+
+
+def lecture_completed(user_id: int, lecture_id: int, at: datetime | None = None) -> bool:
+    """Mark a lecture done for a member (once) and see whether that finished the course."""
+    at = at or clock.utcnow()
+    lecture = db.session.get(Lecture, lecture_id)
+    progress = db.session.scalar(select(LectureProgress).where(LectureProgress.user_id == user_id,
+                                                               LectureProgress.lecture_id == lecture_id))
+    if progress is None:
+        progress = LectureProgress(user_id=user_id, lecture_id=lecture_id, course_id=lecture.course_id,
+                                   started_at=at, completed_at=at)
+        db.session.add(progress)
+    elif progress.completed_at is None:
+        progress.completed_at = at
+    else:
+        return False
+    db.session.flush()
+    check_course_completion(user_id, lecture.course_id, at)
+    return True
+
+
+def course_progress(user_id: int, course_id: int) -> tuple[int, int]:
+    """(completed lectures, live lectures) of a course for a member."""
+    live = select(Lecture.id).where(Lecture.course_id == course_id, Lecture.deleted_at.is_(None))
+    total = db.session.scalar(select(func.count()).select_from(live.subquery())) or 0
+    done = db.session.scalar(select(func.count(LectureProgress.id)).where(
+        LectureProgress.user_id == user_id, LectureProgress.lecture_id.in_(live),
+        LectureProgress.completed_at.is_not(None))) or 0
+    return int(done), int(total)
+
+
+def _quizzes_passed(user_id: int, course_id: int) -> bool:
+    try:
+        from quizzes.services import required_quizzes_passed
+    except ImportError:  # the quizzes package is optional for the hours engine
+        return True
+    return required_quizzes_passed(user_id, course_id)
+
+
+def check_course_completion(user_id: int, course_id: int, at: datetime | None = None) -> Certificate | None:
+    """Complete the course for the member if everything is done; returns the (new or existing) certificate.
+    Call after anything that may finish a course: a lecture, an offline class, a passed quiz."""
+    at = at or clock.utcnow()
+    existing = db.session.scalar(select(Certificate).where(Certificate.user_id == user_id,
+                                                           Certificate.kind == "course",
+                                                           Certificate.course_id == course_id))
+    if existing is not None:
+        return existing
+    done, total = course_progress(user_id, course_id)
+    if total == 0 or done < total or not _quizzes_passed(user_id, course_id):
+        return None
+    course = db.session.get(Course, course_id)
+    enrollment = db.session.scalar(select(Enrollment).where(Enrollment.user_id == user_id,
+                                                            Enrollment.course_id == course_id))
+    if enrollment is None:
+        enrollment = Enrollment(user_id=user_id, course_id=course_id, source=EnrollmentSource.SELF, created_at=at)
+        db.session.add(enrollment)
+    if enrollment.completed_at is None:
+        enrollment.completed_at = at
+    seconds = 0
+    if course.credit_mode == CreditMode.FIXED and course.credit_hours:
+        from learning.hours import units_to_seconds
+
+        seconds = units_to_seconds(course.credit_hours)
+        record_entry(user_id=user_id, seconds=seconds, source=HourSource.COURSE,
+                     source_ref=f"course:{course_id}:user:{user_id}", occurred_at=at, course_id=course_id,
+                     note=course.title)
+    else:
+        seconds = int(db.session.scalar(
+            select(func.coalesce(func.sum(HourEntry.seconds), 0)).where(
+                HourEntry.user_id == user_id, HourEntry.course_id == course_id)) or 0)
+    certificate = Certificate(code=new_certificate_code(), user_id=user_id, kind="course", course_id=course_id,
+                              seconds=seconds, issued_at=at)
+    db.session.add(certificate)
+    db.session.flush()
+    return certificate
+
+
+def year_certificate(user, year: int) -> Certificate:
+    """The member's certificate for ``year``: issued on first request, stating the total at that moment;
+    asked again after more study, it is re-issued with the new total and a new code."""
+    from learning.hours import earned_seconds
+
+    seconds = earned_seconds(user.id, year)
+    existing = db.session.scalar(select(Certificate).where(Certificate.user_id == user.id,
+                                                           Certificate.kind == "year", Certificate.year == year)
+                                 .order_by(Certificate.id.desc()))
+    if existing is not None and existing.seconds == seconds:
+        return existing
+    certificate = Certificate(code=new_certificate_code(), user_id=user.id, kind="year", year=year,
+                              seconds=seconds, issued_at=clock.utcnow())
+    db.session.add(certificate)
+    db.session.flush()
+    return certificate
+
+
+def certificate_by_code(code: str) -> Certificate | None:
+    code = (code or "").strip().upper().replace("-", "").replace(" ", "")
+    if not code:
+        return None
+    return db.session.scalar(select(Certificate).where(Certificate.code == code))
+
+
+def is_current(certificate: Certificate) -> bool:
+    """A yearly certificate is superseded by a later one for the same year."""
+    if certificate.kind != "year":
+        return True
+    newer = db.session.scalar(select(Certificate.id).where(
+        Certificate.user_id == certificate.user_id, Certificate.kind == "year",
+        Certificate.year == certificate.year, Certificate.id > certificate.id).limit(1))
+    return newer is None
+

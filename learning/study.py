@@ -1,0 +1,301 @@
+"""Online study: study sessions and heartbeats, credited by the server's clock.
+
+A lecture page starts a study session (which takes over from the member's other sessions) and then sends a
+heartbeat every ``HEARTBEAT_INTERVAL_SECONDS``. A heartbeat earns the wall time since the session's last
+accepted heartbeat, measured by ``core.clock.utcnow()``, and only when every rule holds:
+
+* the page was visible, and the learner present: a playing video, or an input within
+  ``PRESENCE_TIMEOUT_SECONDS`` (an idle learner earns the part of the interval before the timeout);
+* the session is still the member's active one (not superseded by another tab or device);
+* its sequence number is newer than the last accepted one (replays and reorders earn nothing);
+* a gap longer than interval + grace earns one interval (a sleeping laptop, a frozen tab);
+* the lecture's cap and the daily cap are not reached.
+
+The hot path is three SQL statements: read the session row, one conditional UPDATE that advances it only if
+nobody else did since the read (compare-and-set on ``last_seq``), and one INSERT into the ledger. Of many
+concurrent heartbeats exactly one wins the UPDATE; the others credit nothing. The heartbeat authenticates by
+the session's own token, so no user row is loaded. Services flush; the view commits before it answers.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, insert, select, update
+
+from core import clock
+from core.extensions import db
+from courses.models import Course, CreditMode, Lecture, LectureKind
+from learning.models import HourEntry, HourSource, LectureProgress, StudySession
+
+VIDEO = LectureKind.VIDEO.value
+RATE_TOLERANCE_SECONDS = 2.0  # timing jitter allowed between the video clock and the server clock
+
+
+class SessionRefused(Exception):
+    """The credential names no session of this lecture (answered 401/404 by the API)."""
+
+
+# --- caps -------------------------------------------------------------------------------------------------
+
+def reading_seconds_for(lecture: Lecture) -> int:
+    """A text or document lecture's reading time: the trainer's figure, else estimated from its length."""
+    if lecture.reading_seconds:
+        return int(lecture.reading_seconds)
+    if lecture.kind == LectureKind.DOCUMENT and lecture.material is not None:
+        text = lecture.material.text or ""
+    else:
+        text = lecture.body_markdown or ""
+    chars = sum(1 for ch in text if not ch.isspace())
+    per_minute = max(1, int(current_app.config["READING_CHARS_PER_MINUTE"]))
+    return max(60, math.ceil(chars * 60 / per_minute))
+
+
+def lecture_cap_seconds(lecture: Lecture) -> int:
+    """The most one member can earn on a lecture online: a video's duration at the slowest allowed rate
+    plus a grace, a text's or document's reading time."""
+    cfg = current_app.config
+    if lecture.kind == LectureKind.VIDEO:
+        duration = lecture.duration_seconds or 0
+        if not duration:
+            return 0
+        return math.ceil(duration / float(cfg["MIN_PLAYBACK_RATE"])) + int(cfg["VIDEO_CAP_GRACE_SECONDS"])
+    if lecture.kind == LectureKind.OFFLINE:
+        return 0
+    return reading_seconds_for(lecture)
+
+
+def completion_seconds(lecture: Lecture) -> float:
+    """Video: watched seconds needed; text/document: studied seconds needed."""
+    share = float(current_app.config["VIDEO_COMPLETION_SHARE"])
+    if lecture.kind == LectureKind.VIDEO:
+        return share * (lecture.duration_seconds or 0)
+    return share * reading_seconds_for(lecture)
+
+
+# --- days in the display time zone -------------------------------------------------------------------------
+
+def local_day(moment: datetime) -> date:
+    tz = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+    return clock.to_local(moment, tz.key).date()
+
+
+def day_bounds_utc(day: date) -> tuple[datetime, datetime]:
+    """The naive-UTC instants a local day starts and ends."""
+    tz = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+    start = datetime.combine(day, time.min, tz).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    return start, start + timedelta(days=1)
+
+
+def online_seconds_on(user_id: int, day: date) -> int:
+    start, end = day_bounds_utc(day)
+    return int(db.session.scalar(
+        select(func.coalesce(func.sum(HourEntry.seconds), 0)).where(
+            HourEntry.user_id == user_id, HourEntry.source == HourSource.ONLINE,
+            HourEntry.occurred_at >= start, HourEntry.occurred_at < end)) or 0)
+
+
+# --- watched intervals -------------------------------------------------------------------------------------
+
+def merge_intervals(intervals: list[list[float]]) -> list[list[float]]:
+    merged: list[list[float]] = []
+    for start, end in sorted((float(a), float(b)) for a, b in intervals if b > a):
+        if merged and start <= merged[-1][1] + 0.5:  # half a second of jitter joins two runs
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [[round(a, 1), round(b, 1)] for a, b in merged]
+
+
+def covered_seconds(intervals: list[list[float]]) -> float:
+    return sum(b - a for a, b in intervals)
+
+
+# --- sessions ----------------------------------------------------------------------------------------------
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user, lecture: Lecture, *, position: float = 0.0, client: str = "") -> tuple[StudySession, str]:
+    """Open a study session on ``lecture`` for ``user``; every other session of theirs stops earning.
+    Returns the session and its credential (``"<id>.<secret>"``, shown once, sent with each heartbeat)."""
+    now = clock.utcnow()
+    cfg = current_app.config
+    # Supersede first: a heartbeat of the old session that commits before this point is counted below,
+    # one that comes after finds its row superseded.
+    db.session.execute(update(StudySession).where(StudySession.user_id == user.id,
+                                                  StudySession.superseded_at.is_(None))
+                       .values(superseded_at=now).execution_options(synchronize_session=False))
+    earlier = db.session.execute(
+        select(func.coalesce(func.sum(StudySession.credited_seconds), 0), func.max(StudySession.id))
+        .where(StudySession.user_id == user.id, StudySession.lecture_id == lecture.id)).one()
+    watched, last_position = "[]", float(position or 0)
+    if earlier[1] is not None:
+        previous = db.session.get(StudySession, earlier[1])
+        watched = previous.watched
+    progress = db.session.scalar(select(LectureProgress).where(LectureProgress.user_id == user.id,
+                                                               LectureProgress.lecture_id == lecture.id))
+    if progress is None:
+        progress = LectureProgress(user_id=user.id, lecture_id=lecture.id, course_id=lecture.course_id,
+                                   started_at=now)
+        db.session.add(progress)
+    today = local_day(now)
+    day_credited = online_seconds_on(user.id, today) if cfg["DAILY_ONLINE_CAP_SECONDS"] else 0
+    course = lecture.course
+    token = secrets.token_urlsafe(24)
+    session = StudySession(
+        user_id=user.id, lecture_id=lecture.id, course_id=lecture.course_id, kind=lecture.kind.value,
+        earns_time=course.credit_mode != CreditMode.FIXED, token_hash=_hash(token), started_at=now,
+        last_seq=0, last_beat_at=now, credited_seconds=0, lecture_cap=lecture_cap_seconds(lecture),
+        lecture_credited=int(earlier[0]), day=today.isoformat(), day_credited=day_credited,
+        video_seconds=int(lecture.duration_seconds or 0), position=last_position, watched=watched,
+        completed=progress.completed_at is not None,
+        client=(client or "")[:200])
+    db.session.add(session)
+    db.session.flush()
+    return session, f"{session.id}.{token}"
+
+
+# --- heartbeats --------------------------------------------------------------------------------------------
+
+@dataclass
+class Beat:
+    """What the page says. Only booleans and positions are taken from it; time comes from the server."""
+
+    seq: int
+    visible: bool = True
+    idle_seconds: float | None = None  # seconds since the learner's last input (None: unknown = away)
+    playing: bool = False  # video
+    position: float | None = None  # video position now, seconds
+    segment_start: float | None = None  # where the playback that reached ``position`` began
+    rate: float = 1.0
+
+
+@dataclass
+class BeatResult:
+    status: str  # credited, hidden, away, capped, day_capped, superseded, stale, conflict
+    credited: int = 0
+    lecture_credited: int = 0
+    lecture_cap: int = 0
+    completed: bool = False
+    watched_share: float | None = None
+    slow_path: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"status": self.status, "credited_seconds": self.credited,
+                "lecture_seconds": self.lecture_credited, "lecture_cap_seconds": self.lecture_cap,
+                "completed": self.completed, "watched_share": self.watched_share}
+
+
+_COLUMNS = StudySession.__table__.c
+
+
+def parse_credential(credential: str) -> tuple[int, str]:
+    sid, _, secret = (credential or "").partition(".")
+    if not sid.isdigit() or not secret:
+        raise SessionRefused()
+    return int(sid), secret
+
+
+def credit_heartbeat(lecture_id: int, credential: str, beat: Beat) -> BeatResult:
+    """Apply one heartbeat. Flushes; the caller commits before answering (an answer is a promise)."""
+    session_id, secret = parse_credential(credential)
+    row = db.session.execute(select(StudySession.__table__).where(_COLUMNS.id == session_id)).one_or_none()
+    if row is None or row.lecture_id != lecture_id or not hmac.compare_digest(row.token_hash, _hash(secret)):
+        raise SessionRefused()
+    base = dict(lecture_credited=row.lecture_credited, lecture_cap=row.lecture_cap, completed=row.completed)
+    if row.superseded_at is not None:
+        return BeatResult("superseded", **base)
+    if beat.seq <= row.last_seq:
+        return BeatResult("stale", **base)
+
+    cfg = current_app.config
+    now = clock.utcnow()
+    interval = float(cfg["HEARTBEAT_INTERVAL_SECONDS"])
+    elapsed = max(0.0, (now - row.last_beat_at).total_seconds())
+    window = elapsed if elapsed <= interval + float(cfg["HEARTBEAT_GRACE_SECONDS"]) else interval
+    is_video = row.kind == VIDEO
+
+    # Presence: how much of the window the learner was there.
+    if not beat.visible:
+        status, present = "hidden", 0.0
+    elif is_video and beat.playing:
+        status, present = "credited", window
+    else:
+        idle = float("inf") if beat.idle_seconds is None else max(0.0, float(beat.idle_seconds))
+        present = min(window, max(0.0, window - idle + float(cfg["PRESENCE_TIMEOUT_SECONDS"])))
+        status = "credited" if present > 0 else "away"
+    credit = int(round(present))
+
+    # Caps: the lecture's, then the day's (the day counter is re-read only when the local day changed).
+    remaining = max(0, row.lecture_cap - row.lecture_credited)
+    if credit > remaining:
+        credit, status = remaining, ("capped" if remaining == 0 else status)
+    day, day_credited = row.day, row.day_credited
+    daily_cap = int(cfg["DAILY_ONLINE_CAP_SECONDS"] or 0)
+    slow: list[str] = []
+    if daily_cap and credit:
+        today = local_day(now).isoformat()
+        if today != day:
+            day, day_credited = today, online_seconds_on(row.user_id, date.fromisoformat(today))
+            slow.append("day")
+        if credit > daily_cap - day_credited:
+            credit = max(0, daily_cap - day_credited)
+            status = "day_capped" if credit == 0 else status
+        day_credited += credit
+
+    # Video: what was watched, from the positions, at no more than the fastest allowed rate.
+    watched_json, position, share = row.watched, row.position, None
+    if is_video:
+        duration = float(row.video_seconds or 0)
+        intervals = json.loads(row.watched or "[]")
+        if beat.position is not None:
+            end = min(max(0.0, float(beat.position)), duration or float(beat.position))
+            start = row.position if beat.segment_start is None else float(beat.segment_start)
+            start = min(max(0.0, start), end)
+            fastest = window * float(cfg["MAX_PLAYBACK_RATE"]) + RATE_TOLERANCE_SECONDS
+            if beat.visible and beat.playing and end - start <= fastest:
+                intervals = merge_intervals(intervals + [[start, end]])
+                watched_json = json.dumps(intervals)
+            position = end
+        share = round(min(1.0, covered_seconds(intervals) / duration), 4) if duration else 0.0
+
+    lecture_credited = row.lecture_credited + credit
+    completed = row.completed
+    newly_completed = False
+    if not completed:
+        if is_video:
+            newly_completed = share is not None and share >= float(cfg["VIDEO_COMPLETION_SHARE"])
+        else:
+            needed = float(cfg["VIDEO_COMPLETION_SHARE"]) * row.lecture_cap
+            newly_completed = row.lecture_cap > 0 and lecture_credited >= needed
+        completed = newly_completed
+
+    won = db.session.execute(
+        update(StudySession.__table__)
+        .where(_COLUMNS.id == row.id, _COLUMNS.last_seq == row.last_seq, _COLUMNS.superseded_at.is_(None))
+        .values(last_seq=beat.seq, last_beat_at=now, credited_seconds=row.credited_seconds + credit,
+                lecture_credited=lecture_credited, day=day, day_credited=day_credited, position=position,
+                watched=watched_json, completed=completed)).rowcount == 1
+    if not won:  # another heartbeat of this session (or a takeover) got there first
+        return BeatResult("conflict", **base)
+    if credit > 0 and row.earns_time:
+        db.session.execute(insert(HourEntry.__table__).values(
+            user_id=row.user_id, seconds=credit, source=HourSource.ONLINE,
+            source_ref=f"session:{row.id}:seq:{beat.seq}", occurred_at=now, course_id=row.course_id,
+            lecture_id=row.lecture_id, recorded_by_id=None, note=""))
+    if newly_completed:
+        from learning.completion import lecture_completed
+
+        lecture_completed(row.user_id, row.lecture_id, now)
+        slow.append("completed")
+    return BeatResult(status, credit, lecture_credited, row.lecture_cap, completed, share, slow)
+

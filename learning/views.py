@@ -1,0 +1,186 @@
+"""A member's hours page, home panel and certificates; the public certificate check."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from accounts.models import User
+from accounts.services import member_in_scope
+from core.extensions import db
+from core.nav import NavLink
+from core.permissions import Role, has_role, login_required, public
+from courses.models import Course, CreditMode
+from learning import hours
+from learning.completion import certificate_by_code, course_progress, is_current, year_certificate
+from learning.models import Certificate, Enrollment, HourEntry, HourSource
+
+bp = Blueprint("learning", __name__)
+
+NAV_LINKS = [NavLink("learning.my_hours", _l("我的学时")),
+             NavLink("offline.classes", _l("线下课堂"), frozenset({Role.TRAINER, Role.ORGANIZER}))]
+
+SOURCE_LABELS = {
+    HourSource.ONLINE.value: _l("线上学习"),
+    HourSource.OFFLINE.value: _l("线下课堂"),
+    HourSource.QUIZ.value: _l("测验"),
+    HourSource.COURSE.value: _l("课程学时"),
+    HourSource.MANUAL.value: _l("组织录入"),
+}
+
+
+def BLUEPRINTS() -> list[Blueprint]:  # noqa: N802 - a constant-like accessor, imported lazily by app.py
+    from learning.api import bp as api_bp
+    from learning.api import heartbeat_bp
+    from learning.manual_views import bp as manual_bp
+    from learning.offline_views import bp as offline_bp
+
+    return [bp, offline_bp, manual_bp, api_bp, heartbeat_bp]
+
+
+def member_overview(member: User, year: int) -> dict:
+    """What the hours page and the home panel show."""
+    from learning.api import hours_payload
+
+    data = hours_payload(member, year)
+    required, earned = data["required_seconds"], data["earned_seconds"]
+    data["share"] = min(1.0, earned / required) if required else 1.0
+    data["required_courses"] = _required_courses(member)
+    data["courses"] = _enrolled_courses(member)
+    return data
+
+
+def _required_courses(member: User) -> list[dict]:
+    try:
+        from learning.enrollments import required_courses_for
+    except ImportError:
+        return []
+    rows = []
+    for course, due in required_courses_for(member):
+        done, total = course_progress(member.id, course.id)
+        rows.append({"course": course, "due": due, "done": done, "total": total,
+                     "finished": total > 0 and done >= total})
+    return rows
+
+
+def _enrolled_courses(member: User) -> list[dict]:
+    enrollments = db.session.scalars(select(Enrollment).where(Enrollment.user_id == member.id)
+                                     .order_by(Enrollment.created_at.desc()).limit(50)).all()
+    seconds = dict(db.session.execute(
+        select(HourEntry.course_id, func.sum(HourEntry.seconds)).where(HourEntry.user_id == member.id)
+        .group_by(HourEntry.course_id)).all())
+    rows = []
+    for enrollment in enrollments:
+        done, total = course_progress(member.id, enrollment.course_id)
+        rows.append({"course": enrollment.course, "done": done, "total": total,
+                     "completed_at": enrollment.completed_at, "seconds": int(seconds.get(enrollment.course_id) or 0)})
+    return rows
+
+
+@bp.app_context_processor
+def hours_helpers():
+    def hours_panel():
+        if not current_user.is_authenticated:
+            return None
+        return member_overview(current_user, hours.current_year())
+
+    def course_hours(course: Course):
+        """The course page's box: the credit rule, my time on it, my certificate."""
+        if not current_user.is_authenticated:
+            return None
+        seconds = db.session.scalar(select(func.coalesce(func.sum(HourEntry.seconds), 0)).where(
+            HourEntry.user_id == current_user.id, HourEntry.course_id == course.id)) or 0
+        certificate = db.session.scalar(select(Certificate).where(
+            Certificate.user_id == current_user.id, Certificate.kind == "course", Certificate.course_id == course.id))
+        done, total = course_progress(current_user.id, course.id)
+        return {"seconds": int(seconds), "certificate": certificate, "done": done, "total": total,
+                "fixed": course.credit_mode == CreditMode.FIXED, "credit_hours": course.credit_hours}
+
+    return {"hours_panel": hours_panel, "course_hours": course_hours, "format_units": hours.format_units,
+            "format_duration": hours.format_duration, "hour_source_labels": SOURCE_LABELS}
+
+
+@bp.get("/hours")
+@login_required
+def my_hours():
+    year = request.args.get("year", type=int) or hours.current_year()
+    if not 2000 <= year <= 2100:
+        abort(404)
+    overview = member_overview(current_user, year)
+    entries = db.session.scalars(
+        select(HourEntry).where(HourEntry.user_id == current_user.id)
+        .where(*_year_filter(year)).order_by(HourEntry.occurred_at.desc()).limit(200)).all()
+    certificates = db.session.scalars(select(Certificate).where(Certificate.user_id == current_user.id)
+                                      .order_by(Certificate.issued_at.desc())).all()
+    titles = dict(db.session.execute(select(Course.id, Course.title).where(
+        Course.id.in_({e.course_id for e in entries if e.course_id}))).all())
+    return render_template("learning/hours.html", o=overview, year=year, entries=entries,
+                           certificates=certificates, course_titles=titles, this_year=hours.current_year())
+
+
+def _year_filter(year: int):
+    start, end = hours.year_bounds_utc(year)
+    return HourEntry.occurred_at >= start, HourEntry.occurred_at < end
+
+
+@bp.post("/hours/year-certificate/<int:year>")
+@login_required
+def issue_year_certificate(year: int):
+    if not 2000 <= year <= hours.current_year():
+        abort(404)
+    certificate = year_certificate(current_user, year)
+    db.session.commit()
+    return redirect(url_for("learning.certificate", certificate_id=certificate.id))
+
+
+def _may_see(certificate: Certificate) -> bool:
+    if certificate.user_id == current_user.id or has_role(current_user, Role.ADMIN):
+        return True
+    if has_role(current_user, Role.ORGANIZER):
+        try:
+            member_in_scope(current_user, certificate.user_id)
+            return True
+        except Exception:  # NotFound: outside the organizer's subtree
+            return False
+    return False
+
+
+@bp.get("/hours/certificates/<int:certificate_id>")
+@login_required
+def certificate(certificate_id: int):
+    item = db.session.get(Certificate, certificate_id)
+    if item is None or not _may_see(item):
+        abort(404)
+    verify_url = url_for("learning.verify", code=item.code, _external=True)
+    return render_template("learning/certificate.html", c=item, verify_url=verify_url,
+                           qr_svg=_qr_svg(verify_url), current=is_current(item),
+                           minutes_per_unit=current_app.config["MINUTES_PER_HOUR_UNIT"])
+
+
+def _qr_svg(data: str) -> str:
+    from learning.offline import qr_svg
+
+    return qr_svg(data)
+
+
+@bp.get("/verify")
+@bp.get("/verify/<code>")
+@public
+def verify(code: str | None = None):
+    code = code or request.args.get("code", "")
+    item = certificate_by_code(code) if code else None
+    return render_template("learning/verify.html", code=code, c=item,
+                           current=is_current(item) if item else False), (404 if code and item is None else 200)
+
+
+def masked_name(name: str) -> str:
+    """张三丰 → 张*丰: enough to match a paper certificate, not a directory of members."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+bp.add_app_template_filter(masked_name, "masked_name")
