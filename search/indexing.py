@@ -270,7 +270,7 @@ def catch_up(blocking: bool = False) -> int:
 def _build_into_empty(engine, session: Session) -> None:
     """First start on this server: index everything the database holds (lock held)."""
     watermark = settled_watermark(session, 0, list(session.execute(
-        select(IndexLogEntry.seq, IndexLogEntry.at).order_by(IndexLogEntry.seq)).tuples()))
+        select(IndexLogEntry.seq, IndexLogEntry.at).order_by(IndexLogEntry.seq)).all()))
     engine.create_empty(applied_seq=watermark)
     documents = list(all_documents(session))
     if documents:
@@ -300,7 +300,7 @@ def rebuild(progress=None) -> dict:
     with Session(db.engine) as session:
         start = max(engine.applied_seq(), 0)
         seqs = list(session.execute(select(IndexLogEntry.seq, IndexLogEntry.at)
-                                    .where(IndexLogEntry.seq > start).order_by(IndexLogEntry.seq)).tuples())
+                                    .where(IndexLogEntry.seq > start).order_by(IndexLogEntry.seq)).all())
         watermark = settled_watermark(session, start, seqs)
         session.rollback()
         documents = all_documents(session)

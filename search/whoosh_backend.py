@@ -215,6 +215,8 @@ class WhooshEngine:
         if searcher is None or query.empty:
             return HitPage(total=0)
         allowed = self._allowed_docs(searcher, access, filters)
+        if allowed is not None and not allowed:
+            return HitPage(total=0)  # (Whoosh reads an empty filter set as "no filter")
         whoosh_query = Q.And([clause_query(c) for c in query.clauses])
         results = searcher.search(whoosh_query, filter=allowed, limit=offset + limit)
         total = len(results)
