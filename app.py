@@ -88,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     register_learning(app)
     register_search(app)
     register_quizzes(app)
+    register_reports(app)
     for endpoint in ("static", "bootstrap.static"):
         if endpoint in app.view_functions:
             permissions.mark_public_endpoint(app, endpoint)
@@ -154,6 +155,16 @@ def register_quizzes(app: Flask) -> None:
         add_nav_link(app, link)
 
 
+def register_reports(app: Flask) -> None:
+    """Organizers' 学时统计: compliance dashboard, member ledgers, reminders, exports."""
+    from learning.report_views import NAV_LINKS as reports_nav
+    from learning.report_views import bp as reports_views
+
+    app.register_blueprint(reports_views)
+    for link in reports_nav:
+        add_nav_link(app, link)
+
+
 def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(api_frame.ApiError, api_frame.handle_api_error)
 
@@ -193,6 +204,10 @@ def register_commands(app: Flask) -> None:
     from search.cli import search_cli
 
     app.cli.add_command(search_cli)
+
+    from learning import report_cli
+
+    report_cli.register(app)  # `flask hours export`
 
     @app.cli.command("demo")
     @click.option("--if-empty", is_flag=True, help="Load only into a database that has no users yet.")

@@ -1,0 +1,257 @@
+"""Organizer pages for training hours (学时统计): the compliance dashboard with drill-down, a member's
+ledger, reminders, and export downloads. Everything is limited to the organizer's subtree by
+``accounts.services`` (organization_in_scope, member_in_scope, scope_root)."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import (Blueprint, Response, abort, current_app, render_template, request, stream_with_context,
+                   url_for)
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import func, select
+from flask_sqlalchemy.pagination import SelectPagination
+
+from accounts.models import MemberCategory, Organization
+from accounts.services import (member_in_scope, membership_history, organization_in_scope, organization_label,
+                               scope_root)
+from core.extensions import db
+from core.nav import NavLink
+from core.permissions import Role, role_required
+from courses.models import Course
+from learning import exports, hours, reports
+from learning.models import HourEntry
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+NAV_LINKS = [NavLink("reports.dashboard", _l("学时统计"), frozenset({Role.ORGANIZER}))]
+
+STATUS_LABELS = {
+    reports.Status.MET.value: _l("已达标"),
+    reports.Status.ON_TRACK.value: _l("进度正常"),
+    reports.Status.BEHIND.value: _l("进度落后"),
+    reports.Status.NOT_STARTED.value: _l("未开始"),
+}
+STATUS_COLORS = {reports.Status.MET.value: "#198754", reports.Status.ON_TRACK.value: "#0d6efd",
+                 reports.Status.BEHIND.value: "#fd7e14", reports.Status.NOT_STARTED.value: "#adb5bd"}
+
+
+# --- the report's parameters, from the query string, always inside the user's scope --------------------------
+
+def _date_arg(name: str) -> date | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        abort(400)
+
+
+def report_root() -> Organization | None:
+    """The organization asked for (``org``), which must lie in the user's subtree; default: the subtree."""
+    org_id = request.args.get("org", type=int)
+    if org_id:
+        return organization_in_scope(current_user, org_id)
+    return scope_root(current_user)
+
+
+def report_period() -> reports.Period:
+    first, last = _date_arg("from"), _date_arg("to")
+    if first and last:
+        if abs((last - first).days) > 366 * 5:
+            abort(400)
+        return reports.Period.between(first, last)
+    year = request.args.get("year", type=int) or hours.current_year()
+    if not 2000 <= year <= 2100:
+        abort(400)
+    return reports.Period.for_year(year)
+
+
+def report_basis() -> reports.Basis:
+    try:
+        return reports.Basis(request.args.get("basis") or reports.Basis.CURRENT.value)
+    except ValueError:
+        abort(400)
+
+
+def report_filters() -> reports.Filters:
+    category = request.args.get("category") or None
+    if category and category not in {c.value for c in MemberCategory}:
+        abort(400)
+    met = {"1": True, "0": False}.get(request.args.get("met", ""))
+    status = request.args.get("status") or None
+    if status and status not in {s.value for s in reports.Status}:
+        abort(400)
+    return reports.Filters(category=category, met=met, status=reports.Status(status) if status else None)
+
+
+def carried_args(**changes) -> dict:
+    """The report's query arguments, for links that keep the period, basis and filters."""
+    keep = {k: v for k, v in request.args.items() if k in ("year", "from", "to", "basis", "category", "met", "org")
+            and v}
+    keep.update({k: v for k, v in changes.items()})
+    return {k: v for k, v in keep.items() if v is not None}
+
+
+@bp.app_context_processor
+def report_helpers():
+    return {"report_status_labels": STATUS_LABELS, "report_status_colors": STATUS_COLORS,
+            "report_args": carried_args}
+
+
+# --- the SVG chart -----------------------------------------------------------------------------------------------
+
+def bar_chart(report: reports.Compliance) -> Markup:
+    """One horizontal bar per child organization, split by status (met, on track, behind, not started),
+    as wide as its share of members; drawn here, no JavaScript."""
+    lines = [line for line in report.lines if line.members] + ([report.own] if report.own else [])
+    if not lines:
+        return Markup("")
+    label_w, bar_w, row_h, pad = 150, 300, 26, 4
+    height = row_h * len(lines) + 24
+    width = label_w + bar_w + 70
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="ops-chart" viewBox="0 0 {width} {height}" '
+             f'width="100%" role="img" aria-label="{Markup.escape(_l("各组织学时达标情况"))}">']
+    for i, line in enumerate(lines):
+        y = i * row_h
+        name = line.org.name if line.org is not None else ""
+        if line is report.own:
+            name = str(_l("本级"))
+        parts.append(f'<text x="{label_w - 6}" y="{y + row_h / 2 + 4:.0f}" text-anchor="end" font-size="12">'
+                     f'{Markup.escape(name[:14])}</text>')
+        x = float(label_w)
+        for status in reports.Status:
+            count = getattr(line, status.value)
+            if not count:
+                continue
+            w = bar_w * count / line.members
+            parts.append(
+                f'<rect class="bar-{status.value}" data-org="{line.org.id if line.org else ""}" data-count="{count}" '
+                f'x="{x:.1f}" y="{y + pad}" width="{w:.1f}" height="{row_h - 2 * pad}" '
+                f'fill="{STATUS_COLORS[status.value]}"><title>{Markup.escape(name)} · '
+                f'{Markup.escape(STATUS_LABELS[status.value])} {count}</title></rect>')
+            x += w
+        parts.append(f'<text x="{label_w + bar_w + 6}" y="{y + row_h / 2 + 4:.0f}" font-size="12">'
+                     f'{line.met_share * 100:.0f}%</text>')
+    legend_y = row_h * len(lines) + 16
+    x = label_w
+    for status in reports.Status:
+        parts.append(f'<rect x="{x}" y="{legend_y - 9}" width="10" height="10" fill="{STATUS_COLORS[status.value]}"/>'
+                     f'<text x="{x + 14}" y="{legend_y}" font-size="11">{Markup.escape(STATUS_LABELS[status.value])}'
+                     f'</text>')
+        x += 75
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+class RowPagination(SelectPagination):
+    """A page of result rows (several columns), where ``db.paginate`` gives the first column only."""
+
+    def _query_items(self) -> list:
+        stmt = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        return list(self._query_args["session"].execute(stmt).all())
+
+
+def paginate_rows(stmt) -> RowPagination:
+    return RowPagination(select=stmt, session=db.session, page=None, per_page=current_app.config["PER_PAGE"],
+                         max_per_page=None, error_out=True, count=True)
+
+
+# --- pages -----------------------------------------------------------------------------------------------------
+
+@bp.get("/")
+@role_required(Role.ORGANIZER)
+def dashboard():
+    root = report_root()
+    period, basis, filters = report_period(), report_basis(), report_filters()
+    report = reports.compliance(root, period, basis, reports.Filters(category=filters.category))
+    scope = scope_root(current_user)
+    trail = [] if root is None else [o for o in _ancestors_within(root, scope)]
+    return render_template("reports/dashboard.html", report=report, root=root, period=period, basis=basis,
+                           filters=filters, chart=bar_chart(report), trail=trail,
+                           this_year=hours.current_year(), categories=list(MemberCategory))
+
+
+def _ancestors_within(org: Organization, scope: Organization | None) -> list[Organization]:
+    """The breadcrumb from the user's scope root down to ``org`` (nothing above the scope)."""
+    ids = org.path_ids
+    if scope is not None:
+        ids = ids[ids.index(scope.id):] if scope.id in ids else [org.id]
+    found = {o.id: o for o in db.session.scalars(select(Organization).where(Organization.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+@bp.get("/members")
+@role_required(Role.ORGANIZER)
+def members():
+    """Drill-down to people: the members of an organization's subtree with their numbers."""
+    root = report_root()
+    period, basis, filters = report_period(), report_basis(), report_filters()
+    page = paginate_rows(reports.org_members(root, period, basis, filters))
+    return render_template("reports/members.html", page=page, root=root, period=period, basis=basis,
+                           filters=filters, title=None, endpoint="reports.members")
+
+
+@bp.get("/reminders")
+@role_required(Role.ORGANIZER)
+def reminders():
+    """Members behind schedule (behind or not started), for follow-up; exportable."""
+    root = report_root()
+    period, basis, filters = report_period(), report_basis(), report_filters()
+    stmt = reports.org_members(root, period, basis, reports.Filters(category=filters.category))
+    sub = stmt.subquery("r")
+    stmt = select(sub).where(sub.c.status.in_([reports.Status.BEHIND.value, reports.Status.NOT_STARTED.value])) \
+        .order_by(sub.c.org_path, sub.c.user_id)
+    page = paginate_rows(stmt)
+    return render_template("reports/members.html", page=page, root=root, period=period, basis=basis,
+                           filters=filters, title=_l("学时提醒名单"), endpoint="reports.reminders")
+
+
+@bp.get("/members/<int:member_id>")
+@role_required(Role.ORGANIZER)
+def member(member_id: int):
+    person = member_in_scope(current_user, member_id)
+    period = report_period()
+    start, end = period.bounds_utc()
+    entries = db.session.execute(
+        select(HourEntry, Course.title).outerjoin(Course, Course.id == HourEntry.course_id)
+        .where(HourEntry.user_id == person.id, HourEntry.occurred_at >= start, HourEntry.occurred_at < end)
+        .order_by(HourEntry.occurred_at.desc(), HourEntry.id.desc()).limit(1000)).all()
+    by_source = {source: 0 for source in reports.SOURCES}
+    for source, seconds in db.session.execute(
+            select(HourEntry.source, func.sum(HourEntry.seconds))
+            .where(HourEntry.user_id == person.id, HourEntry.occurred_at >= start, HourEntry.occurred_at < end)
+            .group_by(HourEntry.source)):
+        by_source[getattr(source, "value", source)] = int(seconds or 0)
+    return render_template("reports/member.html", person=person, period=period, entries=entries,
+                           required=hours.required_seconds_for(person, period.year), by_source=by_source,
+                           earned=sum(by_source.values()), history=membership_history(person),
+                           org_label=organization_label(person.organization))
+
+
+@bp.get("/export")
+@role_required(Role.ORGANIZER)
+def export():
+    """The download starts at once: the rows stream from the database as they are written."""
+    kind = request.args.get("kind", "summary")
+    fmt = request.args.get("format", "csv")
+    if kind not in exports.KINDS or fmt not in exports.FORMATS:
+        abort(400)
+    full = request.args.get("full") == "1"
+    if full and current_user.role != Role.ADMIN:
+        abort(403)  # full phone numbers: admins only, and logged
+    job = exports.ExportRequest(kind=kind, fmt=fmt, root=report_root(), period=report_period(), basis=report_basis(),
+                                filters=report_filters(), full_phones=full)
+    result = exports.build_export(job, actor=current_user, channel="web")
+    db.session.commit()  # the audit row, before the first byte
+    response = Response(stream_with_context(result.chunks), mimetype=result.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def export_url(kind: str, fmt: str, **extra) -> str:
+    return url_for("reports.export", kind=kind, format=fmt, **carried_args(**extra))
