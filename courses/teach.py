@@ -172,25 +172,27 @@ def _has_file(field) -> bool:
     return field.data is not None and bool(getattr(field.data, "filename", ""))
 
 
-def _attach_uploads(form: LectureForm, lecture: Lecture) -> bool:
-    """Store the lecture's video or PDF from the form; False (error on the form) when refused."""
-    if lecture.kind == LectureKind.VIDEO and _has_file(form.video):
+def _uploaded_fields(form: LectureForm, kind: LectureKind, course: Course, title: str) -> dict | None:
+    """Store the lecture's video (probed for its duration) or PDF (added to the materials library) from the
+    form, before the lecture is written. Returns the lecture fields they give, or None with the error on
+    the form (nothing is kept)."""
+    if kind == LectureKind.VIDEO and _has_file(form.video):
         from courses import media
 
         try:
             stored = storage.save_upload(form.video.data, allowed={"mp4", "webm"})
         except storage.UploadError as error:
             form.video.errors.append(error.message)
-            return False
+            return None
         try:
             info = media.probe_video(stored.path)
         except storage.UploadError as error:
             storage.discard(stored.key)
             form.video.errors.append(error.message)
-            return False
-        services.set_video(lecture, current_user, key=stored.key, mime=stored.mime, size=stored.size,
-                           duration_seconds=info.duration_seconds)
-    if lecture.kind == LectureKind.DOCUMENT and _has_file(form.document):
+            return None
+        return {"media_key": stored.key, "media_mime": stored.mime, "media_size": stored.size,
+                "duration_seconds": info.duration_seconds}
+    if kind == LectureKind.DOCUMENT and _has_file(form.document):
         from courses import materials
 
         upload = form.document.data
@@ -198,18 +200,36 @@ def _attach_uploads(form: LectureForm, lecture: Lecture) -> bool:
         upload.stream.seek(0)
         if head != b"%PDF-":
             form.document.errors.append(_("请上传 PDF 文档。"))
-            return False
-        course = lecture.course
+            return None
         try:
-            material = materials.add_material(upload, title=lecture.title, uploaded_by=current_user, course=course,
+            material = materials.add_material(upload, title=title, uploaded_by=current_user, course=course,
                                               audience=course.audience, org=course.org)
         except materials.DuplicateMaterial as duplicate:
             material = duplicate.existing
         except storage.UploadError as error:
             form.document.errors.append(error.message)
-            return False
-        services.update_lecture(lecture, current_user, material_id=material.id)
-    return True
+            return None
+        return {"material_id": material.id}
+    return {}
+
+
+def _save_lecture(form: LectureForm, course: Course, lecture: Lecture | None) -> Lecture | None:
+    """Create or update a lecture from the form; None (errors on the form, nothing written) if refused."""
+    kind = lecture.kind if lecture else LectureKind(form.kind.data)
+    uploads = _uploaded_fields(form, kind, course, form.title.data)
+    if uploads is None:
+        db.session.rollback()
+        return None
+    fields = _lecture_fields(form, kind) | uploads
+    try:
+        if lecture is None:
+            return services.add_lecture(course, current_user, kind=kind, **fields)
+        return services.update_lecture(lecture, current_user, **fields)
+    except services.CourseError as error:
+        db.session.rollback()
+        storage.discard(uploads.get("media_key"))
+        form.ends_at.errors.append(error.message)
+        return None
 
 
 def _render_lecture_form(form, course, lecture, status=200):
@@ -223,20 +243,10 @@ def new_lecture(course_id: int):
     form = LectureForm()
     if request.method == "GET" and request.args.get("kind") in {k.value for k in LectureKind}:
         form.kind.data = request.args["kind"]
-    if form.validate_on_submit():
-        kind = LectureKind(form.kind.data)
-        try:
-            with db.session.begin_nested():
-                lecture = services.add_lecture(course, current_user, kind=kind, **_lecture_fields(form, kind))
-                if not _attach_uploads(form, lecture):
-                    raise services.CourseError("upload refused")
-        except services.CourseError as error:
-            if error.message != "upload refused":
-                form.starts_at.errors.append(error.message)
-        else:
-            db.session.commit()
-            flash(_("课时已添加。"), "success")
-            return redirect(url_for("courses_teach.edit_course", course_id=course.id))
+    if form.validate_on_submit() and _save_lecture(form, course, None) is not None:
+        db.session.commit()
+        flash(_("课时已添加。"), "success")
+        return redirect(url_for("courses_teach.edit_course", course_id=course_id))
     return _render_lecture_form(form, course, None, 400 if request.method == "POST" else 200)
 
 
@@ -252,19 +262,11 @@ def edit_lecture(lecture_id: int):
         form.ends_at.data = clock.to_local(lecture.ends_at, tz)
         if lecture.reading_seconds and lecture.kind != LectureKind.VIDEO:
             form.reading_minutes.data = max(1, lecture.reading_seconds // 60)
-    if form.validate_on_submit():
-        try:
-            with db.session.begin_nested():
-                services.update_lecture(lecture, current_user, **_lecture_fields(form, lecture.kind))
-                if not _attach_uploads(form, lecture):
-                    raise services.CourseError("upload refused")
-        except services.CourseError as error:
-            if error.message != "upload refused":
-                form.starts_at.errors.append(error.message)
-        else:
-            db.session.commit()
-            flash(_("课时已保存。"), "success")
-            return redirect(url_for("courses_teach.edit_course", course_id=lecture.course_id))
+    course_id = lecture.course_id
+    if form.validate_on_submit() and _save_lecture(form, lecture.course, lecture) is not None:
+        db.session.commit()
+        flash(_("课时已保存。"), "success")
+        return redirect(url_for("courses_teach.edit_course", course_id=course_id))
     return _render_lecture_form(form, lecture.course, lecture, 400 if request.method == "POST" else 200)
 
 
