@@ -297,7 +297,7 @@ def _quiz_form(quiz: Quiz | None):
         db.session.flush()
         try:
             if form.uses_draw.data:
-                rules = [{"kind": importexport.KINDS_BY_LABEL.get(e.form.kind.data), "tag": e.form.tag.data.strip(),
+                rules = [{"kind": importexport.KINDS_BY_LABEL.get(e.form.kind.data), "tag": (e.form.tag.data or "").strip(),
                           "difficulty": importexport.DIFFICULTIES_BY_LABEL.get(e.form.difficulty.data)
                           if e.form.difficulty.data else None,
                           "count": e.form.count.data or 0, "points": e.form.points.data or 1}

@@ -313,9 +313,11 @@ def save_answer(attempt: Attempt, position: int, response: object) -> AttemptAns
     value = clean_response(answer, response)
     now = clock.utcnow()
     # Lock the attempt row (PostgreSQL) so a racing submit grades either before or after this save.
-    status, deadline = db.session.execute(select(Attempt.status, Attempt.deadline).where(Attempt.id == attempt.id)
-                                          .with_for_update()).one()
+    status, auto = db.session.execute(select(Attempt.status, Attempt.auto_submitted)
+                                      .where(Attempt.id == attempt.id).with_for_update()).one()
     if status != AttemptStatus.OPEN:
+        if auto:
+            raise QuizError(_("答题时间已到，答案未被接受"), 409)
         raise QuizError(_("本次答题已提交，不能再修改答案"), 409)
     if is_expired(attempt, now):
         raise QuizError(_("答题时间已到，答案未被接受"), 409)
