@@ -7,8 +7,10 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
 
 from accounts import services as account_services
+from core import storage
 from core.extensions import db
 from core.storage import UploadError
 from courses.materials import DuplicateMaterial, add_material
@@ -39,14 +41,25 @@ def import_folder(folder: Path, *, category: str = "", audience: Audience = Audi
     ``batch_size`` imports (and at the end). ``on_problem(path, reason)`` hears each failure."""
     report = ImportReport()
     files = candidate_files(folder)
-    pending = 0
+    batch: list[tuple[Path, str]] = []  # imported since the last commit: (file, storage key)
+
+    def commit_batch() -> None:
+        try:
+            db.session.commit()
+        except SQLAlchemyError as error:  # the whole batch is lost: say so, and drop its files
+            db.session.rollback()
+            for lost, key in batch:
+                report.imported.remove(lost)
+                report.failed.append((lost, _("保存失败：%(error)s", error=type(error).__name__)))
+                storage.discard(key)
+        batch.clear()
+
     for path in (progress(files) if progress else files):
         if path.suffix.lower() not in DOCUMENT_SUFFIXES:
             report.skipped.append(path)
             continue
         try:
-            with db.session.begin_nested():
-                add_material(path, category=category, audience=audience, org=org)
+            added = add_material(path, category=category, audience=audience, org=org)
         except DuplicateMaterial as duplicate:
             report.duplicates.append((path, duplicate.existing.title))
             continue
@@ -54,19 +67,20 @@ def import_folder(folder: Path, *, category: str = "", audience: Audience = Audi
             reason = error.message
         except OSError as error:
             reason = _("无法读取文件：%(error)s", error=error.strerror or str(error))
+        except SQLAlchemyError:
+            raise
         except Exception as error:  # a bug in a parser must not stop the import of the other files
             reason = _("意外错误：%(error)s", error=f"{type(error).__name__}: {error}")
         else:
             report.imported.append(path)
-            pending += 1
-            if pending >= batch_size:
-                db.session.commit()
-                pending = 0
+            batch.append((path, added.file_key))
+            if len(batch) >= batch_size:
+                commit_batch()
             continue
         report.failed.append((path, reason))
         if on_problem:
             on_problem(path, reason)
-    db.session.commit()
+    commit_batch()
     return report
 
 

@@ -10,6 +10,7 @@ from flask_wtf.file import FileField, FileRequired
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from accounts.models import Organization
@@ -37,7 +38,7 @@ class MaterialUploadForm(FlaskForm):
                         description=_l("留空则使用文件名。"))
     category = StringField(_l("分类"), validators=[Optional(), Length(max=50)],
                            description=_l("例如：党章党规、理论学习、志愿服务。"))
-    audience = SelectField(_l("可见范围"), choices=[(a.value, AUDIENCE_LABELS[a]) for a in Audience],
+    audience = SelectField(_l("可见范围"), choices=[SelectChoice(a.value, AUDIENCE_LABELS[a]) for a in Audience],
                            default=Audience.PUBLIC.value)
     org_code = StringField(_l("限定组织（编码）"), validators=[Optional(), Length(max=64)],
                            description=_l("填写组织编码后，只有该组织及下级组织的学员可见；留空则不限。"))
