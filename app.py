@@ -221,6 +221,9 @@ def register_commands(app: Flask) -> None:
         from courses import demo_library
 
         demo_library.load()  # the study materials library, after the courses
+        from quizzes import demo as quizzes_demo
+
+        quizzes_demo.load()  # a bank and a quiz per course, after the courses
         db.session.commit()
         click.echo(_("演示数据已就绪。演示账号（密码均为 %(password)s）：", password=accounts_demo.DEMO_PASSWORD))
         for role, name, phone in logins:
