@@ -1,0 +1,120 @@
+"""Organizers make a course required (必修) for a subtree: its members are enrolled, and only they."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from accounts.models import MemberCategory
+from core.extensions import db
+from courses.models import Audience, RequiredAssignment
+from learning import enrollments
+from learning.models import Enrollment, EnrollmentSource, LectureProgress
+from tests.course_helpers import count_queries, make_course
+
+
+def enrolled_ids(course):
+    return set(db.session.scalars(select(Enrollment.user_id).where(Enrollment.course_id == course.id)))
+
+
+def test_assignment_enrolls_the_subtree_and_only_it(client, auth, grid, make_member):
+    course = make_course(grid["trainer"], audience=Audience.MEMBERS)
+    street = grid["streets"][0]
+    crowd = make_member(grid["communities"][0], category=MemberCategory.PUBLIC)  # not admitted to members-only
+    auth.login(grid["street_organizer"])
+    response = client.post("/required-courses/", data={"course_id": course.id, "org_code": street.code,
+                                                       "due_date": "2026-12-31"})
+    assert response.status_code == 302
+    inside = {m.id for code in ("R-1-1", "R-1-2") for m in grid["members"][code]}
+    assert enrolled_ids(course) == inside
+    assert crowd.id not in enrolled_ids(course)
+    assert set(db.session.scalars(select(Enrollment.source))) == {EnrollmentSource.ASSIGNED}
+    db.session.refresh(course)
+    assert course.enrollment_count == 4
+    page = client.get("/required-courses/").get_data(as_text=True)
+    assert course.title in page and "2026-12-31" in page
+
+
+def test_enrolment_is_one_statement_however_many_members(app, grid, make_member):
+    course = make_course(grid["trainer"])
+    for _ in range(30):
+        make_member(grid["communities"][0])
+    with count_queries() as counter:
+        enrollments.assign_required(course, grid["root"], date(2026, 12, 31), grid["admin"])
+    inserts = [s for s in counter.statements if s.lstrip().upper().startswith("INSERT INTO ENROLLMENTS")]
+    assert len(inserts) == 1
+    assert counter.count < 15  # a handful, whatever the number of members
+    assert len(enrolled_ids(course)) == 30 + 8
+
+
+def test_organizer_cannot_assign_outside_their_subtree(client, auth, grid):
+    course = make_course(grid["trainer"])
+    auth.login(grid["organizer_R-1-1"])
+    response = client.post("/required-courses/", data={"course_id": course.id, "org_code": "R-2-1",
+                                                       "due_date": "2026-12-31"})
+    assert response.status_code == 400
+    assert "只能指派给您管理范围内的组织" in response.get_data(as_text=True)
+    assert enrolled_ids(course) == set()
+
+
+def test_organizer_sees_and_revokes_only_assignments_in_scope(client, auth, grid):
+    course = make_course(grid["trainer"])
+    mine = enrollments.assign_required(course, grid["communities"][0], date(2026, 9, 1), grid["admin"])
+    theirs = enrollments.assign_required(course, grid["communities"][2], date(2026, 9, 2), grid["admin"])
+    db.session.commit()
+    auth.login(grid["organizer_R-1-1"])
+    page = client.get("/required-courses/").get_data(as_text=True)
+    assert "2026-09-01" in page and "2026-09-02" not in page
+    assert client.post(f"/required-courses/{theirs.id}/revoke").status_code == 404
+    assert client.post(f"/required-courses/{mine.id}/revoke").status_code == 302
+    db.session.expire_all()
+    assert mine.revoked_at is not None and theirs.revoked_at is None
+
+
+def test_unassign_keeps_enrollments_and_progress(app, grid):
+    course = make_course(grid["trainer"], lectures=1)
+    member = grid["members"]["R-1-1"][0]
+    assignment = enrollments.assign_required(course, grid["communities"][0], date(2026, 9, 1), grid["admin"])
+    db.session.add(LectureProgress(user_id=member.id, lecture_id=course.lectures[0].id, course_id=course.id))
+    db.session.commit()
+    assert [c.id for c, _due in enrollments.required_courses_for(member)] == [course.id]
+    enrollments.unassign(assignment, grid["admin"])
+    db.session.commit()
+    assert enrollments.required_courses_for(member) == []
+    assert member.id in enrolled_ids(course)
+    assert db.session.scalar(select(LectureProgress).where(LectureProgress.user_id == member.id)) is not None
+
+
+def test_member_joining_later_sees_the_required_course_on_home(client, auth, grid, make_member):
+    course = make_course(grid["trainer"], title="基层党组织建设")
+    enrollments.assign_required(course, grid["streets"][0], date(2026, 11, 30), grid["admin"])
+    db.session.commit()
+    newcomer = make_member(grid["communities"][1])
+    assert newcomer.id not in enrolled_ids(course)
+    assert enrollments.required_courses_for(newcomer)[0][1] == date(2026, 11, 30)
+    auth.login(newcomer)
+    home = client.get("/").get_data(as_text=True)
+    assert "基层党组织建设" in home and "2026-11-30 前完成" in home
+    assert "必修课程：请在 2026-11-30 前完成" in client.get(f"/courses/{course.id}").get_data(as_text=True)
+    other = grid["members"]["R-2-1"][0]
+    assert enrollments.required_courses_for(other) == []
+
+
+def test_assigning_again_updates_the_due_date_without_duplicates(app, grid):
+    course = make_course(grid["trainer"])
+    enrollments.assign_required(course, grid["streets"][0], date(2026, 9, 1), grid["admin"])
+    enrollments.assign_required(course, grid["streets"][0], date(2026, 10, 1), grid["admin"])
+    db.session.commit()
+    rows = db.session.scalars(select(RequiredAssignment)).all()
+    assert len(rows) == 1 and rows[0].due_date == date(2026, 10, 1)
+    assert len(enrolled_ids(course)) == 4
+    db.session.refresh(course)
+    assert course.enrollment_count == 4
+
+
+def test_course_limited_to_a_street_cannot_be_required_elsewhere(app, grid):
+    import pytest
+
+    course = make_course(grid["trainer"], org=grid["streets"][0])
+    with pytest.raises(enrollments.EnrollmentError):
+        enrollments.assign_required(course, grid["streets"][1], date(2026, 9, 1), grid["admin"])
