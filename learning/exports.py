@@ -172,9 +172,10 @@ def summary_table(request: ExportRequest):
     else:
         stmt = stmt.order_by(Organization.path, User.id)
 
+    labels = OrgLabels(request.root)  # before the stream: rows() may run after the ORM objects expired
+    positions = positions_of(request.root)
+
     def rows() -> Iterator[list]:
-        labels = OrgLabels(request.root)
-        positions = positions_of(request.root)
         phone = (lambda p: p) if request.full_phones else mask_phone
         for row in db.session.execute(stmt.execution_options(yield_per=BATCH)):
             category = getattr(row.category, "value", row.category)
@@ -211,10 +212,11 @@ def ledger_table(request: ExportRequest):
             .where(and_(*conditions))
             .order_by(Organization.path, User.id, HourEntry.occurred_at, HourEntry.id))
 
+    labels = OrgLabels(request.root)
+    tz = current_app.config["DISPLAY_TIMEZONE"]
+
     def rows() -> Iterator[list]:
-        labels = OrgLabels(request.root)
         phone = (lambda p: p) if request.full_phones else mask_phone
-        tz = current_app.config["DISPLAY_TIMEZONE"]
         for path, name, phone_number, occurred_at, source, seconds, title, ref, note in db.session.execute(
                 stmt.execution_options(yield_per=BATCH)):
             source = getattr(source, "value", source)
