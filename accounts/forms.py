@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
@@ -94,3 +95,35 @@ class UserCreateForm(FlaskForm):
             raise ValidationError(_l("组织员和学员必须指定组织。"))
         if field.data and services.organization_by_code(field.data.strip()) is None:
             raise ValidationError(_l("找不到该组织编码。"))
+
+
+# --- organizers: the grid and its members ------------------------------------------------------------
+
+class OrganizationForm(FlaskForm):
+    """Create an organization under ``parent_code``, or rename/move one (``parent_code`` is its new parent)."""
+
+    name = StringField(_l("名称"), validators=[DataRequired(), Length(max=200)])
+    code = StringField(_l("编码"), validators=[DataRequired(), Length(max=64),
+                                              Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("编码只能包含字母、数字、下划线、点和连字符。"))])
+    kind = StringField(_l("层级名称"), validators=[DataRequired(), Length(max=32)],
+                       description=_l("如：街道、社区、小区、楼院、党支部、党小组"))
+    parent_code = StringField(_l("上级组织编码"), validators=[DataRequired(), Length(max=64)])
+
+
+class MemberForm(FlaskForm):
+    name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=64)])
+    phone = PhoneField(_l("手机号"), validators=[DataRequired(), phone_format])
+    org_code = StringField(_l("所属组织编码"), validators=[DataRequired(), Length(max=64)])
+    category = SelectField(_l("人员类别"), choices=[SelectChoice(c.value, CATEGORY_LABELS[c]) for c in MemberCategory])
+    positions = SelectMultipleField(_l("职务"), choices=[SelectChoice(p.value, POSITION_LABELS[p]) for p in Position])
+    password = PasswordField(_l("初始密码"), validators=[Optional(), Length(min=8, max=128, message=_l("密码长度需在 8 到 128 个字符之间。"))],
+                             description=_l("新建时必填；编辑时留空则不修改。"))
+
+
+class TransferForm(FlaskForm):
+    org_code = StringField(_l("转入组织编码"), validators=[DataRequired(), Length(max=64)])
+    note = StringField(_l("说明"), validators=[Optional(), Length(max=200)])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("XLSX 或 CSV 文件"), validators=[FileRequired()])

@@ -1,14 +1,21 @@
 """HTML pages: login, logout, registration, profile, and administration of users and members."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+import re
+import secrets
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
-from accounts import services
-from accounts.forms import (CATEGORY_LABELS, POSITION_LABELS, ROLE_LABELS, ChangePasswordForm, LoginForm,
-                            RegisterForm, ResetPasswordForm, UserCreateForm)
+from wtforms.validators import Optional
+
+from accounts import importer, services
+from accounts.forms import (CATEGORY_LABELS, POSITION_LABELS, ROLE_LABELS, ChangePasswordForm, ImportForm, LoginForm,
+                            MemberForm, OrganizationForm, RegisterForm, ResetPasswordForm, TransferForm,
+                            UserCreateForm)
 from accounts.models import MemberCategory, Position, User
 from core.extensions import db
 from core.nav import NavLink
@@ -197,3 +204,228 @@ def organizations():
     orgs = db.session.scalars(services.scoped_organizations(current_user)).all()
     counts = services.member_counts(orgs)
     return render_template("accounts/organizations.html", orgs=orgs, counts=counts)
+
+
+# --- organizers: keeping the grid -----------------------------------------------------------------------
+
+def _org_in_scope_by_code(code: str):
+    """The organization with ``code`` if it lies in the user's subtree, else None (existence not revealed)."""
+    org = services.organization_by_code((code or "").strip())
+    if org is None:
+        return None
+    root = services.scope_root(current_user)
+    return org if root is None or org.is_within(root) else None
+
+
+@bp.route("/organizations/new", methods=["GET", "POST"])
+@role_required(Role.ORGANIZER)
+def organization_new():
+    form = OrganizationForm()
+    if request.method == "GET":
+        parent = services.organization_in_scope(current_user, request.args.get("parent", type=int)) \
+            if request.args.get("parent") else services.scope_root(current_user)
+        form.parent_code.data = parent.code if parent else ""
+    if form.validate_on_submit():
+        parent = _org_in_scope_by_code(form.parent_code.data)
+        if parent is None:
+            form.parent_code.errors.append(_("找不到该组织编码，或不在您的管理范围。"))
+        elif services.organization_by_code(form.code.data.strip()) is not None:
+            form.code.errors.append(_("该编码已被使用。"))
+        else:
+            org = services.create_organization(form.code.data.strip(), form.name.data.strip(), form.kind.data.strip(),
+                                               parent)
+            db.session.commit()
+            flash(_("已创建组织 %(name)s。", name=org.name), "success")
+            return redirect(url_for("accounts.organizations"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/organization_form.html", form=form, org=None), status
+
+
+@bp.route("/organizations/<int:org_id>/edit", methods=["GET", "POST"])
+@role_required(Role.ORGANIZER)
+def organization_edit(org_id: int):
+    org = services.organization_in_scope(current_user, org_id)
+    root = services.scope_root(current_user)
+    is_scope_root = root is not None and root.id == org.id
+    form = OrganizationForm(obj=org)
+    if request.method == "GET":
+        form.parent_code.data = org.parent.code if org.parent else ""
+    if is_scope_root or org.parent is None:
+        form.parent_code.validators = [Optional()]
+    if form.validate_on_submit():
+        code = form.code.data.strip()
+        parent_code = (form.parent_code.data or "").strip()
+        moving = not is_scope_root and org.parent is not None and parent_code != org.parent.code
+        parent = _org_in_scope_by_code(parent_code) if moving else None
+        if moving and parent is None:
+            form.parent_code.errors.append(_("找不到该组织编码，或不在您的管理范围。"))
+        else:
+            try:
+                services.rename_organization(org, name=form.name.data, kind=form.kind.data, code=code)
+                if moving:
+                    moved = services.move_organization(org, parent)
+                    flash(_("已将 %(n)d 个组织移至 %(parent)s 下。", n=moved, parent=parent.name), "success")
+            except services.AccountError as error:
+                db.session.rollback()
+                messages = {"code_taken": _("该编码已被使用。"), "move_into_itself": _("不能移到自身或其下级组织下。")}
+                form.parent_code.errors.append(messages.get(str(error), _("无法保存。")))
+            else:
+                db.session.commit()
+                flash(_("已保存。"), "success")
+                return redirect(url_for("accounts.organizations"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/organization_form.html", form=form, org=org, is_scope_root=is_scope_root), status
+
+
+# --- organizers: members ---------------------------------------------------------------------------------
+
+@bp.route("/members/new", methods=["GET", "POST"])
+@role_required(Role.ORGANIZER)
+def member_new():
+    form = MemberForm()
+    if form.validate_on_submit():
+        org = _org_in_scope_by_code(form.org_code.data)
+        if org is None:
+            form.org_code.errors.append(_("找不到该组织编码，或不在您的管理范围。"))
+        elif services.phone_taken(form.phone.data):
+            form.phone.errors.append(_("该手机号已被使用。"))
+        elif not form.password.data:
+            form.password.errors.append(_("请设置初始密码。"))
+        else:
+            member = services.create_user(name=form.name.data, phone=form.phone.data, password=form.password.data,
+                                          role=Role.MEMBER, organization=org,
+                                          category=MemberCategory(form.category.data),
+                                          positions=[Position(p) for p in form.positions.data])
+            db.session.commit()
+            flash(_("已添加党员 %(name)s。", name=member.name), "success")
+            return redirect(url_for("accounts.member_detail", member_id=member.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/member_form.html", form=form, member=None), status
+
+
+@bp.route("/members/<int:member_id>/edit", methods=["GET", "POST"])
+@role_required(Role.ORGANIZER)
+def member_edit(member_id: int):
+    member = services.member_in_scope(current_user, member_id)
+    form = MemberForm(obj=member)
+    if request.method == "GET":
+        form.category.data = member.category.value
+        form.positions.data = [p.value for p in member.positions]
+        form.org_code.data = member.organization.code if member.organization else ""
+    form.org_code.render_kw = {"readonly": True}
+    if form.validate_on_submit():
+        try:
+            services.update_member(member, name=form.name.data, phone=form.phone.data,
+                                   category=MemberCategory(form.category.data),
+                                   positions=[Position(p) for p in form.positions.data])
+        except services.AccountError:
+            db.session.rollback()
+            form.phone.errors.append(_("该手机号已被使用。"))
+        else:
+            if form.password.data:
+                services.reset_password(member, form.password.data)
+            db.session.commit()
+            flash(_("已保存。"), "success")
+            return redirect(url_for("accounts.member_detail", member_id=member.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/member_form.html", form=form, member=member), status
+
+
+@bp.post("/members/<int:member_id>/active")
+@role_required(Role.ORGANIZER)
+def member_set_active(member_id: int):
+    member = services.member_in_scope(current_user, member_id)
+    if member.id == current_user.id:
+        abort(400)
+    services.set_member_active(member, request.form.get("active") == "1")
+    db.session.commit()
+    flash(_("已启用。") if member.is_active else _("已停用，该人员将无法登录。"), "info")
+    return redirect(url_for("accounts.member_detail", member_id=member.id))
+
+
+@bp.route("/members/<int:member_id>/transfer", methods=["GET", "POST"])
+@role_required(Role.ORGANIZER)
+def member_transfer(member_id: int):
+    """组织关系转接 within the organizer's subtree; the hours stay with the member."""
+    member = services.member_in_scope(current_user, member_id)
+    form = TransferForm()
+    if form.validate_on_submit():
+        org = _org_in_scope_by_code(form.org_code.data)
+        if org is None:
+            form.org_code.errors.append(_("找不到该组织编码，或不在您的管理范围。"))
+        elif org.id == member.organization_id:
+            form.org_code.errors.append(_("该党员已在此组织。"))
+        else:
+            services.transfer_member(member, org, by=current_user, note=form.note.data or "")
+            db.session.commit()
+            flash(_("已将 %(name)s 的组织关系转入 %(org)s。", name=member.name, org=org.name), "success")
+            return redirect(url_for("accounts.member_detail", member_id=member.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/member_transfer.html", form=form, member=member,
+                           history=services.membership_history(member)), status
+
+
+# --- organizers: bulk import -----------------------------------------------------------------------------
+
+def _import_path(token: str) -> Path:
+    if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
+        abort(400)
+    return Path(current_app.instance_path) / "imports" / f"{token}.bin"
+
+
+@bp.route("/members/import", methods=["GET", "POST"])
+@role_required(Role.ORGANIZER)
+def member_import():
+    """Step 1: upload; the page previews every row and names every bad one. Nothing is written yet."""
+    form = ImportForm()
+    result = error = None
+    token = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        data = upload.read(importer.MAX_BYTES + 1)
+        try:
+            result = importer.preview(upload.filename or "", data, current_user)
+        except importer.ImportError_ as problem:
+            error = str(problem)
+        else:
+            token = secrets.token_hex(16)
+            path = _import_path(token)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            session["member_import"] = {"token": token, "filename": upload.filename or ""}
+    status = 400 if request.method == "POST" and (error or (result and result.errors)) else 200
+    return render_template("accounts/member_import.html", form=form, result=result, error=error, token=token), status
+
+
+@bp.post("/members/import/confirm")
+@role_required(Role.ORGANIZER)
+def member_import_confirm():
+    """Step 2: the same file is checked again and written all or nothing."""
+    pending = session.get("member_import") or {}
+    token = request.form.get("token", "")
+    if pending.get("token") != token:
+        abort(400)
+    path = _import_path(token)
+    if not path.exists():
+        abort(400)
+    try:
+        result = importer.preview(pending.get("filename", ""), path.read_bytes(), current_user)
+        counts = importer.apply(result, current_user)
+    except importer.ImportError_ as problem:
+        db.session.rollback()
+        flash(str(problem), "danger")
+        return redirect(url_for("accounts.member_import"))
+    db.session.commit()
+    path.unlink(missing_ok=True)
+    session.pop("member_import", None)
+    flash(_("导入完成：新增 %(c)d 人，更新 %(u)d 人，未变 %(n)d 人。", c=counts["create"], u=counts["update"],
+            n=counts["unchanged"]), "success")
+    return redirect(url_for("accounts.members"))
+
+
+@bp.get("/members/import/template.csv")
+@role_required(Role.ORGANIZER)
+def member_import_template():
+    response = current_app.response_class(importer.template_csv(), mimetype="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = 'attachment; filename="members-template.csv"'
+    return response
