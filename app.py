@@ -224,6 +224,9 @@ def register_commands(app: Flask) -> None:
         from quizzes import demo as quizzes_demo
 
         quizzes_demo.load()  # a bank and a quiz per course, after the courses
+        from learning import demo as learning_demo
+
+        learning_demo.load()  # a year of training hours, after courses and quizzes
         db.session.commit()
         click.echo(_("演示数据已就绪。演示账号（密码均为 %(password)s）：", password=accounts_demo.DEMO_PASSWORD))
         for role, name, phone in logins:
