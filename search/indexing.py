@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from core import clock
 from core.extensions import db
 from courses.models import Audience, Course, CourseStatus, CourseTag, Lecture, Material
-from search.analyzer import load_jieba
+from search.analyzer import load_jieba, pinyin_keys
 from search.engine import IndexDocument, doc_key
 from search.models import IndexLogEntry
 from search.whoosh_backend import WhooshEngine
@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
     app.extensions["search"] = None  # opened on first use: the index folder may still be reconfigured
     if app.config.get("SEARCH_PRELOAD"):
         load_jieba(app.config.get("SEARCH_JIEBA_CACHE_DIR") or app.instance_path)
+        pinyin_keys("预热")  # pypinyin's dictionaries too, before workers fork
     if not event.contains(Session, "before_flush", _collect_changes):
         event.listen(Session, "before_flush", _collect_changes)
         event.listen(Session, "after_flush", _write_log_rows)
@@ -239,8 +240,8 @@ def apply_log(engine, session: Session, max_batches: int | None = None) -> int:
             break
         upserts, deletes = _documents_for_keys(session, {(r.kind, r.object_id) for r in rows})
         watermark = settled_watermark(session, start, [(r.seq, r.at) for r in rows])
+        session.rollback()  # end the read before the index commit (SQLite writers wait for readers)
         engine.apply(upserts, deletes, watermark)
-        session.rollback()  # a fresh snapshot for the next batch
         applied += len(rows)
         batches += 1
         if watermark == start or len(rows) < BATCH:
@@ -271,27 +272,31 @@ def _build_into_empty(engine, session: Session) -> None:
     """First start on this server: index everything the database holds (lock held)."""
     watermark = settled_watermark(session, 0, list(session.execute(
         select(IndexLogEntry.seq, IndexLogEntry.at).order_by(IndexLogEntry.seq)).all()))
-    engine.create_empty(applied_seq=watermark)
-    documents = list(all_documents(session))
-    if documents:
-        engine.apply(documents, [], watermark)
+    engine.swap(engine.build(all_documents(session), watermark))  # live only once complete
 
 
-_last_check: dict[str, float] = {}
+_behind: dict[str, tuple[int, int, float]] = {}  # index folder -> (log head, watermark, when) left behind
 
 
 def ensure_fresh() -> None:
-    """Before a search: apply what was committed (by this or another server) since the index last moved."""
+    """Before a search: apply what was committed (by this or another server) since the index last moved.
+    While a gap in the log is open the watermark cannot move; then try at most every
+    ``SEARCH_CATCH_UP_INTERVAL`` seconds instead of on every search."""
     engine = get_engine()
     head = log_head()
-    if engine.exists() and head <= engine.applied_seq():
+    applied = engine.applied_seq()
+    if engine.exists() and head <= applied:
         return
-    now = time.monotonic()
     key = str(engine.base)
-    if now - _last_check.get(key, 0) < current_app.config.get("SEARCH_CATCH_UP_INTERVAL", 0.5) and engine.exists():
-        return  # a gap is being waited for: don't re-apply on every search
-    _last_check[key] = now
+    previous = _behind.get(key)
+    interval = current_app.config.get("SEARCH_CATCH_UP_INTERVAL", 0.5)
+    if previous and previous[:2] == (head, applied) and time.monotonic() - previous[2] < interval:
+        return
     catch_up()
+    if head > engine.applied_seq():
+        _behind[key] = (head, engine.applied_seq(), time.monotonic())
+    else:
+        _behind.pop(key, None)
 
 
 def rebuild(progress=None) -> dict:

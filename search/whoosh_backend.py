@@ -123,12 +123,6 @@ class WhooshEngine:
 
     # -- writing (callers hold writer_lock) -------------------------------------------------------------------
 
-    def create_empty(self, applied_seq: int = 0) -> None:
-        directory = self._new_generation()
-        whoosh_index.create_in(str(directory), self.schema)
-        _write_applied(directory, applied_seq)
-        self._swap(directory)
-
     def apply(self, upserts: Iterable[IndexDocument], deletes: Iterable[str], applied_seq: int,
               directory: Path | None = None) -> None:
         directory = directory or self.current_dir()
@@ -145,8 +139,8 @@ class WhooshEngine:
         writer.commit()
         _write_applied(directory, applied_seq)
 
-    def rebuild(self, documents: Iterable[IndexDocument], applied_seq: int, progress: Progress | None = None,
-                before_swap: Callable[["WhooshEngine"], None] | None = None) -> Path:
+    def build(self, documents: Iterable[IndexDocument], applied_seq: int, progress: Progress | None = None) -> Path:
+        """Write ``documents`` into a new generation (not live yet); returns its folder."""
         directory = self._new_generation()
         ix = whoosh_index.create_in(str(directory), self.schema)
         writer = ix.writer(limitmb=256)  # one process: the tokenizers must not travel to subprocesses
@@ -163,11 +157,15 @@ class WhooshEngine:
             raise
         writer.commit()
         _write_applied(directory, applied_seq)
+        return directory
+
+    def rebuild(self, documents: Iterable[IndexDocument], applied_seq: int, progress: Progress | None = None,
+                before_swap: Callable[["WhooshEngine"], None] | None = None) -> Path:
+        directory = self.build(documents, applied_seq, progress)
         with self.writer_lock():
             if before_swap:
                 before_swap(GenerationEngine(self, directory))
-            self._swap(directory)
-        self._remove_old_generations(keep={directory.name})
+            self.swap(directory)
         return directory
 
     def _new_generation(self) -> Path:
@@ -176,12 +174,14 @@ class WhooshEngine:
         directory.mkdir()
         return directory
 
-    def _swap(self, directory: Path) -> None:
+    def swap(self, directory: Path) -> None:
+        """Make ``directory`` the live generation (caller holds the writer lock)."""
         temp = self.base / f".current-{os.getpid()}-{threading.get_ident()}"
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
         os.symlink(directory.name, temp)
         os.replace(temp, self.current_link)  # atomic: readers see the old or the new generation
+        self._remove_old_generations(keep={directory.name})
 
     def _remove_old_generations(self, keep: set[str]) -> None:
         """Keep the live generation and the one before it (a worker may still be reading it)."""
@@ -205,6 +205,10 @@ class WhooshEngine:
                     state[2].close()
             ix = whoosh_index.open_dir(str(directory), schema=self.schema)
             searcher = ix.searcher(weighting=BM25F())
+        elif state[2].up_to_date():
+            searcher = state[2]
+        elif state[2].doc_count_all() == 0:  # Whoosh cannot refresh from an empty reader
+            searcher = whoosh_index.open_dir(str(directory), schema=self.schema).searcher(weighting=BM25F())
         else:
             searcher = state[2].refresh()
         self._local.state = (os.getpid(), directory, searcher)
