@@ -218,6 +218,9 @@ def register_commands(app: Flask) -> None:
             if not accounts_demo.is_loaded():
                 return
         logins = accounts_demo.load()
+        from courses import demo as courses_demo
+
+        courses_demo.load()  # courses of every lecture kind, some required for parts of the grid
         from courses import demo_library
 
         demo_library.load()  # the study materials library, after the courses
