@@ -64,7 +64,8 @@ class Course(TimestampMixin, db.Model):
     tag_rows: Mapped[list["CourseTag"]] = relationship(back_populates="course", cascade="all, delete-orphan",
                                                        lazy="selectin")
 
-    __table_args__ = (Index("ix_courses_status_published_at", "status", "published_at"),)
+    __table_args__ = (Index("ix_courses_status_published_at", "status", "published_at"),
+                      Index("ix_courses_status_enrollment_count", "status", "enrollment_count"))
 
     @property
     def tags(self) -> list[str]:
