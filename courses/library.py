@@ -35,7 +35,7 @@ class MaterialUploadForm(FlaskForm):
     file = FileField(_l("文件"), validators=[FileRequired(_l("请选择要上传的文件。"))],
                      description=_l("PDF、Word（DOCX）、TXT 或 Markdown，不超过 50 MB。"))
     title = StringField(_l("标题"), validators=[Optional(), Length(max=300)],
-                        description=_l("留空则使用文件名。"))
+                        description=_l("留空则使用文档第一行的标题或文件名。"))
     category = StringField(_l("分类"), validators=[Optional(), Length(max=50)],
                            description=_l("例如：党章党规、理论学习、志愿服务。"))
     audience = SelectField(_l("可见范围"), choices=[SelectChoice(a.value, AUDIENCE_LABELS[a]) for a in Audience],

@@ -200,6 +200,7 @@ SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 @pytest.mark.skipif(not SHARED_CORPUS.is_dir(), reason="../shared/corpus is not on this machine")
 def test_import_the_shared_corpus(app, runner):
+    app.config["SEARCH_SYNC_ON_COMMIT"] = False  # indexing is the search tests' business; this is the import
     result = runner.invoke(args=["materials", "import", str(SHARED_CORPUS)])
     assert result.exit_code == 0, result.output
     count = db.session.scalar(select(func.count()).select_from(Material))
