@@ -1,0 +1,240 @@
+"""Search benchmark: quality on the labelled corpus, then speed at bulk scale against a LIKE scan.
+
+    .venv/bin/python bench/search.py                       # everything (1,510 laws → ~40k articles)
+    .venv/bin/python bench/search.py --laws 200            # a quicker run
+    .venv/bin/python bench/search.py --database postgresql+psycopg://ops:ops@127.0.0.1:5432/ops_f
+
+1. Quality: the 35 documents of ../shared/corpus go into the library through ``add_material`` (the
+   service behind ``flask materials import``; titles from SOURCES.md), the index is rebuilt, and every
+   query of bench/search_queries.json is asked: share with a right document at rank 1 and in the top 3,
+   and whether every literal query finds its document at all.
+2. Scale: the laws of ../shared/corpus/bulk/prc-laws-lawrefbook.jsonl are split into their articles
+   (第X条), written as text files and imported with ``import_folder`` (``flask materials import``).
+   Reported: documents indexed per second (``search rebuild``), index size, and p50/p95 latency of a
+   mixed query set answered with highlighted snippets (``search.services.search``, in-process), against
+   the same queries answered by ``LIKE '%…%'`` over the same rows (count + first page), in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import fresh_database, product_app  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+QUERIES = ROOT / "bench" / "search_queries.json"
+MIXED = ["党", "学", "党建", "人民法院", "九大", "合同", "劳动合同", "知识产权", "环境保护", "未成年人",
+         "2017年6月", '"依法追究刑事责任"', "两学一做", "党建+", "第一条", "行政处罚", "国务院", "食品安全",
+         "中华人民共和国", "违反本法规定", "社会保险", "网络安全", "education", "个人信息保护",
+         "全面从严治党", "dzxx", "乡村振兴", "税收", "消费者权益", "安全生产"]
+ARTICLE = re.compile(r"^(第[一二三四五六七八九十百千零〇两]+条)")
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def corpus_titles() -> dict[str, str]:
+    titles = {}
+    for line in (CORPUS / "SOURCES.md").read_text().splitlines():
+        match = re.match(r"\| `([^`]+)\.txt` \| ([^|]+) \|", line)
+        if match:
+            titles[match.group(1)] = match.group(2).strip()
+    return titles
+
+
+def load_corpus(app) -> dict[int, str]:
+    from core.extensions import db
+    from courses.materials import add_material
+
+    names = {}
+    titles = corpus_titles()
+    with app.app_context():
+        for path in sorted(CORPUS.glob("*.txt")):
+            material = add_material(path, title=titles.get(path.stem, path.stem), category="党内法规")
+            names[material.id] = path.stem
+        db.session.commit()
+    return names
+
+
+def quality(app, names: dict[int, str]) -> dict:
+    from flask_login import AnonymousUserMixin
+
+    from search import services
+
+    queries = json.loads(QUERIES.read_text())["queries"]
+    rank1 = top3 = literal_found = literal_total = 0
+    misses = []
+    with app.test_request_context():
+        for item in queries:
+            results = services.search(AnonymousUserMixin(), item["query"], per_page=50).results
+            ranked = [names.get(r.id) for r in results if r.kind == "material"]
+            expect = set(item["expect"])
+            rank1 += bool(ranked[:1] and ranked[0] in expect)
+            top3 += bool(expect & set(ranked[:3]))
+            if item["type"] == "literal":
+                literal_total += 1
+                literal_found += bool(expect & set(ranked))
+            if not expect & set(ranked[:3]):
+                misses.append({"query": item["query"], "expect": item["expect"], "got": ranked[:3]})
+    n = len(queries)
+    return {"queries": n, "rank1": round(rank1 / n, 3), "top3": round(top3 / n, 3),
+            "literal_found": f"{literal_found}/{literal_total}", "misses": misses}
+
+
+def write_articles(folder: Path, laws: int | None) -> int:
+    """Each law's articles as text files named '<law> 第X条.txt'; returns how many."""
+    count = 0
+    with open(CORPUS / "bulk" / "prc-laws-lawrefbook.jsonl", encoding="utf-8") as fh:
+        for index, line in enumerate(fh):
+            if laws is not None and index >= laws:
+                break
+            record = json.loads(line)
+            title = re.sub(r"[/\\\x00]", "_", record["title"])[:60]
+            law_dir = folder / f"{index:04d}"
+            law_dir.mkdir()
+            articles: list[tuple[str, list[str]]] = []
+            for text_line in record["text"].split("\n"):
+                match = ARTICLE.match(text_line.strip())
+                if match:
+                    articles.append((match.group(1), [text_line.strip()]))
+                elif articles:
+                    articles[-1][1].append(text_line.strip())
+            seen = set()
+            for number, lines in articles:
+                name = f"{title} {number}"
+                if name in seen:
+                    continue
+                seen.add(name)
+                (law_dir / f"{name}.txt").write_text("\n".join(lines), encoding="utf-8")
+                count += 1
+    return count
+
+
+def timed(fn, repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def speed(app, repeat: int) -> dict:
+    from flask_login import AnonymousUserMixin
+    from sqlalchemy import func, or_, select
+
+    from core.extensions import db
+    from courses.models import Material
+    from search import services
+
+    search_ms, like_ms = [], []
+    per_query = []
+    with app.test_request_context():
+        anyone = AnonymousUserMixin()
+        for query in MIXED:  # warm the searcher and the OS cache
+            services.search(anyone, query)
+        for query in MIXED:
+            literal = query.strip('"')
+            s = timed(lambda: services.search(anyone, query), repeat)
+
+            def like():
+                pattern = f"%{literal}%"
+                condition = Material.deleted_at.is_(None) & or_(Material.title.like(pattern), Material.text.like(pattern))
+                db.session.scalar(select(func.count()).select_from(Material).where(condition))
+                db.session.execute(select(Material.id, Material.title, Material.text).where(condition)
+                                   .order_by(Material.id).limit(10)).all()
+
+            like_times = timed(like, max(1, repeat // 3))
+            total = services.search(anyone, query).total
+            search_ms += s
+            like_ms += like_times
+            per_query.append({"query": query, "total": total, "search_p50": round(statistics.median(s), 1),
+                              "like_p50": round(statistics.median(like_times), 1)})
+    result = {
+        "search_p50_ms": round(percentile(search_ms, 50), 1), "search_p95_ms": round(percentile(search_ms, 95), 1),
+        "like_p50_ms": round(percentile(like_ms, 50), 1), "like_p95_ms": round(percentile(like_ms, 95), 1),
+        "per_query": per_query,
+    }
+    result["ratio_p50"] = round(result["like_p50_ms"] / result["search_p50_ms"], 1)
+    result["ratio_p95"] = round(result["like_p95_ms"] / result["search_p95_ms"], 1)
+    return result
+
+
+def rebuild(app) -> dict:
+    from search import indexing
+
+    with app.app_context():
+        start = time.perf_counter()
+        stats = indexing.rebuild()
+        seconds = time.perf_counter() - start
+    return {"documents": stats["documents"], "seconds": round(seconds, 1),
+            "docs_per_second": round(stats["documents"] / seconds, 1), "index_mb": round(stats["bytes"] / 1e6, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", help="PostgreSQL URL (emptied!); default: a fresh SQLite file")
+    parser.add_argument("--laws", type=int, default=None, help="only the first N laws of the bulk file")
+    parser.add_argument("--repeat", type=int, default=9, help="timed runs per query")
+    args = parser.parse_args()
+    if not CORPUS.exists():
+        sys.exit(f"skipped: {CORPUS} is missing (the shared corpus)")
+    out: dict = {}
+    with fresh_database(args.database) as database, tempfile.TemporaryDirectory() as tmp:
+        app = product_app(database.url, SEARCH_INDEX_DIR=f"{tmp}/index", UPLOAD_FOLDER=f"{tmp}/uploads",
+                          SEARCH_SYNC_ON_COMMIT=False)
+        out["database"] = database.url.split(":")[0]
+        names = load_corpus(app)
+        out["corpus_index"] = rebuild(app)
+        out["quality"] = quality(app, names)
+        q = out["quality"]
+        print(f"quality: {q['queries']} queries, rank 1 {q['rank1']:.0%}, top 3 {q['top3']:.0%}, "
+              f"literal found {q['literal_found']}")
+        for miss in q["misses"]:
+            print(f"  miss: {miss['query']} → {miss['got']} (expected {miss['expect']})")
+
+        folder = Path(tmp) / "articles"
+        folder.mkdir()
+        written = write_articles(folder, args.laws)
+        from courses.cli import import_folder
+
+        with app.app_context():
+            start = time.perf_counter()
+            report = import_folder(folder, category="法律法规", batch_size=500)
+            out["import"] = {"files": written, "imported": len(report.imported),
+                             "duplicates": len(report.duplicates), "failed": len(report.failed),
+                             "seconds": round(time.perf_counter() - start, 1)}
+        print(f"import: {out['import']}")
+        out["bulk_index"] = rebuild(app)
+        b = out["bulk_index"]
+        print(f"index: {b['documents']} documents in {b['seconds']} s = {b['docs_per_second']} docs/s, "
+              f"{b['index_mb']} MB")
+        out["speed"] = speed(app, args.repeat)
+        s = out["speed"]
+        print(f"{'query':<24}{'hits':>8}{'search p50':>12}{'LIKE p50':>10}")
+        for row in s["per_query"]:
+            print(f"{row['query']:<24}{row['total']:>8}{row['search_p50']:>12}{row['like_p50']:>10}")
+        print(f"search with snippets: p50 {s['search_p50_ms']} ms, p95 {s['search_p95_ms']} ms "
+              f"(target p95 < 50 ms)")
+        print(f"LIKE '%…%' scan:      p50 {s['like_p50_ms']} ms, p95 {s['like_p95_ms']} ms")
+        print(f"ratio LIKE/search:    p50 {s['ratio_p50']}×, p95 {s['ratio_p95']}× (target ≥ 20×)")
+    out_dir = ROOT / "bench" / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"search-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(out, ensure_ascii=False, indent=2))
+    print(f"JSON: {path}")
+
+
+if __name__ == "__main__":
+    main()
