@@ -11,6 +11,8 @@ import sys
 
 SCENARIOS = {
     "catalog": "bench.catalog",  # issue 3: catalog, course and lecture pages
+    "exam": "bench.exam",  # issue 4: 500 members start, answer and submit the same exam
+    "heartbeat": "bench.heartbeat",  # issue 5: study heartbeats of many learners
 }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 
 from bench import datagen
-from bench.harness import (BenchServer, Row, baseline_server, count_queries, fresh_database, login,
+from bench.harness import (BenchServer, Row, baseline_server, breakdown, count_queries, fresh_database, login,
                            product_app, query_counter, report, warm, wrk)
 
 TARGET = 0.35
@@ -21,6 +21,8 @@ TARGET = 0.35
 
 def add_arguments(parser) -> None:
     parser.add_argument("--show-queries", action="store_true", help="print each page's SQL statements")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also time each page in-process: CPU, SQL and template ms (no gunicorn)")
 
 
 def pages(generated: datagen.Generated) -> list[tuple[str, str]]:
@@ -31,7 +33,7 @@ def pages(generated: datagen.Generated) -> list[tuple[str, str]]:
 
 
 def in_process_queries(database_url: str, generated: datagen.Generated, paths: list[str],
-                       show: bool = False) -> dict[str, int]:
+                       show: bool = False, timings: bool = False) -> dict[str, int]:
     """SQL statements per page, as the logged-in bench member, through Flask's test client."""
     from core.extensions import db
 
@@ -41,6 +43,16 @@ def in_process_queries(database_url: str, generated: datagen.Generated, paths: l
     if response.status_code != 302:
         raise RuntimeError(f"in-process login failed ({response.status_code})")
     counts = {path: count_queries(app, client, path) for path in paths}
+    if timings:
+        from bench.baseline_app import app as trivial
+
+        print(f"{'in-process, best of 5 x 30':<28} {'cpu ms':>7} {'wall ms':>7} {'SQL ms':>7} {'tmpl ms':>7} {'SQL':>4}")
+        for path, (flask_app, flask_client) in [("baseline /", (trivial, trivial.test_client()))] + \
+                [(path, (app, client)) for path in paths]:
+            row = breakdown(flask_app, flask_client, path.split(" ")[-1]) if flask_app is app else \
+                trivial_breakdown(flask_client)
+            print(f"{path:<28} {row['cpu_ms']:>7.2f} {row['wall_ms']:>7.2f} {row['sql_ms']:>7.2f} "
+                  f"{row['template_ms']:>7.2f} {row['statements']:>4}")
     if show:
         with app.app_context():
             engine = db.engine
@@ -53,6 +65,21 @@ def in_process_queries(database_url: str, generated: datagen.Generated, paths: l
     return counts
 
 
+def trivial_breakdown(client, repeat: int = 30) -> dict:
+    import time
+
+    best = None
+    for _ in range(5):
+        started, cpu = time.perf_counter(), time.process_time()
+        for _ in range(repeat):
+            client.get("/")
+        row = {"cpu_ms": (time.process_time() - cpu) / repeat * 1000,
+               "wall_ms": (time.perf_counter() - started) / repeat * 1000, "sql_ms": 0.0, "template_ms": 0.0,
+               "statements": 0}
+        best = row if best is None or row["cpu_ms"] < best["cpu_ms"] else best
+    return best
+
+
 def run(args) -> int:
     scale = datagen.QUICK if args.quick else datagen.FULL
     options = {"duration": args.duration, "connections": args.connections}
@@ -61,7 +88,8 @@ def run(args) -> int:
         generated = datagen.generate(product_app(database.url), scale)
         print(f"data: {generated.describe()}")
         routes = pages(generated)
-        queries = in_process_queries(database.url, generated, [path for _, path in routes], args.show_queries)
+        queries = in_process_queries(database.url, generated, [path for _, path in routes], args.show_queries,
+                                     args.breakdown)
         with baseline_server() as base, BenchServer(database_url=database.url) as server:
             session = login(server.url(), generated.login, generated.password)
             warm(base.url("/"))

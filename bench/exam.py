@@ -1,0 +1,251 @@
+"""Issue 4: the yearly-exam burst — 500 members start the same exam, save 20 answers each, submit.
+
+Against gunicorn (production settings, via bench/harness.py) on SQLite or PostgreSQL, in three phases
+measured with wrk, each a fixed list of requests spread over wrk's connections (every request once;
+a Lua script hands them out and stops each wrk thread when its share is answered):
+
+1. start:  POST /api/v1/quizzes/<exam>/attempts          × 500 (every member creates an attempt);
+2. save:   PUT  /api/v1/attempts/<id>/answers/<n>         × 10,000 (question by question, all members);
+3. submit: POST /api/v1/attempts/<id>/submit               × 1,000 (each attempt submitted TWICE at the
+           same moment from two wrk threads: the race that must grade it once).
+
+Members authenticate with API bearer tokens issued in-process beforehand (logging 500 members in
+through the form would measure password hashing). Each phase's req/s is divided by the trivial route's
+(bench/baseline_app.py, same gunicorn settings, measured before and after). Afterwards the database is
+checked: 500 attempts, all submitted, every one graded exactly once (grade_count = 1), 10,000 answers
+saved, one hour-ledger credit per passed attempt and none for failed ones.
+
+    python -m bench exam [--quick] [--members 500] [--database-url postgresql+psycopg://ops:ops@127.0.0.1:5432/ops_e]
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+
+from bench import datagen
+from bench.harness import (BenchServer, Row, WrkResult, baseline_server, fetch, fresh_database, lua_string,
+                           parse_wrk, product_app, report, warm, wrk, wrk_script)
+
+QUESTIONS = 20
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--members", type=int, default=500, help="members in the burst (default 500)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+
+
+def prepare(database_url: str, members: int, quick: bool, seed: int = 4) -> dict:
+    """Generate the district, the exam (20 drawn from the demo bank, 30 minutes, open now) and one API
+    token per member. Returns what the phases need."""
+    from sqlalchemy import select
+
+    from accounts import services as account_services
+    from accounts.models import User
+    from core import clock
+    from core.extensions import db
+    from core.permissions import Role
+    from quizzes import demo as quiz_demo
+    from quizzes.demo_questions import PARTY_BASICS
+    from quizzes.models import Quiz, ReviewPolicy
+
+    app = product_app(database_url)
+    generated = datagen.generate(app, datagen.QUICK if quick else datagen.FULL)
+    with app.app_context():
+        bank = quiz_demo._bank("年度考试题库（压测）", PARTY_BASICS, None, "党的基本知识")
+        now = clock.utcnow()
+        exam = Quiz(title="年度党章党规知识考试（压测）", bank_id=bank.id, published=True, is_exam=True,
+                    time_limit_seconds=30 * 60, pass_percent=60, opens_at=now - timedelta(hours=1),
+                    closes_at=now + timedelta(hours=3), review_policy=ReviewPolicy.AFTER_CLOSE,
+                    credit_seconds=30 * 60, shuffle_questions=True, shuffle_options=True)
+        db.session.add(exam)
+        db.session.flush()
+        from quizzes import services
+
+        services.set_draw_rules(exam, [{"count": QUESTIONS, "points": 5}])
+        users = db.session.scalars(select(User).where(User.role == Role.MEMBER, User.is_active_flag.is_(True))
+                                   .order_by(User.id).limit(members)).all()
+        if len(users) < members:
+            raise SystemExit(f"only {len(users)} members generated; need {members}")
+        tokens = [account_services.issue_token(user, "exam-bench")[1] for user in users]
+        db.session.commit()
+        return {"exam_id": exam.id, "tokens": tokens, "user_ids": [u.id for u in users],
+                "data": generated.describe()}
+
+
+def answers_plan(database_url: str, exam_id: int, user_ids: list[int], seed: int = 7) -> list[tuple]:
+    """After the start phase: (user index, attempt id, position, response) for every question, ordered
+    question by question so all members progress together."""
+    from sqlalchemy import select
+
+    from core.extensions import db
+    from quizzes.models import Attempt, QuestionKind
+
+    rng = random.Random(seed)
+    app = product_app(database_url)
+    plan = []
+    with app.app_context():
+        attempts = {a.user_id: a for a in db.session.scalars(select(Attempt).where(Attempt.quiz_id == exam_id))}
+        rows = []
+        for index, user_id in enumerate(user_ids):
+            attempt = attempts.get(user_id)
+            if attempt is None:
+                raise SystemExit(f"member {user_id} has no attempt after the start phase")
+            for answer in attempt.answers:
+                question = answer.question
+                if question.kind == QuestionKind.BLANK:
+                    right = rng.random() < 0.7
+                    response = (question.accepted_answers[0] if right else "不知道")
+                elif question.kind == QuestionKind.MULTIPLE:
+                    correct = sorted(question.correct_public_ids)
+                    response = correct if rng.random() < 0.6 else rng.sample(answer.option_order, 2)
+                else:
+                    correct = sorted(question.correct_public_ids)
+                    response = correct if rng.random() < 0.7 else [rng.choice(answer.option_order)]
+                rows.append((answer.position, index, attempt.id, response))
+        rows.sort(key=lambda r: (r[0], r[1]))
+        plan = [(index, attempt_id, position, response) for position, index, attempt_id, response in rows]
+    return plan
+
+
+def attempt_ids(database_url: str, exam_id: int, user_ids: list[int]) -> list[int]:
+    from sqlalchemy import select
+
+    from core.extensions import db
+    from quizzes.models import Attempt
+
+    app = product_app(database_url)
+    with app.app_context():
+        by_user = dict(db.session.execute(select(Attempt.user_id, Attempt.id).where(Attempt.quiz_id == exam_id)).all())
+    return [by_user[u] for u in user_ids]
+
+
+def burst_script(requests: list[tuple[str, str, str, str | None]]) -> str:
+    """A wrk script handing out ``requests`` (method, path, bearer token, JSON body) once each: thread t
+    of T sends entries t, t+T, …; it stops when its share is answered. The harness's ``done`` reports."""
+    entries = ",\n".join("{" + ", ".join([lua_string(m), lua_string(p), lua_string(t),
+                                           lua_string(b) if b is not None else "nil"]) + "}"
+                         for m, p, t, b in requests)
+    head = f"""
+local entries = {{
+{entries}
+}}
+local counter = 1
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+end
+function init(args)
+  mine = {{}}
+  local step = tonumber(nthreads)
+  for i = tid, #entries, step do
+    local e = entries[i]
+    local headers = {{["Authorization"] = "Bearer " .. e[3], ["Accept"] = "application/json"}}
+    if e[4] ~= nil then headers["Content-Type"] = "application/json" end
+    mine[#mine + 1] = wrk.format(e[1], e[2], headers, e[4])
+  end
+  sent = 0
+  answered = 0
+end
+function request()
+  sent = sent + 1
+  if sent > #mine then return mine[#mine] end
+  return mine[sent]
+end
+function response(status, headers, body)
+  answered = answered + 1
+  if answered >= #mine then wrk.thread:stop() end
+end
+"""
+    return head + wrk_script()  # wrk_script adds the harness's done() that prints BENCH_JSON
+
+
+def run_burst(url: str, requests: list, threads: int, connections: int) -> WrkResult:
+    script_text = burst_script(requests).replace("tonumber(nthreads)", str(threads))
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="ops-bench-exam-", delete=False) as script:
+        script.write(script_text)
+    try:
+        command = ["wrk", f"-t{threads}", f"-c{max(connections, threads)}", "-d600s", "--timeout=30s", "--latency",
+                   "-s", script.name, url]
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    finally:
+        os.unlink(script.name)
+    return parse_wrk(url, completed.stdout, completed.stderr)
+
+
+def verify(database_url: str, exam_id: int, members: int) -> dict:
+    """What the database holds after the burst."""
+    from sqlalchemy import func, select
+
+    from core.extensions import db
+    from learning.models import HourEntry, HourSource
+    from quizzes.models import Attempt, AttemptAnswer, AttemptStatus
+
+    app = product_app(database_url)
+    with app.app_context():
+        attempts = db.session.scalars(select(Attempt).where(Attempt.quiz_id == exam_id)).all()
+        ids = [a.id for a in attempts]
+        saved = db.session.scalar(select(func.count()).select_from(AttemptAnswer).where(
+            AttemptAnswer.attempt_id.in_(ids), AttemptAnswer.saved_at.is_not(None))) if ids else 0
+        credits = db.session.scalars(select(HourEntry.source_ref).where(HourEntry.source == HourSource.QUIZ)).all()
+        passed = {f"attempt:{a.id}" for a in attempts if a.passed}
+        result = {
+            "attempts": len(attempts),
+            "submitted": sum(a.status == AttemptStatus.SUBMITTED for a in attempts),
+            "graded_exactly_once": sum(a.grade_count == 1 for a in attempts),
+            "graded_more_than_once": sum(a.grade_count > 1 for a in attempts),
+            "answers_saved": saved,
+            "passed": len(passed),
+            "hour_credits": len(credits),
+            "hour_credits_match_passes": sorted(credits) == sorted(passed),
+        }
+    result["ok"] = (result["attempts"] == members == result["submitted"] == result["graded_exactly_once"]
+                    and result["answers_saved"] == members * QUESTIONS and result["hour_credits_match_passes"])
+    return result
+
+
+def run(args) -> int:
+    started = time.monotonic()
+    members = args.members
+    with fresh_database(args.database_url) as database:
+        print(f"generating data and {members} API tokens …", flush=True)
+        prepared = prepare(database.url, members, args.quick)
+        tokens, exam_id = prepared["tokens"], prepared["exam_id"]
+        with baseline_server() as base, BenchServer(database_url=database.url) as server:
+            warm(base.url("/"))
+            warm(server.url("/healthz"))
+            before = wrk(base.url("/"), duration=args.duration, connections=args.connections)
+            starts = [("POST", f"/api/v1/quizzes/{exam_id}/attempts", token, None) for token in tokens]
+            start = run_burst(server.url("/"), starts, args.threads, args.connections)
+            plan = answers_plan(database.url, exam_id, prepared["user_ids"])
+            saves = [("PUT", f"/api/v1/attempts/{attempt_id}/answers/{position}", tokens[index],
+                      json.dumps({"response": response}, ensure_ascii=False))
+                     for index, attempt_id, position, response in plan]
+            save = run_burst(server.url("/"), saves, args.threads, args.connections)
+            ids = attempt_ids(database.url, exam_id, prepared["user_ids"])
+            # each attempt twice in a row: entries 2k and 2k+1 go to different wrk threads, at once
+            submits = [("POST", f"/api/v1/attempts/{attempt_id}/submit", tokens[i], None)
+                       for i, attempt_id in enumerate(ids) for _ in range(2)]
+            submit = run_burst(server.url("/"), submits, args.threads, args.connections)
+            status, _body = fetch(server.url(f"/api/v1/attempts/{ids[0]}/result"),
+                                  headers={"Authorization": f"Bearer {tokens[0]}"})
+            after = wrk(base.url("/"), duration=args.duration, connections=args.connections)
+        checked = verify(database.url, exam_id, members)
+        checked["result_status"] = status
+        meta = {"database": database.kind, "schema": database.schema, "data": prepared["data"],
+                "members": members, "questions": QUESTIONS, "verified": checked,
+                "requests": {"start": len(starts), "save": len(saves), "submit": len(submits)}}
+        report("exam", [Row(f"start ×{len(starts)}", start), Row(f"save ×{len(saves)}", save),
+                        Row(f"submit ×{len(submits)} (2 per attempt)", submit)], [before, after], meta=meta)
+    print("verified:", ", ".join(f"{k}={v}" for k, v in checked.items()))
+    print(f"total {time.monotonic() - started:.0f} s")
+    errors = start.errors + save.errors + submit.errors
+    if errors or not checked["ok"]:
+        print(f"FAILED: {errors} error responses; verification ok={checked['ok']}", file=sys.stderr)
+        return 1
+    return 0
