@@ -30,12 +30,12 @@
 
   function show(text) { state.textContent = text; }
 
-  function save(position) {
+  function save(position, keepalive) {
     var fieldset = form.querySelector('.quiz-question[data-position="' + position + '"]');
     pending[position] = true;
     show(form.dataset.saving);
     return fetch(base + position, {
-      method: "PUT", credentials: "same-origin",
+      method: "PUT", credentials: "same-origin", keepalive: !!keepalive,
       headers: {"Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json"},
       body: JSON.stringify({response: responseOf(fieldset)})
     }).then(function (res) {
@@ -64,8 +64,16 @@
     var fs = event.target.closest(".quiz-question");
     if (!fs || fs.dataset.kind !== "blank") { return; }
     countAnswered();
+    pending[fs.dataset.position] = true;
+    show(form.dataset.saving);
     clearTimeout(timers[fs.dataset.position]);
     timers[fs.dataset.position] = setTimeout(function () { save(fs.dataset.position); }, 800);
+  });
+
+  // Leaving or reloading the page: send what is still waiting for its debounce.
+  window.addEventListener("pagehide", function () {
+    if (submitting) { return; }
+    Object.keys(pending).forEach(function (position) { clearTimeout(timers[position]); save(position, true); });
   });
 
   function submitNow() {
