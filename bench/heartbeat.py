@@ -33,7 +33,7 @@ def add_arguments(parser) -> None:
 
 def open_sessions(database_url: str, lecture_id: int, learners: int) -> list[str]:
     """Start a study session for each of ``learners`` members (as their lecture pages would)."""
-    from sqlalchemy import select, text
+    from sqlalchemy import select
 
     from accounts.models import User
     from core.extensions import db
@@ -43,8 +43,6 @@ def open_sessions(database_url: str, lecture_id: int, learners: int) -> list[str
 
     app = product_app(database_url)
     with app.app_context(), app.test_request_context():
-        if db.engine.dialect.name == "sqlite" and os.environ.get("BENCH_SQLITE_WAL"):
-            db.session.execute(text("PRAGMA journal_mode=WAL"))  # persistent: the server's connections use it
         lecture = db.session.get(Lecture, lecture_id)
         lecture.reading_seconds = 24 * 3600  # no cap is reached during the run
         members = db.session.scalars(select(User).where(User.role == Role.MEMBER).order_by(User.id)

@@ -28,7 +28,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from core import clock
 from core.extensions import db
@@ -196,6 +196,17 @@ class BeatResult:
 
 
 _COLUMNS = StudySession.__table__.c
+# The hot path's statements, built once (their compiled form and cache key are reused on every heartbeat).
+_READ = select(StudySession.__table__).where(_COLUMNS.id == bindparam("sid"))
+_ADVANCE = (update(StudySession.__table__)
+            .where(_COLUMNS.id == bindparam("sid"), _COLUMNS.last_seq == bindparam("seen_seq"),
+                   _COLUMNS.superseded_at.is_(None))
+            .values(last_seq=bindparam("new_seq"), last_beat_at=bindparam("now"),
+                    credited_seconds=bindparam("new_session_credited"),
+                    lecture_credited=bindparam("new_lecture_credited"), day=bindparam("new_day"),
+                    day_credited=bindparam("new_day_credited"), position=bindparam("new_position"),
+                    watched=bindparam("new_watched"), completed=bindparam("new_completed")))
+_CREDIT = insert(HourEntry.__table__)
 
 
 def parse_credential(credential: str) -> tuple[int, str]:
@@ -208,7 +219,8 @@ def parse_credential(credential: str) -> tuple[int, str]:
 def credit_heartbeat(lecture_id: int, credential: str, beat: Beat) -> BeatResult:
     """Apply one heartbeat. Flushes; the caller commits before answering (an answer is a promise)."""
     session_id, secret = parse_credential(credential)
-    row = db.session.execute(select(StudySession.__table__).where(_COLUMNS.id == session_id)).one_or_none()
+    connection = db.session.connection()  # Core on the session's connection: no ORM work on the hot path
+    row = connection.execute(_READ, {"sid": session_id}).one_or_none()
     if row is None or row.lecture_id != lecture_id or not hmac.compare_digest(row.token_hash, _hash(secret)):
         raise SessionRefused()
     base = dict(lecture_credited=row.lecture_credited, lecture_cap=row.lecture_cap, completed=row.completed)
@@ -279,19 +291,18 @@ def credit_heartbeat(lecture_id: int, credential: str, beat: Beat) -> BeatResult
             newly_completed = row.lecture_cap > 0 and lecture_credited >= needed
         completed = newly_completed
 
-    won = db.session.execute(
-        update(StudySession.__table__)
-        .where(_COLUMNS.id == row.id, _COLUMNS.last_seq == row.last_seq, _COLUMNS.superseded_at.is_(None))
-        .values(last_seq=beat.seq, last_beat_at=now, credited_seconds=row.credited_seconds + credit,
-                lecture_credited=lecture_credited, day=day, day_credited=day_credited, position=position,
-                watched=watched_json, completed=completed)).rowcount == 1
+    won = connection.execute(_ADVANCE, {
+        "sid": row.id, "seen_seq": row.last_seq, "new_seq": beat.seq, "now": now,
+        "new_session_credited": row.credited_seconds + credit, "new_lecture_credited": lecture_credited,
+        "new_day": day, "new_day_credited": day_credited, "new_position": position, "new_watched": watched_json,
+        "new_completed": completed}).rowcount == 1
     if not won:  # another heartbeat of this session (or a takeover) got there first
         return BeatResult("conflict", **base)
     if credit > 0 and row.earns_time:
-        db.session.execute(insert(HourEntry.__table__).values(
-            user_id=row.user_id, seconds=credit, source=HourSource.ONLINE,
-            source_ref=f"session:{row.id}:seq:{beat.seq}", occurred_at=now, course_id=row.course_id,
-            lecture_id=row.lecture_id, recorded_by_id=None, note=""))
+        connection.execute(_CREDIT, {
+            "user_id": row.user_id, "seconds": credit, "source": HourSource.ONLINE,
+            "source_ref": f"session:{row.id}:seq:{beat.seq}", "occurred_at": now, "course_id": row.course_id,
+            "lecture_id": row.lecture_id, "recorded_by_id": None, "note": ""})
     if newly_completed:
         from learning.completion import lecture_completed
 
