@@ -25,6 +25,7 @@ def run(args) -> int:
         generated = datagen.generate(app, scale)
         add_ledger(app, entries)
         print(f"data: {generated.describe()}, {entries:,} ledger entries; schema: {database.schema}")
+        app.config["WTF_CSRF_ENABLED"] = False  # in-process client: log in without fetching a form first
         client = app.test_client()
         response = client.post("/login", data={"identifier": "admin", "password": datagen.BENCH_PASSWORD})
         assert response.status_code == 302, response.status_code
