@@ -104,7 +104,8 @@ def browser(launch_browser):
 
 @pytest.fixture(scope="package")
 def browser_context_args():
-    """What every context gets: a Chinese-speaking user in Shanghai (Chromium would send en-US)."""
+    """What every context gets: a Chinese-speaking user in Shanghai (Chromium would send en-US).
+    No ``--video``: recording needs Playwright's own ffmpeg download. ``--tracing`` and ``--screenshot`` work."""
     return {"locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
 
 
