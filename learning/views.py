@@ -98,7 +98,7 @@ def hours_helpers():
                 "fixed": course.credit_mode == CreditMode.FIXED, "credit_hours": course.credit_hours}
 
     return {"hours_panel": hours_panel, "course_hours": course_hours, "format_units": hours.format_units,
-            "format_duration": hours.format_duration, "hour_source_labels": SOURCE_LABELS}
+            "hours_duration": hours.format_duration, "hour_source_labels": SOURCE_LABELS}
 
 
 @bp.get("/hours")

@@ -30,6 +30,7 @@
   var video = kind === "video" ? document.querySelector("video") : null;
   var segmentStart = video ? video.currentTime : null;
   var lastPosition = segmentStart;
+  var playedSinceBeat = false;  // the video played at some point of this interval (it may have ended since)
 
   function show(el, on) { el.classList.toggle("d-none", !on); }
   function setStatus(text) { if (text) statusEl.textContent = text; }
@@ -79,13 +80,15 @@
   function beat(keepalive, positionBeforeSeek) {
     if (!credential || stopped) return;
     var idle = (Date.now() - lastInput) / 1000;
-    if (!playing() && idle * 1000 >= timeoutMs && !away) { away = true; show(awayEl, true); }
+    var watching = playing() || playedSinceBeat;
+    playedSinceBeat = playing();
+    if (!watching && idle * 1000 >= timeoutMs && !away) { away = true; show(awayEl, true); }
     seq += 1;
     var body = {
       session: credential, seq: seq,
       visible: document.visibilityState === "visible" && !hiddenSinceLastBeat,
-      idle_seconds: playing() ? 0 : Math.round(idle),
-      playing: playing(), client_time: new Date().toISOString()
+      idle_seconds: watching ? 0 : Math.round(idle),
+      playing: watching, client_time: new Date().toISOString()
     };
     if (video) {
       var seekClose = typeof positionBeforeSeek === "number";
@@ -124,7 +127,10 @@
   });
 
   if (video) {
-    video.addEventListener("timeupdate", function () { if (!video.seeking) lastPosition = video.currentTime; });
+    video.addEventListener("timeupdate", function () {
+      if (!video.seeking) lastPosition = video.currentTime;
+      if (!video.paused && !video.seeking) playedSinceBeat = true;
+    });
     video.addEventListener("seeking", function () {
       // close the run of playback that led here (reported up to where it was); the jump earns nothing
       if (credential && !stopped && lastPosition !== null) beat(false, lastPosition);
