@@ -54,6 +54,7 @@ def import_models() -> None:
 def register_extensions(app: Flask) -> None:
     import_models()
     db.init_app(app)
+    set_sqlite_pragmas(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["DISPLAY_TIMEZONE"])
@@ -72,6 +73,23 @@ def register_extensions(app: Flask) -> None:
 
     search_indexing.init_app(app)
 
+
+def set_sqlite_pragmas(app: Flask) -> None:
+    """On SQLite, run ``SQLITE_PRAGMAS`` on every new connection (WAL: readers never block the writer;
+    synchronous=NORMAL: no fsync per commit, still safe when a worker is killed)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") or not app.config.get("SQLITE_PRAGMAS"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        for pragma in app.config["SQLITE_PRAGMAS"]:
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
 
 def register_blueprints(app: Flask) -> None:
     from accounts.api import bp as accounts_api
@@ -208,6 +226,9 @@ def register_commands(app: Flask) -> None:
     from learning import report_cli
 
     report_cli.register(app)  # `flask hours export`
+    from learning import cli as learning_cli
+
+    learning_cli.register(app)  # `flask hours requirements`, `flask hours require`
 
     @app.cli.command("demo")
     @click.option("--if-empty", is_flag=True, help="Load only into a database that has no users yet.")

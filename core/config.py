@@ -87,6 +87,9 @@ class DefaultConfig:
     VIDEO_COMPLETION_SHARE = 0.95
     # Seconds an offline class's check-in code (QR and short code) stays the same.
     CHECKIN_CODE_SECONDS = 30
+    # Run on every new SQLite connection: heartbeats are many small writes, and the default rollback journal
+    # with an fsync per commit serializes them (WAL: a commit writes the log, readers never block the writer).
+    SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000")
 
     # Quizzes and exams (quizzes/).
     # Seconds after an attempt's server deadline during which a late answer or submit still counts (network lag).

@@ -218,3 +218,13 @@ def test_yearly_certificate(app, grid, auth, client, monkeypatch):
     certificate = db.session.scalar(select(Certificate).where(Certificate.kind == "year"))
     assert certificate.seconds == 300 and certificate.code in html
     assert "证书有效" in client.get(f"/verify?code={certificate.code}").get_data(as_text=True)
+
+
+def test_requirement_cli(app, runner, grid):
+    result = runner.invoke(args=["hours", "requirements"])
+    assert "seeded 4" in result.output and "56" in result.output
+    result = runner.invoke(args=["hours", "require", "--hours", "40", "--org-code", "R-1", "--year", "2025"])
+    assert result.exit_code == 0, result.output
+    from learning.hours import required_seconds_for
+
+    assert required_seconds_for(grid["members"]["R-1-1"][0], 2025) == 40 * 2700
