@@ -42,6 +42,7 @@ EXTENSIONS = {"jpeg": "jpg"}  # the file extension of a kind, when it differs fr
 KIND_LABELS = {"pdf": "PDF", "docx": "Word (DOCX)", "txt": "TXT", "md": "Markdown", "mp4": "MP4",
                "webm": "WebM", "png": "PNG", "jpeg": "JPEG", "webp": "WebP"}
 
+_CONTROL_CHARS = re.compile(r"[\x01-\x08\x0b\x0e-\x1f\x7f-\x9f]")  # Cc except tab, newlines, form feed
 _KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}\.[a-z0-9]{2,4}$")
 _CHUNK = 1024 * 1024
 _HEAD = 4096
@@ -246,7 +247,7 @@ def _decode_text(data: bytes) -> str | None:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f")
+        controls = len(_CONTROL_CHARS.findall(text))
         return text if controls <= len(text) // 100 else None
     return None
 
