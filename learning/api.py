@@ -102,12 +102,17 @@ def heartbeat(lecture_id: int):
                       segment_start=_number(data, "segment_start"), rate=_number(data, "rate") or 1.0)
     credential = data.get("session") or request.headers.get("X-Study-Session", "")
     try:
-        result = study.credit_heartbeat(lecture_id, str(credential), beat)
+        try:
+            # The hot path: a Core transaction of its own (no ORM session), committed when the block ends.
+            with db.engine.begin() as connection:
+                result = study.credit_heartbeat(lecture_id, str(credential), beat, connection)
+        except study.NeedsSession:  # a lecture completed, or a new day: the full path, on the session
+            result = study.credit_heartbeat(lecture_id, str(credential), beat)
+            db.session.commit()
     except study.SessionRefused:
         db.session.rollback()
         raise ApiError(401, _("学习会话无效，请刷新页面。"))
-    db.session.commit()  # acknowledged only once it is durable
-    return jsonify(result.as_json())
+    return jsonify(result.as_json())  # acknowledged only once it is durable
 
 
 def hours_payload(member, year: int) -> dict:

@@ -43,6 +43,11 @@ class SessionRefused(Exception):
     """The credential names no session of this lecture (answered 401/404 by the API)."""
 
 
+class NeedsSession(Exception):
+    """This heartbeat has bookkeeping beyond the hot path (a lecture completed, a new day's counter):
+    run it again through the ORM session (``connection=None``)."""
+
+
 # --- caps -------------------------------------------------------------------------------------------------
 
 def reading_seconds_for(lecture: Lecture) -> int:
@@ -216,10 +221,15 @@ def parse_credential(credential: str) -> tuple[int, str]:
     return int(sid), secret
 
 
-def credit_heartbeat(lecture_id: int, credential: str, beat: Beat) -> BeatResult:
-    """Apply one heartbeat. Flushes; the caller commits before answering (an answer is a promise)."""
+def credit_heartbeat(lecture_id: int, credential: str, beat: Beat, connection=None) -> BeatResult:
+    """Apply one heartbeat; the caller commits before answering (an answer is a promise).
+
+    With ``connection`` (a Core connection in a transaction, e.g. ``db.engine.begin()``) it runs the hot
+    path only and raises ``NeedsSession`` before writing anything when the heartbeat needs more; without,
+    it works on the ORM session's connection and does everything (and flushes)."""
     session_id, secret = parse_credential(credential)
-    connection = db.session.connection()  # Core on the session's connection: no ORM work on the hot path
+    hot_only = connection is not None
+    connection = connection if hot_only else db.session.connection()
     row = connection.execute(_READ, {"sid": session_id}).one_or_none()
     if row is None or row.lecture_id != lecture_id or not hmac.compare_digest(row.token_hash, _hash(secret)):
         raise SessionRefused()
@@ -257,6 +267,8 @@ def credit_heartbeat(lecture_id: int, credential: str, beat: Beat) -> BeatResult
     if daily_cap and credit:
         today = local_day(now).isoformat()
         if today != day:
+            if hot_only:
+                raise NeedsSession()
             day, day_credited = today, online_seconds_on(row.user_id, date.fromisoformat(today))
             slow.append("day")
         if credit > daily_cap - day_credited:
@@ -290,6 +302,8 @@ def credit_heartbeat(lecture_id: int, credential: str, beat: Beat) -> BeatResult
             needed = float(cfg["VIDEO_COMPLETION_SHARE"]) * row.lecture_cap
             newly_completed = row.lecture_cap > 0 and lecture_credited >= needed
         completed = newly_completed
+    if newly_completed and hot_only:
+        raise NeedsSession()
 
     won = connection.execute(_ADVANCE, {
         "sid": row.id, "seen_seq": row.last_seq, "new_seq": beat.seq, "now": now,
