@@ -173,39 +173,45 @@ def member_rows(root: Organization | None, period: Period, basis: Basis = Basis.
     in_period = and_(HourEntry.occurred_at >= start, HourEntry.occurred_at < end)
     user_id, org_id, since, until = placement(basis, start, end)
 
-    entry_join = and_(HourEntry.user_id == user_id, in_period)
-    if basis == Basis.AT_THE_TIME:
-        entry_join = and_(entry_join, within_stretch(HourEntry.occurred_at, since, until))
-    earned = func.coalesce(func.sum(HourEntry.seconds), 0)
-    by_source = [func.coalesce(func.sum(case((HourEntry.source == s, HourEntry.seconds), else_=0)), 0).label(s)
-                 for s in SOURCES]
+    sums = [func.sum(HourEntry.seconds).label("earned")] + [
+        func.sum(case((HourEntry.source == s, HourEntry.seconds), else_=0)).label(s) for s in SOURCES]
+    if basis == Basis.CURRENT:
+        # the ledger summed per member first (one index range per member), then joined: no wide GROUP BY
+        totals = (select(HourEntry.user_id.label("uid"), *sums).where(in_period)
+                  .group_by(HourEntry.user_id).subquery("e"))
+        base = (select().select_from(User)
+                .join(Organization, Organization.id == User.organization_id)
+                .outerjoin(totals, totals.c.uid == User.id))
+    else:
+        entry_join = and_(HourEntry.user_id == user_id, in_period, within_stretch(HourEntry.occurred_at, since, until))
+        totals = (select(user_id.label("uid"), org_id.label("oid"), *sums).select_from(user_id.table)
+                  .outerjoin(HourEntry, entry_join).group_by(user_id, org_id, since).subquery("e"))
+        base = (select().select_from(totals)
+                .join(User, User.id == totals.c.uid)
+                .join(Organization, Organization.id == totals.c.oid))
+    earned = func.coalesce(totals.c.earned, 0)
+    by_source = [func.coalesce(totals.c[s], 0).label(s) for s in SOURCES]
     required = requirement_seconds_expr(period.year, User.id, User.category, Organization.path)
-    share = period.expected_share()
-    basis_points = int(share * 10000)
+    basis_points = int(period.expected_share() * 10000)
     status = case(
         (earned >= required, literal(Status.MET.value)),
         (earned <= 0, literal(Status.NOT_STARTED.value)),
         (earned * 10000 >= required * basis_points, literal(Status.ON_TRACK.value)),
         else_=literal(Status.BEHIND.value))
-    stmt = (select(User.id.label("user_id"), Organization.id.label("org_id"), Organization.path.label("org_path"),
-                   User.name, User.phone, User.category, required.label("required"), earned.label("earned"),
-                   *by_source, status.label("status"))
-            .select_from(user_id.table)
-            .join(User, User.id == user_id)
-            .join(Organization, Organization.id == org_id)
-            .outerjoin(HourEntry, entry_join)
-            .where(User.is_active_flag.is_(True))
-            .group_by(User.id, Organization.id, Organization.path, User.name, User.phone, User.category, since))
+    stmt = base.add_columns(User.id.label("user_id"), Organization.id.label("org_id"),
+                            Organization.path.label("org_path"), User.name, User.phone, User.category,
+                            required.label("required"), earned.label("earned"), *by_source,
+                            status.label("status")).where(User.is_active_flag.is_(True))
     if root is not None:
         stmt = stmt.where(subtree_condition(root))
     if filters.category:
         stmt = stmt.where(User.category == filters.category)
     if filters.met is True:
-        stmt = stmt.having(earned >= required)
+        stmt = stmt.where(earned >= required)
     elif filters.met is False:
-        stmt = stmt.having(earned < required)
+        stmt = stmt.where(earned < required)
     if filters.status is not None:
-        stmt = stmt.having(status == filters.status.value)
+        stmt = stmt.where(status == filters.status.value)
     return stmt
 
 
