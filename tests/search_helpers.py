@@ -4,6 +4,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 
+import pytest
+
 from core.extensions import db
 from courses import services as course_services
 from courses.models import Audience, LectureKind, Material
@@ -36,3 +38,17 @@ def published_course(by, title: str, *, summary: str = "", lectures=(), audience
         course_services.publish(course, by)
     db.session.commit()
     return course
+
+
+@pytest.fixture(autouse=True)
+def release_connections(request):
+    """Close each test app's pooled connections at once (the catch-up uses a session of its own), so a
+    PostgreSQL run does not pile up idle connections until garbage collection."""
+    import gc
+
+    app = request.getfixturevalue("app") if "app" in request.fixturenames else None
+    yield
+    if app is not None:
+        with app.app_context():
+            db.engine.dispose()
+    gc.collect()

@@ -9,6 +9,7 @@ from core.extensions import db
 from courses.demo_library import simple_pdf
 from courses.materials import add_material
 from search import services
+from tests.search_helpers import release_connections  # noqa: F401 (autouse fixture)
 
 
 def word_file(paragraphs: list[str], table: list[list[str]]) -> bytes:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.search_helpers import add_text_material
+from tests.search_helpers import add_text_material, release_connections  # noqa: F401 (autouse fixture)
 
 ODD_QUERIES = [
     '"unbalanced', 'a "b" "c', '"', '""', "“", "AND", "OR", "NOT", "-", "+", "*", "?", "~", "^2", "title:x",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from search import services
-from tests.search_helpers import add_text_material
+from tests.search_helpers import add_text_material, release_connections  # noqa: F401 (autouse fixture)
 
 
 def titles(user, query: str, **kwargs) -> list[str]:

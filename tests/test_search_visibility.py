@@ -7,7 +7,7 @@ import pytest
 from courses import services as course_services
 from courses.models import Audience
 from search import services
-from tests.search_helpers import add_text_material, published_course
+from tests.search_helpers import add_text_material, published_course, release_connections  # noqa: F401 (autouse fixture)
 
 SECRET = "机密测试词"
 
