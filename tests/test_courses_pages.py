@@ -93,7 +93,7 @@ def test_catalog_filters_sorts_and_pages(client, auth, grid):
     db.session.commit()
     assert titles("/courses/?required=required") == ["党史教育"]
     assert titles("/courses/?required=optional") == ["垃圾分类与文明社区", "社区志愿服务"]
-    assert "必修 · 2026-12-31 前" in client.get("/courses/").get_data(as_text=True)
+    assert "必修截止 · 2026-12-31" in client.get("/courses/").get_data(as_text=True)
     api = client.get("/api/v1/courses?required=required").get_json()
     assert [item["title"] for item in api["items"]] == ["党史教育"]
     api = client.get("/api/v1/courses?category=社区治理&sort=popular").get_json()
