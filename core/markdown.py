@@ -6,6 +6,8 @@ http(s), mailto or relative addresses.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import markdown as md
 import nh3
 
@@ -32,8 +34,20 @@ def sanitize_html(html: str) -> str:
 
 
 def render_markdown(text: str | None) -> str:
-    """Markdown source -> HTML safe to insert into a page."""
+    """Markdown source -> HTML safe to insert into a page. Short texts (course summaries, rendered on every
+    course page) are remembered, so a page view does not run the Markdown parser again."""
     if not text:
         return ""
+    if len(text) <= 4000:
+        return _render_cached(text)
+    return _render(text)
+
+
+@lru_cache(maxsize=2048)
+def _render_cached(text: str) -> str:
+    return _render(text)
+
+
+def _render(text: str) -> str:
     html = md.markdown(text, extensions=EXTENSIONS, output_format="html")
     return sanitize_html(html)
