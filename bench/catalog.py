@@ -40,6 +40,8 @@ def in_process_queries(database_url: str, generated: datagen.Generated, paths: l
     from core.extensions import db
 
     app = product_app(database_url, WTF_CSRF_ENABLED=False)
+    if timings:
+        add_floor_routes(app)
     client = app.test_client()
     response = client.post("/login", data={"identifier": generated.login, "password": generated.password})
     if response.status_code != 302:
@@ -50,7 +52,7 @@ def in_process_queries(database_url: str, generated: datagen.Generated, paths: l
 
         print(f"{'in-process, best of 5 x 30':<28} {'cpu ms':>7} {'wall ms':>7} {'SQL ms':>7} {'tmpl ms':>7} {'SQL':>4}")
         for path, (flask_app, flask_client) in [("baseline /", (trivial, trivial.test_client()))] + \
-                [(path, (app, client)) for path in paths]:
+                [(path, (app, client)) for path in FLOOR_PATHS + paths]:
             row = breakdown(flask_app, flask_client, path.split(" ")[-1]) if flask_app is app else \
                 trivial_breakdown(flask_client)
             print(f"{path:<28} {row['cpu_ms']:>7.2f} {row['wall_ms']:>7.2f} {row['sql_ms']:>7.2f} "
@@ -65,6 +67,29 @@ def in_process_queries(database_url: str, generated: datagen.Generated, paths: l
             for statement in statements:
                 print("   ", " ".join(statement.split())[:300])
     return counts
+
+
+FLOOR_PATHS = ["/_bench/user", "/_bench/empty-page"]
+
+
+def add_floor_routes(app) -> None:
+    """In-process only: what every logged-in page pays before its own work — loading the user
+    (``/_bench/user`` returns their name) and rendering base.html around nothing (``/_bench/empty-page``)."""
+    from flask import render_template
+    from flask_login import current_user
+
+    from core.permissions import login_required
+
+    empty = app.jinja_env.from_string('{% extends "base.html" %}{% block content %}{% endblock %}')
+
+    def bench_user():
+        return current_user.name
+
+    def bench_empty_page():
+        return render_template(empty)
+
+    app.add_url_rule("/_bench/user", view_func=login_required(bench_user))
+    app.add_url_rule("/_bench/empty-page", view_func=login_required(bench_empty_page))
 
 
 def trivial_breakdown(client, repeat: int = 30) -> dict:

@@ -32,7 +32,8 @@ Every scenario in ``bench/`` is built from these pieces::
   page would otherwise look fast).
 * ``report(...)`` prints a table of ratios (route req/s ÷ mean baseline req/s) and writes JSON
   to ``bench/out/<scenario>-<time>.json``.
-* ``count_queries(app, client, path)`` counts the SQL statements one in-process request sends.
+* ``count_queries(app, client, path)`` counts the SQL statements one in-process request sends;
+  ``breakdown(app, client, path)`` times it in-process: CPU ms, SQL ms, template ms, statements.
 
 The machines are shared and noisy: only ratios measured in the same run mean something.
 """
