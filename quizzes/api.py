@@ -101,8 +101,9 @@ def start_attempt(quiz_id: int):
         attempt, created = services.start_attempt(quiz, current_user)
     except QuizError as error:
         raise refused(error)
+    payload = services.attempt_payload(attempt)  # before the commit expires what it reads
     db.session.commit()
-    return services.attempt_payload(attempt), 201 if created else 200
+    return payload, 201 if created else 200
 
 
 @bp.get("/attempts/<int:attempt_id>")
@@ -111,8 +112,9 @@ def start_attempt(quiz_id: int):
      responses={"200": {"description": "The attempt", "content": {"application/json": {"schema": ATTEMPT_SCHEMA}}}})
 def get_attempt(attempt_id: int):
     attempt = own_attempt(attempt_id)
+    payload = services.attempt_payload(attempt)
     db.session.commit()
-    return services.attempt_payload(attempt)
+    return payload
 
 
 @bp.put("/attempts/<int:attempt_id>/answers/<int:position>")
@@ -149,8 +151,9 @@ def submit(attempt_id: int):
     if attempt.user_id != current_user.id:
         raise ApiError(403, "only the member taking it may submit")
     services.submit_attempt(attempt)
+    payload = services.attempt_payload(attempt)
     db.session.commit()
-    return services.attempt_payload(attempt)
+    return payload
 
 
 @bp.get("/attempts/<int:attempt_id>/result")
@@ -160,7 +163,8 @@ def submit(attempt_id: int):
                                "409": {"description": "Not submitted yet"}})
 def result(attempt_id: int):
     attempt = own_attempt(attempt_id)
+    payload = services.attempt_payload(attempt)
     db.session.commit()
     if attempt.is_open:
         raise ApiError(409, "the attempt is not submitted yet")
-    return services.attempt_payload(attempt)
+    return payload

@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from core import clock
 from core.extensions import db
@@ -281,7 +282,7 @@ def start_attempt(quiz: Quiz, user) -> tuple[Attempt, bool]:
         order = [o.public_id for o in question.options]
         if quiz.shuffle_options and question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
             rng.shuffle(order)
-        attempt.answers.append(AttemptAnswer(position=position, question_id=question.id, points=points,
+        attempt.answers.append(AttemptAnswer(position=position, question=question, points=points,
                                              option_order=order))
     try:
         with db.session.begin_nested():
@@ -376,6 +377,7 @@ def submit_attempt(attempt: Attempt, *, auto: bool = False) -> Attempt:
 def _grade(attempt: Attempt, now: datetime) -> None:
     answers = list(db.session.scalars(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id)
                                       .order_by(AttemptAnswer.position)
+                                      .options(selectinload(AttemptAnswer.question).selectinload(Question.options))
                                       .execution_options(populate_existing=True)))
     quiz = db.session.get(Quiz, attempt.quiz_id)
     result = grading.grade_attempt([answer_key(a) for a in answers], [a.response for a in answers],
@@ -453,9 +455,13 @@ def attempt_payload(attempt: Attempt, now: datetime | None = None) -> dict:
     accepted answer or explanation; after it, those only when the review policy allows."""
     now = now or clock.utcnow()
     reveal = can_review(attempt, now)
+    # One query for every question and its options (the answers' lazy loads then hit the identity map).
+    ids = [a.question_id for a in attempt.answers]
+    loaded = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(ids))
+                                                  .options(selectinload(Question.options)))}
     questions = []
     for answer in attempt.answers:
-        q = answer.question
+        q = loaded[answer.question_id]
         by_id = {o.public_id: o for o in q.options}
         item = {"position": answer.position, "kind": q.kind.value, "stem": q.stem, "points": answer.points,
                 "options": [{"id": pid, "text": by_id[pid].text} for pid in answer.option_order if pid in by_id],
