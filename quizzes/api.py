@@ -101,9 +101,8 @@ def start_attempt(quiz_id: int):
         attempt, created = services.start_attempt(quiz, current_user)
     except QuizError as error:
         raise refused(error)
-    payload = services.attempt_payload(attempt)  # before the commit expires what it reads
-    db.session.commit()
-    return payload, 201 if created else 200
+    db.session.commit()  # first: on SQLite the write lock is held until the commit
+    return services.attempt_payload(attempt), 201 if created else 200
 
 
 @bp.get("/attempts/<int:attempt_id>")
@@ -151,9 +150,8 @@ def submit(attempt_id: int):
     if attempt.user_id != current_user.id:
         raise ApiError(403, "only the member taking it may submit")
     services.submit_attempt(attempt)
-    payload = services.attempt_payload(attempt)
     db.session.commit()
-    return payload
+    return services.attempt_payload(attempt)
 
 
 @bp.get("/attempts/<int:attempt_id>/result")
