@@ -70,6 +70,7 @@ def app(tmp_path):
         yield application
         db.session.remove()
         db.drop_all()
+        db.engine.dispose()  # each test's app has its own pool: close it, or PostgreSQL runs out of slots
 
 
 @pytest.fixture
