@@ -6,6 +6,7 @@ from pathlib import Path
 from flask import Flask, current_app, has_request_context, render_template, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -189,6 +190,8 @@ def register_errorhandlers(app: Flask) -> None:
     def handle_http(error: HTTPException):
         if permissions.is_api_request():
             return api_frame.http_exception_as_json(error)
+        if error.code == 400:
+            return render_template("errors/400.html", csrf_expired=isinstance(error, CSRFError)), 400
         if error.code in (403, 404, 500):
             return render_template(f"errors/{error.code}.html"), error.code
         return error

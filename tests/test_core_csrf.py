@@ -54,3 +54,10 @@ def test_bearer_token_calls_need_no_csrf_token(csrf_app, make_org, make_member):
     fresh = csrf_app.test_client()  # no cookies at all, like the mobile app
     response = fresh.delete("/api/v1/auth/token", headers={"Authorization": f"Bearer {issued['token']}"})
     assert response.status_code == 204
+
+
+def test_a_stale_form_gets_a_chinese_page_not_a_bare_error(csrf_app):
+    response = csrf_app.test_client().post("/login", data={"identifier": "x", "password": "y", "csrf_token": "stale"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "页面已过期" in page and "navbar" in page
