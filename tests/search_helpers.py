@@ -50,5 +50,6 @@ def release_connections(request):
     yield
     if app is not None:
         with app.app_context():
-            db.engine.dispose()
+            if db.engine.url.get_backend_name() != "sqlite":  # in-memory SQLite lives in its one connection
+                db.engine.dispose()
     gc.collect()
