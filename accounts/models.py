@@ -89,7 +89,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     organization: Mapped[Optional[Organization]] = relationship(foreign_keys=[organization_id])
     managed_org: Mapped[Optional[Organization]] = relationship(foreign_keys=[managed_org_id])
     position_rows: Mapped[list["UserPosition"]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+        back_populates="user", cascade="all, delete-orphan", lazy="select")  # loaded on demand; lists selectinload it
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

@@ -9,7 +9,7 @@ from typing import Iterable
 
 from flask import current_app
 from sqlalchemy import and_, delete, func, literal, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
 from accounts.models import (ApiToken, LoginAttempt, MemberCategory, MembershipPeriod, Organization, Position,
@@ -78,7 +78,7 @@ def scope_root(user: User) -> Organization | None:
 
 def scoped_members(user: User, query: str | None = None):
     """SELECT of the users ``user`` may administer, newest organization order."""
-    stmt = select(User).options(joinedload(User.organization))
+    stmt = select(User).options(joinedload(User.organization), selectinload(User.position_rows))
     root = scope_root(user)
     if root is not None:
         stmt = stmt.join(Organization, User.organization_id == Organization.id).where(subtree_condition(root))
