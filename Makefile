@@ -25,7 +25,7 @@ SOURCES = $(wildcard app.py core accounts courses quizzes learning search templa
 
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location -o translations/messages.pot $(SOURCES)
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 run: install translations
 	$(FLASK) db upgrade
