@@ -20,10 +20,11 @@ def member(make_org, make_member):
 
 
 def open_menu(page):
+    page.wait_for_load_state("load")  # Bootstrap's script runs at the end of the page
     toggler = page.get_by_role("button", name=re.compile("菜单|Menu"))
     expect(toggler).to_be_visible()
     toggler.click()
-    expect(page.locator("#mainNav")).to_be_visible()
+    expect(page.locator("#mainNav")).to_have_class(re.compile(r"\bshow\b"))  # the collapse animation is over
 
 
 def test_member_logs_in_on_a_phone_uses_the_menu_switches_to_english_and_logs_out(phone_page, member):
