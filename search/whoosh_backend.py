@@ -82,7 +82,6 @@ class WhooshEngine:
         self.base = Path(base_dir)
         self.schema = make_schema()
         self._local = threading.local()
-        self._filter_cache: dict = {}
 
     # -- locations -------------------------------------------------------------------------------------------
 
@@ -248,13 +247,16 @@ class WhooshEngine:
             conditions.append(Q.Term("course", str(filters.course_id)))
         if not conditions:
             return None
-        cache_key = (id(searcher), repr(conditions))
-        docs = self._filter_cache.get(cache_key)
+        # Document numbers belong to one searcher: the cache lives and dies with it (an id() key could be
+        # reused by the refreshed searcher and hand it the old numbers).
+        cache = searcher.__dict__.setdefault("_ops_filter_cache", {})
+        cache_key = repr(conditions)
+        docs = cache.get(cache_key)
         if docs is None:
-            if len(self._filter_cache) > 64:
-                self._filter_cache.clear()
+            if len(cache) > 64:
+                cache.clear()
             docs = set(searcher.docs_for_query(Q.And(conditions)))
-            self._filter_cache[cache_key] = docs
+            cache[cache_key] = docs
         return docs
 
     def stats(self) -> dict:
