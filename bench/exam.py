@@ -20,7 +20,6 @@ saved, one hour-ledger credit per passed attempt and none for failed ones.
 from __future__ import annotations
 
 import json
-import os
 import random
 import sys
 import time

@@ -60,7 +60,7 @@ def load() -> int:
         return 0  # no demo courses yet (courses/demo.py): a later run, after them, writes the history
     entries: list[dict] = []
     offline_by_member = _offline_classes(rng, members, start, days, now, entries)
-    online_by_member = _online_history(rng, members, lectures, year, days, now, entries, offline_by_member)
+    _online_history(rng, members, lectures, year, days, now, entries, offline_by_member)
     _manual_entries(rng, members, start, days)
     if entries:
         db.session.execute(insert(HourEntry), entries)

@@ -32,7 +32,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from core import clock
 from core.extensions import db
-from courses.models import Course, CreditMode, Lecture, LectureKind
+from courses.models import CreditMode, Lecture, LectureKind
 from learning.models import HourEntry, HourSource, LectureProgress, StudySession
 
 VIDEO = LectureKind.VIDEO.value

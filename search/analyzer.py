@@ -189,7 +189,7 @@ def is_cjk_only(text: str) -> bool:
 @lru_cache(maxsize=4096)
 def pinyin_keys(title: str) -> tuple[str, ...]:
     """Initials and full pinyin of the CJK in ``title`` (党章学习 → dzxx, dangzhangxuexi)."""
-    from pypinyin import Style, lazy_pinyin
+    from pypinyin import lazy_pinyin
 
     han = "".join(c for c in normalize(title) if _is_cjk(c))[:40]
     if not han:

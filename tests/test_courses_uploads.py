@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from core import storage
 from core.extensions import db
-from core.permissions import Role
 from core.storage import DOCUMENT_KINDS, VIDEO_KINDS, UploadError, save_upload
 from courses.demo_library import simple_docx, simple_pdf
 from courses.materials import add_material

@@ -13,7 +13,7 @@ from accounts.models import MemberCategory
 from core.extensions import db
 from courses.models import CreditMode
 from learning import offline
-from learning.models import Certificate, CheckIn, HourAudit, HourEntry, HourSource, OfflineClass
+from learning.models import Certificate, CheckIn, HourAudit, HourEntry, HourSource
 from tests.learning_fixtures import T0, Clock, Learner, ledger_seconds, make_course
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
