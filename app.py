@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import accounts.models  # noqa: F401  (every model module, so create_all and Alembic see every table)
 import courses.models  # noqa: F401
 import learning.models  # noqa: F401
+import learning.classes.models  # noqa: F401
 import quizzes.models  # noqa: F401
 import search.models  # noqa: F401
 from accounts import api as accounts_api
