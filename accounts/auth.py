@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import g
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from accounts import services
 from accounts.models import User
@@ -11,7 +13,9 @@ from core.extensions import db
 def init_login(login_manager) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        # One query with the user's organization (the catalog, course pages and the layout all need it).
+        user = db.session.scalar(select(User).options(joinedload(User.organization))
+                                 .where(User.id == int(user_id))) if user_id.isdigit() else None
         return user if user is not None and user.is_active else None
 
     @login_manager.request_loader

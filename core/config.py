@@ -63,6 +63,10 @@ class DefaultConfig:
     # Whole request body; a little above the video limit so form fields fit (larger requests get 413).
     MAX_CONTENT_LENGTH = 510 * 1024 * 1024
 
+    # Course pages (courses/cache.py): seconds a cached catalog part (facets, cards, counts) or syllabus may be
+    # served on a server other than the one where the course changed (this server clears at once); 0: no cache.
+    COURSE_CACHE_SECONDS = 30
+
     # Training hours (学时): the hours engine (learning/).
     # Seconds between a lecture page's heartbeats.
     HEARTBEAT_INTERVAL_SECONDS = 30
@@ -97,6 +101,10 @@ class DefaultConfig:
     QUIZ_DEADLINE_GRACE_SECONDS = 0
     # Largest bank import file (XLSX/CSV), in bytes.
     QUIZ_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+
+    # Training classes (learning/classes/).
+    # Host part of the calendar feed's event UIDs (class-session-<id>@<this>); keep it fixed once phones subscribe.
+    CLASS_CALENDAR_UID_DOMAIN = "open-party-school"
 
 
     # Full-text search (search/).

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import Flask
+from flask import Flask, request, url_for
+from flask_babel import get_locale
 
 from core.permissions import Role, has_role
 
@@ -23,10 +24,24 @@ class NavLink:
 
 def add_nav_link(app: Flask, link: NavLink) -> None:
     app.extensions.setdefault("ops_nav", []).append(link)
+    app.extensions.pop("ops_nav_cache", None)
 
 
 def nav_links(app: Flask) -> list[NavLink]:
     return app.extensions.get("ops_nav", [])
+
+
+def visible_nav(app: Flask, user) -> list[tuple[str, str]]:
+    """(url, label) of the links ``user`` sees, built once per role and language (not per request):
+    a link's visibility depends only on whether the user is logged in and their role."""
+    role = user.role.value if user.is_authenticated else None
+    key = (role, str(get_locale() or ""), request.script_root)
+    cache = app.extensions.setdefault("ops_nav_cache", {})
+    items = cache.get(key)
+    if items is None:
+        items = [(url_for(link.endpoint), str(link.label)) for link in nav_links(app) if link.visible(user)]
+        cache[key] = items
+    return items
 
 
 def add_home_panel(app: Flask, template: str) -> None:

@@ -48,6 +48,11 @@ def parse_tags(text: str | Iterable[str] | None) -> list[str]:
     return tags[:MAX_TAGS]
 
 
+def touch(course: Course) -> None:
+    """Mark the course changed (its ``updated_at`` keys the cached syllabus on every server, courses/cache.py)."""
+    course.updated_at = clock.utcnow()
+
+
 def set_tags(course: Course, tags: Iterable[str]) -> None:
     wanted = parse_tags(list(tags))
     course.tag_rows = [row for row in course.tag_rows if row.tag in wanted] + [
@@ -73,6 +78,7 @@ def update_course(course: Course, by, *, tags: Iterable[str] | str | None = None
     _apply_course_fields(course, fields)
     if tags is not None:
         set_tags(course, parse_tags(tags))
+    touch(course)
     db.session.flush()
     return course
 
@@ -164,6 +170,7 @@ def add_lecture(course: Course, by, *, kind: LectureKind, title: str, **fields) 
     lecture.course = course
     _apply_lecture_fields(lecture, fields)
     db.session.add(lecture)
+    touch(course)
     db.session.flush()
     record_change(course, by, _("新增课时“%(title)s”。", title=lecture.title))
     db.session.flush()
@@ -173,6 +180,7 @@ def add_lecture(course: Course, by, *, kind: LectureKind, title: str, **fields) 
 def update_lecture(lecture: Lecture, by, **fields) -> Lecture:
     before = lecture.duration_seconds
     _apply_lecture_fields(lecture, fields)
+    touch(lecture.course)
     if lecture.kind == LectureKind.VIDEO and before != lecture.duration_seconds and before is not None:
         record_change(lecture.course, by, _("课时“%(title)s”的时长由 %(old)s 改为 %(new)s。", title=lecture.title,
                                             old=format_duration(before),
@@ -208,6 +216,7 @@ def delete_lecture(lecture: Lecture, by) -> None:
     if lecture.deleted_at is not None:
         return
     lecture.deleted_at = clock.utcnow()
+    touch(lecture.course)
     record_change(lecture.course, by, _("删除课时“%(title)s”。", title=lecture.title))
     db.session.flush()
 
@@ -221,6 +230,7 @@ def move_lecture(lecture: Lecture, direction: int) -> None:
     other = index + (1 if direction > 0 else -1)
     if 0 <= other < len(siblings):
         siblings[index].position, siblings[other].position = siblings[other].position, siblings[index].position
+    touch(lecture.course)
     db.session.flush()
 
 

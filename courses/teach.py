@@ -13,7 +13,7 @@ from core import clock, storage
 from core.extensions import db
 from core.nav import NavLink
 from core.permissions import Role, role_required
-from courses import services
+from courses import pages, services
 from courses.forms import AssignForm, CourseForm, LectureForm
 from courses.models import Audience, Course, CourseStatus, CreditMode, Lecture, LectureKind, RequiredAssignment
 from learning import enrollments
@@ -142,11 +142,13 @@ def archive(course_id: int):
 @bp.get("/teach/courses/<int:course_id>/preview")
 @role_required(*STAFF)
 def preview(course_id: int):
-    course = services.course_with_lectures(course_id)
+    course = pages.course_for_page(course_id)
     if course is None:
         abort(404)
-    return render_template("courses/detail.html", course=course, progress={}, enrollment=None, due=None,
-                           completed=0, minutes=services.course_minutes(course), preview=True,
+    syllabus = pages.course_syllabus(course, logged_in=True)
+    return render_template("courses/detail.html", course=course, enrollment=None, due=None, completed=0,
+                           minutes=syllabus.minutes, syllabus=syllabus, preview=True,
+                           syllabus_html=syllabus.rows.fill(pages.syllabus_badges({})),
                            summary_html=services.render_markdown(course.summary))
 
 

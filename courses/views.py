@@ -12,7 +12,7 @@ from core import storage
 from core.extensions import db
 from core.nav import NavLink
 from core.permissions import login_required, public
-from courses import services, visibility
+from courses import pages, services, visibility
 from courses.forms import AUDIENCE_LABELS, KIND_LABELS, STATUS_LABELS
 from courses.models import Course, CourseStatus, LectureKind
 from learning import enrollments
@@ -22,7 +22,7 @@ bp = Blueprint("courses", __name__)
 
 NAV_LINKS = [NavLink("courses.catalog", _l("课程"), anonymous=True)]
 
-CATALOG_PER_PAGE = 12
+CATALOG_PER_PAGE = pages.CATALOG_PER_PAGE
 
 
 @bp.app_context_processor
@@ -72,31 +72,35 @@ def catalog():
     filters = {"category": args.get("category") or None, "tag": args.get("tag") or None,
                "required": args.get("required") if args.get("required") in ("required", "optional") else None,
                "q": (args.get("q") or "").strip()[:50] or None}
-    stmt = services.catalog_query(current_user, sort=sort, **filters)
-    page = db.paginate(stmt, page=args.get("page", 1, type=int), per_page=CATALOG_PER_PAGE, error_out=False)
-    categories, tags = services.catalog_facets(current_user)
+    link_args = {k: v for k, v in {**filters, "sort": sort if sort != "newest" else None}.items() if v}
+    body = pages.catalog_body(current_user, sort=sort, filters=filters, page_number=max(args.get("page", 1, type=int), 1),
+                              link_args=link_args)
     required = enrollments.required_course_ids(current_user)
     enrolled: set[int] = set()
-    if current_user.is_authenticated and page.items:
+    if current_user.is_authenticated and body.ids:
         enrolled = set(db.session.scalars(select(Enrollment.course_id).where(
-            Enrollment.user_id == current_user.id, Enrollment.course_id.in_([c.id for c in page.items]))))
-    link_args = {k: v for k, v in {**filters, "sort": sort if sort != "newest" else None}.items() if v}
-    return render_template("courses/catalog.html", page=page, categories=categories, tags=tags, sort=sort,
-                           filters=filters, required=required, enrolled=enrolled, link_args=link_args)
+            Enrollment.user_id == current_user.id, Enrollment.course_id.in_(body.ids))))
+    return render_template("courses/catalog.html", body=body.fill(pages.catalog_badges(required, enrolled)))
 
 
 @bp.get("/courses/<int:course_id>")
 @public
 def detail(course_id: int):
-    course = visible_course_or_404(course_id)
+    course = pages.course_for_page(course_id)
+    if course is None or not visibility.can_view_course(current_user, course):
+        if not current_user.is_authenticated:  # perhaps a members-only course: ask them to log in
+            abort(current_app.login_manager.unauthorized())
+        abort(404)
+    syllabus = pages.course_syllabus(course, current_user.is_authenticated)
     progress = services.progress_by_lecture(current_user, course.id)
     enrollment = enrollments.enrollment_of(current_user, course)
     due = enrollments.required_course_ids(current_user).get(course.id)
-    live_ids = {lecture.id for lecture in course.lectures}
+    live_ids = set(syllabus.lecture_ids)
     completed = sum(1 for lecture_id, done in progress.items() if done and lecture_id in live_ids)
-    return render_template("courses/detail.html", course=course, progress=progress, enrollment=enrollment,
-                           due=due, completed=completed, minutes=services.course_minutes(course),
-                           summary_html=services.render_markdown(course.summary))
+    return render_template("courses/detail.html", course=course, enrollment=enrollment, due=due,
+                           completed=completed, minutes=syllabus.minutes, syllabus=syllabus,
+                           syllabus_html=syllabus.rows.fill(pages.syllabus_badges(progress)),
+                           summary_html=services.render_markdown(course.summary), preview=False)
 
 
 @bp.post("/courses/<int:course_id>/enroll")
@@ -129,19 +133,17 @@ def cover(course_id: int):
 @bp.get("/lectures/<int:lecture_id>")
 @login_required
 def lecture(lecture_id: int):
-    item = services.lecture_for_page(lecture_id)
+    item = pages.lecture_for_page(lecture_id)
     if item is None or not visibility.can_view_lecture(current_user, item):
         abort(404)
     course = item.course
-    outline = services.syllabus(course.id)
-    ids = [row[0] for row in outline]
-    index = ids.index(item.id) if item.id in ids else -1
-    previous = outline[index - 1] if index > 0 else None
-    following = outline[index + 1] if 0 <= index < len(outline) - 1 else None
+    outline = pages.lecture_outline(course, item.id)
+    previous, following = outline.neighbours(item.id)
     progress = services.progress_by_lecture(current_user, course.id)
-    context = {"lecture": item, "course": course, "outline": outline, "previous": previous, "following": following,
-               "progress": progress, "LectureKind": LectureKind,
-               "preview": course.status != CourseStatus.PUBLISHED}
+    context = {"lecture": item, "course": course, "outline_count": len(outline.lecture_ids),
+               "outline_html": outline.rows.fill(pages.outline_badges(progress)),
+               "previous": previous, "following": following, "progress": progress, "LectureKind": LectureKind,
+               "preview": pages.is_preview(course)}
     if item.kind == LectureKind.VIDEO and item.media_key:
         context["media_url"] = lecture_media_url(item)
     if item.kind == LectureKind.DOCUMENT and item.material_id:

@@ -93,3 +93,12 @@ def can_view_material(user, material: Material) -> bool:
     if not _admits(user, material.audience, material.org_id):
         return False
     return material.course is None or can_view_course(user, material.course)
+
+
+def visibility_key(user) -> tuple:
+    """Everything ``course_condition`` depends on: viewers with the same key see the same catalog."""
+    if user is None or not user.is_authenticated:
+        return ("anonymous",)
+    if is_staff(user):
+        return ("staff",)
+    return ("learner", is_party_learner(user), tuple(_org_ids(user)))

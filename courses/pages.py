@@ -1,0 +1,188 @@
+"""The learner pages' cached parts: the catalog below the navbar, a course's syllabus, a lecture's outline.
+
+Each part is rendered once from its template with *markers* where one user's state goes (``<!--ub:ID-->``
+for a catalog card's badges, ``<!--lp:ID-->`` for a lecture's progress), split at the markers and kept in
+``courses.cache``; a request then only joins the pieces with this user's badges. Titles and other text in
+the pieces are HTML-escaped, so a marker can only come from the template itself.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from flask import render_template
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+from core.extensions import db
+from courses import services, visibility
+from courses.cache import cached
+from courses.models import Course, CourseStatus, CourseTag, Lecture, LectureKind
+
+CATALOG_PER_PAGE = 12
+MARKER = re.compile(r"<!--(?:ub|lp):(\d+)-->")
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Static HTML with holes: ``parts[0] hole(ids[0]) parts[1] hole(ids[1]) ...``."""
+
+    parts: tuple[str, ...]
+    ids: tuple[int, ...]
+
+    @classmethod
+    def split(cls, html: str) -> "Pieces":
+        chunks = MARKER.split(html)
+        return cls(tuple(chunks[0::2]), tuple(int(i) for i in chunks[1::2]))
+
+    def fill(self, hole) -> Markup:
+        out = [self.parts[0]]
+        for item_id, part in zip(self.ids, self.parts[1:]):
+            out.append(hole(item_id))
+            out.append(part)
+        return Markup("".join(out))
+
+
+def locale_key() -> str:
+    return str(get_locale() or "zh")
+
+
+# --- the catalog -------------------------------------------------------------------------------
+
+def catalog_facets(user) -> tuple[list[str], list[str]]:
+    return cached(("facets", visibility.visibility_key(user)), lambda: services.catalog_facets(user))
+
+
+def catalog_body(user, *, sort: str, filters: dict, page_number: int, link_args: dict) -> Pieces:
+    """The catalog's filters, cards and pager with a badge marker per card. Cached per viewer kind, filters
+    and page, except the "required/optional" filter, which depends on the user's own assignments."""
+
+    def build() -> Pieces:
+        stmt = services.catalog_query(user, sort=sort, **filters)
+        page = db.paginate(stmt, page=page_number, per_page=CATALOG_PER_PAGE, error_out=False)
+        categories, tags = catalog_facets(user)
+        html = render_template("courses/_catalog_body.html", page=page, categories=categories, tags=tags,
+                               sort=sort, filters=filters, link_args=link_args,
+                               user_badges=lambda course: Markup(f"<!--ub:{course.id}-->"))
+        return Pieces.split(html)
+
+    if filters.get("required"):
+        return build()
+    key = ("catalog", visibility.visibility_key(user), locale_key(), sort, filters.get("category"),
+           filters.get("tag"), filters.get("q"), page_number)
+    return cached(key, build)
+
+
+def catalog_badges(required: dict, enrolled: set[int]):
+    """The hole-filler for catalog cards: this user's 必修 (with due date) and 已报名 badges."""
+    if not required and not enrolled:
+        return lambda _course_id: ""
+    t_required, t_enrolled = escape(_("必修截止")), escape(_("已报名"))
+
+    def badges(course_id: int) -> str:
+        out = ""
+        if course_id in required:
+            out += f'<span class="badge text-bg-danger">{t_required} · {required[course_id].isoformat()}</span>'
+        if course_id in enrolled:
+            out += f'<span class="badge text-bg-success">{t_enrolled}</span>'
+        return out
+
+    return badges
+
+
+# --- a course page -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Syllabus:
+    """A course's live lectures as the course page shows them (the same for every learner)."""
+
+    lecture_ids: tuple[int, ...]
+    minutes: int
+    tags: tuple[str, ...]
+    rows: Pieces  # the <li> list with a progress marker per lecture
+
+
+def course_for_page(course_id: int) -> Course | None:
+    """The course row (fresh on every request: visibility is decided on it) with its organization."""
+    from sqlalchemy.orm import joinedload, lazyload
+
+    return db.session.scalar(select(Course).options(joinedload(Course.org), lazyload(Course.tag_rows))
+                             .where(Course.id == course_id))
+
+
+def course_syllabus(course: Course, logged_in: bool) -> Syllabus:
+    def build() -> Syllabus:
+        lectures = services.live_lectures(course)
+        tags = tuple(sorted(db.session.scalars(select(CourseTag.tag).where(CourseTag.course_id == course.id))))
+        html = render_template("courses/_syllabus.html", lectures=lectures, logged_in=logged_in)
+        return Syllabus(tuple(lecture.id for lecture in lectures), minutes_of(lectures), tags, Pieces.split(html))
+
+    return cached(("syllabus", course.id, course.updated_at, logged_in, locale_key()), build)
+
+
+def minutes_of(lectures: list[Lecture]) -> int:
+    seconds = 0
+    for lecture in lectures:
+        if lecture.kind == LectureKind.VIDEO:
+            seconds += lecture.duration_seconds or 0
+        elif lecture.kind in (LectureKind.TEXT, LectureKind.DOCUMENT):
+            seconds += lecture.reading_seconds or 0
+        elif lecture.starts_at and lecture.ends_at:
+            seconds += int((lecture.ends_at - lecture.starts_at).total_seconds())
+    return math.ceil(seconds / 60)
+
+
+def syllabus_badges(progress: dict):
+    """Course page: 已完成 / 学习中 per lecture this user has started."""
+    if not progress:
+        return lambda _lecture_id: ""
+    done = f'<span class="badge text-bg-success">{escape(_("已完成"))}</span>'
+    started = f'<span class="badge text-bg-info">{escape(_("学习中"))}</span>'
+    return lambda lecture_id: "" if lecture_id not in progress else (done if progress[lecture_id] else started)
+
+
+# --- a lecture page ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outline:
+    lecture_ids: tuple[int, ...]
+    rows: Pieces  # the outline's <li> list with the current lecture marked and a progress marker per lecture
+
+    def neighbours(self, lecture_id: int) -> tuple[int | None, int | None]:
+        if lecture_id not in self.lecture_ids:
+            return None, None
+        index = self.lecture_ids.index(lecture_id)
+        previous = self.lecture_ids[index - 1] if index > 0 else None
+        following = self.lecture_ids[index + 1] if index < len(self.lecture_ids) - 1 else None
+        return previous, following
+
+
+def lecture_for_page(lecture_id: int) -> Lecture | None:
+    from sqlalchemy.orm import joinedload, lazyload
+
+    return db.session.scalar(select(Lecture).options(joinedload(Lecture.course).joinedload(Course.org),
+                                                     joinedload(Lecture.course).lazyload(Course.tag_rows))
+                             .where(Lecture.id == lecture_id))
+
+
+def lecture_outline(course: Course, current_id: int) -> Outline:
+    def build() -> Outline:
+        outline = services.syllabus(course.id)
+        html = render_template("courses/_outline.html", outline=outline, current_id=current_id)
+        return Outline(tuple(row[0] for row in outline), Pieces.split(html))
+
+    return cached(("outline", course.id, course.updated_at, current_id, locale_key()), build)
+
+
+def outline_badges(progress: dict):
+    if not progress:
+        return lambda _lecture_id: ""
+    done = f" · {escape(_('已完成'))}"
+    return lambda lecture_id: done if progress.get(lecture_id) else ""
+
+
+def is_preview(course: Course) -> bool:
+    return course.status != CourseStatus.PUBLISHED
