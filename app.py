@@ -31,8 +31,9 @@ from core import views as core_views
 from core.config import load_config
 from core.database import set_sqlite_pragmas
 from core.extensions import babel, bootstrap, csrf, db, login_manager, migrate
-from core.nav import add_home_panel, add_nav_link, home_panels, nav_links
+from core.nav import add_home_panel, add_nav_link, home_panels, nav_links, visible_nav
 from courses import api as courses_api
+from courses import cache as courses_cache
 from courses import cli as courses_cli
 from courses import demo as courses_demo
 from courses import demo_library
@@ -107,6 +108,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     accounts_auth.init_login(login_manager)
     app.before_request(permissions.enforce_access)
+    courses_cache.init_app(app)  # per-process page caches, cleared when course content is committed
     search_indexing.init_app(app)  # index log rows written with every content change; catch-up after commit
 
 
@@ -185,4 +187,5 @@ def register_template_helpers(app: Flask) -> None:
     def inject_helpers():
         return {"has_role": permissions.has_role, "Role": permissions.Role,
                 "current_locale": str(get_locale() or "zh"), "nav_links": nav_links(app),
+                "nav_items": lambda: visible_nav(app, current_user),
                 "home_panels": home_panels(app)}
