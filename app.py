@@ -41,6 +41,9 @@ from courses import library as courses_library
 from courses import library_api as courses_library_api
 from courses import teach as courses_teach
 from courses import views as courses_views
+from learning.classes import api as classes_api
+from learning.classes import calendar as classes_calendar
+from learning.classes import cli as classes_cli
 from learning import cli as learning_cli
 from learning import demo as learning_demo
 from learning import report_cli as learning_report_cli
@@ -61,6 +64,7 @@ BLUEPRINTS = (
     quizzes_views.bp, quizzes_api.bp,
     *learning_views.BLUEPRINTS(), learning_report_views.bp,
     search_views.bp, search_api.bp,
+    classes_api.bp, classes_calendar.bp,
 )
 NAV_LINKS = [*courses_views.NAV_LINKS, *courses_library.NAV_LINKS, *quizzes_views.NAV_LINKS, *learning_views.NAV_LINKS,
              *courses_teach.NAV_LINKS, *accounts_views.NAV_LINKS, *learning_report_views.NAV_LINKS]
@@ -154,6 +158,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(courses_cli.materials_cli)
     app.cli.add_command(quizzes_cli.quizzes_cli)
     app.cli.add_command(search_cli.search_cli)
+    app.cli.add_command(classes_cli.classes_cli)  # flask classes export / list / types
     learning_report_cli.register(app)  # flask hours export
     learning_cli.register(app)  # flask hours requirements / require
     app.cli.add_command(demo_command)
