@@ -44,6 +44,8 @@ from courses import views as courses_views
 from learning.classes import api as classes_api
 from learning.classes import calendar as classes_calendar
 from learning.classes import cli as classes_cli
+from learning.classes import demo as classes_demo
+from learning.classes import views as classes_views
 from learning import cli as learning_cli
 from learning import demo as learning_demo
 from learning import report_cli as learning_report_cli
@@ -65,12 +67,15 @@ BLUEPRINTS = (
     *learning_views.BLUEPRINTS(), learning_report_views.bp,
     search_views.bp, search_api.bp,
     classes_api.bp, classes_calendar.bp,
+    classes_views.bp,
 )
 NAV_LINKS = [*courses_views.NAV_LINKS, *courses_library.NAV_LINKS, *quizzes_views.NAV_LINKS, *learning_views.NAV_LINKS,
-             *courses_teach.NAV_LINKS, *accounts_views.NAV_LINKS, *learning_report_views.NAV_LINKS]
-HOME_PANELS = ("courses/_home_panel.html", "learning/_home_hours.html")
+             *courses_teach.NAV_LINKS, *accounts_views.NAV_LINKS, *learning_report_views.NAV_LINKS,
+             *classes_views.NAV_LINKS]
+HOME_PANELS = ("courses/_home_panel.html", "learning/_home_hours.html", classes_views.HOME_PANEL)
 # Demo loaders in dependency order: the grid, courses, the library, quiz banks, a year of hours.
-DEMO_LOADERS = (courses_demo.load, demo_library.load, quizzes_demo.load, learning_demo.load)
+DEMO_LOADERS = (courses_demo.load, demo_library.load, quizzes_demo.load, learning_demo.load,
+                classes_demo.load)
 
 
 def create_app(config: dict | None = None) -> Flask:
