@@ -1,8 +1,8 @@
 """A member's training-class sessions as an iCalendar feed (RFC 5545), written here, no library.
 
 ``GET /classes/calendar/<token>.ics`` is public: the secret token in the URL is the credential (phones
-subscribe without logging in). A wrong, reset or malformed token answers a bare 404, the same for every
-case, so nothing about users or classes leaks. Times are UTC (``...Z``); every session has a stable UID,
+subscribe without logging in). A wrong, reset or malformed token answers a plain-text 404, the same bytes for
+every case, so nothing about users or classes leaks. Times are UTC (``...Z``); every session has a stable UID,
 and ``SEQUENCE``/``LAST-MODIFIED`` advance when it moves, so calendar apps update it; a cancelled session
 stays in the feed with ``STATUS:CANCELLED``.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, current_app
+from flask import Blueprint, Response, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -114,8 +114,8 @@ def feed_for(user: User, now: datetime | None = None) -> bytes:
 @public
 def feed(token: str):
     user = user_for_calendar_token(token)
-    if user is None:
-        abort(404)
+    if user is None:  # the same few bytes whatever was wrong: nothing about users or classes
+        return Response("404 Not Found\n", status=404, mimetype="text/plain")
     response = Response(feed_for(user), mimetype="text/calendar")
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Content-Disposition"] = 'inline; filename="classes.ics"'
