@@ -10,21 +10,16 @@ import sys
 import time
 
 from bench import datagen
-from bench.export import add_ledger
-from bench.harness import breakdown, count_queries, fresh_database, product_app
+from bench.export import add_arguments as export_arguments, ledger_data
+from bench.harness import breakdown, count_queries
 
 PAGES = ["/reports/?org=1&year=2026", "/reports/?org=2&year=2026", "/reports/?org=1&year=2026&basis=at_time",
          "/reports/members?org=1&year=2026", "/reports/reminders?org=1&year=2026"]
 
 
 def run(args) -> int:
-    scale = datagen.QUICK if args.quick else datagen.FULL
-    entries = args.entries or (100_000 if args.quick else 1_000_000)
-    with fresh_database(args.database_url) as database:
-        app = product_app(database.url)
-        generated = datagen.generate(app, scale)
-        add_ledger(app, entries)
-        print(f"data: {generated.describe()}, {entries:,} ledger entries; schema: {database.schema}")
+    with ledger_data(args) as (database, app, described):
+        print(f"data: {described}")
         app.config["WTF_CSRF_ENABLED"] = False  # in-process client: log in without fetching a form first
         client = app.test_client()
         response = client.post("/login", data={"identifier": "admin", "password": datagen.BENCH_PASSWORD})
@@ -44,7 +39,7 @@ def run(args) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--entries", type=int, help="ledger entries (default 1,000,000; --quick 100,000)")
+    export_arguments(parser)
 
 
 if __name__ == "__main__":

@@ -7,53 +7,163 @@ same run, and the CLI process's peak memory (max RSS).
 from __future__ import annotations
 
 import argparse
+import gc
+import hashlib
 import os
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy import text
 
 from bench import datagen
-from bench.harness import ROOT, fresh_database, product_app
+from bench.harness import ROOT, Database, fresh_database, product_app
 
 SOURCES = ["online"] * 70 + ["offline"] * 15 + ["quiz"] * 10 + ["manual"] * 5
 
 
 def add_ledger(app, entries: int, seed: int = 6) -> int:
-    """``entries`` ledger rows in 2026 over the members (some members with none)."""
+    """``entries`` ledger rows in 2026 over the members (some members with none), written with the driver's
+    bulk path (SQLite ``executemany`` of tuples, PostgreSQL ``COPY``): a million rows in seconds."""
     from core.extensions import db
 
     rng = random.Random(seed)
+    columns = ("id", "user_id", "seconds", "source", "source_ref", "occurred_at", "course_id", "lecture_id",
+               "recorded_by_id", "note")
     with app.app_context():
         with db.engine.begin() as conn:
             member_ids = [r[0] for r in conn.execute(text("SELECT id FROM users WHERE role = 'member'"))]
             first = conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM hour_entries")).scalar() + 1
-            table = db.metadata.tables["hour_entries"]
             start = datetime(2026, 1, 1)
-            batch = []
-            for n in range(entries):
-                source = rng.choice(SOURCES)
-                batch.append({"id": first + n, "user_id": rng.choice(member_ids), "seconds": rng.randint(60, 1800),
-                              "source": source, "source_ref": f"bench:{first + n}",
-                              "occurred_at": start + timedelta(seconds=rng.randint(0, 150 * 86400)),
-                              "course_id": None, "lecture_id": None, "recorded_by_id": None, "note": ""})
-                if len(batch) == 20_000:
-                    conn.execute(table.insert(), batch)
-                    batch = []
-            if batch:
-                conn.execute(table.insert(), batch)
-            if db.engine.dialect.name == "postgresql":
+            raw = conn.connection.driver_connection
+            postgres = db.engine.dialect.name == "postgresql"
+            insert = f"INSERT INTO hour_entries ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            for chunk_start in range(0, entries, 50_000):
+                batch = []
+                for n in range(chunk_start, min(entries, chunk_start + 50_000)):
+                    batch.append((first + n, rng.choice(member_ids), rng.randint(60, 1800), rng.choice(SOURCES),
+                                  f"bench:{first + n}", start + timedelta(seconds=rng.randint(0, 150 * 86400)),
+                                  None, None, None, ""))
+                if postgres:
+                    with raw.cursor().copy(f"COPY hour_entries ({', '.join(columns)}) FROM STDIN") as copy:
+                        for row in batch:
+                            copy.write_row(row)
+                else:
+                    raw.executemany(insert, [(*row[:5], f"{row[5]:%Y-%m-%d %H:%M:%S.%f}", *row[6:]) for row in batch])
+            if postgres:
                 conn.execute(text("SELECT setval(pg_get_serial_sequence('hour_entries', 'id'), "
                                   "(SELECT MAX(id) FROM hour_entries))"))
+            after_bulk_load(conn)
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("ANALYZE"))
+        else:
+            with db.engine.connect() as conn:
+                conn.execute(text("ANALYZE"))
     return entries
+
+
+def after_bulk_load(conn) -> None:
+    """Anything derived from the ledger that a bulk load must refresh (nothing yet)."""
+
+
+# --- a data set made once and reused -------------------------------------------------------------------------
+
+DATA_DIR = Path(os.environ.get("OPS_BENCH_DATA", "/tmp/ops-bench-data"))
+
+
+def schema_fingerprint() -> str:
+    """Changes whenever a model or a migration changes: a kept data set of an older schema is made again."""
+    from core.extensions import db
+
+    parts = [p.name for p in sorted((ROOT / "migrations" / "versions").glob("*.py"))]
+    for table in db.metadata.sorted_tables:
+        parts.append(table.name + ":" + ",".join(c.name for c in table.columns) + ":" +
+                     ",".join(sorted(i.name or "" for i in table.indexes)))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:10]
+
+
+@contextmanager
+def ledger_data(args) -> Iterator[tuple]:
+    """(database, app, description): the grid and its ledger at the chosen size. On SQLite the file is kept in
+    ``$OPS_BENCH_DATA`` (/tmp/ops-bench-data) and reused by later runs of the same size and schema; with
+    ``--fresh`` it is made again. On PostgreSQL, ``--reuse`` keeps the database when it holds the same size."""
+    from core.extensions import db
+
+    scale = datagen.QUICK if args.quick else datagen.FULL
+    entries = args.entries or (100_000 if args.quick else 1_000_000)
+    size = f"{scale.members} members, {entries:,} ledger entries"
+    if args.database_url:
+        app = product_app(normalise(args.database_url))
+        with app.app_context():
+            stamp = f"{schema_fingerprint()}-{scale.members}-{entries}"
+            if getattr(args, "reuse", False) and kept_stamp(db) == stamp:
+                yield Database(app.config["SQLALCHEMY_DATABASE_URI"], "kept from an earlier run", "postgresql"), \
+                    app, f"{size} (kept)"
+                return
+        with fresh_database(args.database_url) as database:
+            app = product_app(database.url)
+            described = fill(app, scale, entries, stamp)
+            yield database, app, f"{described}, {entries:,} ledger entries; schema: {database.schema}"
+        return
+    app = product_app("sqlite://")
+    with app.app_context():
+        stamp = f"{schema_fingerprint()}-{scale.members}-{entries}"
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / f"reports-{stamp}.sqlite3"
+    if path.exists() and not getattr(args, "fresh", False):
+        yield Database(f"sqlite:///{path}", "kept from an earlier run"), product_app(f"sqlite:///{path}"), \
+            f"{size} (kept in {path})"
+        return
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    with fresh_database(f"sqlite:///{partial}") as database:
+        app = product_app(database.url)
+        described = fill(app, scale, entries, stamp)
+        schema = database.schema
+    with app.app_context():
+        db.engine.dispose()
+    gc.collect()  # the schema step's engine, too: no connection may hold the WAL open
+    raw = sqlite3.connect(partial)
+    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file before it is renamed
+    raw.close()
+    os.replace(partial, path)
+    yield Database(f"sqlite:///{path}", schema), product_app(f"sqlite:///{path}"), \
+        f"{described}, {entries:,} ledger entries; schema: {schema}"
+
+
+def normalise(url: str) -> str:
+    from core.config import normalise_database_url
+
+    return normalise_database_url(url)
+
+
+def fill(app, scale, entries: int, stamp: str) -> str:
+    from core.extensions import db
+
+    started = time.perf_counter()
+    generated = datagen.generate(app, scale)
+    add_ledger(app, entries)
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS bench_stamp (value VARCHAR(100))"))
+        conn.execute(text("DELETE FROM bench_stamp"))
+        conn.execute(text("INSERT INTO bench_stamp (value) VALUES (:v)"), {"v": stamp})
+    return f"{generated.describe()} (with the ledger {time.perf_counter() - started:.0f} s)"
+
+
+def kept_stamp(db) -> str | None:
+    try:
+        with db.engine.connect() as conn:
+            return conn.execute(text("SELECT value FROM bench_stamp")).scalar()
+    except Exception:  # no such table: not a kept data set
+        return None
 
 
 def timed_child(argv: list[str], env: dict, stdout=None) -> tuple[float, int]:
@@ -142,6 +252,10 @@ def run(args) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--entries", type=int, help="ledger entries (default 1,000,000; --quick 100,000)")
+    parser.add_argument("--fresh", action="store_true", help="SQLite: make the data set again (default: reuse the "
+                                                             "one kept in $OPS_BENCH_DATA, /tmp/ops-bench-data)")
+    parser.add_argument("--reuse", action="store_true", help="PostgreSQL: keep the data of an earlier run of the "
+                                                             "same size and schema")
 
 
 if __name__ == "__main__":
