@@ -19,7 +19,7 @@ Freshness:
 from __future__ import annotations
 
 import time
-from typing import Callable, Hashable
+from collections.abc import Callable, Hashable
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event

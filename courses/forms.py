@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, DateTimeLocalField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from courses.models import Audience, CreditMode, LectureKind
@@ -23,11 +24,12 @@ class CourseForm(FlaskForm):
     category = StringField(_l("分类"), validators=[Optional(), Length(max=50)],
                            description=_l("例如：理论学习、党史教育、社区治理"))
     tags = StringField(_l("标签"), validators=[Optional(), Length(max=300)], description=_l("用逗号分隔"))
-    audience = SelectField(_l("面向对象"), choices=[(a.value, label) for a, label in AUDIENCE_LABELS.items()],
+    audience = SelectField(_l("面向对象"),
+                           choices=[SelectChoice(a.value, label) for a, label in AUDIENCE_LABELS.items()],
                            default=Audience.MEMBERS.value)
     org_code = StringField(_l("限定组织（组织代码，留空表示不限）"), validators=[Optional(), Length(max=64)])
     credit_mode = SelectField(_l("学时计算方式"),
-                              choices=[(m.value, label) for m, label in CREDIT_MODE_LABELS.items()],
+                              choices=[SelectChoice(m.value, label) for m, label in CREDIT_MODE_LABELS.items()],
                               default=CreditMode.TIME.value)
     credit_hours = DecimalField(_l("学时"), places=2, validators=[Optional(), NumberRange(min=0, max=9999)])
     cover = FileField(_l("封面图片（PNG、JPEG 或 WebP）"))
@@ -35,7 +37,7 @@ class CourseForm(FlaskForm):
 
 class LectureForm(FlaskForm):
     title = StringField(_l("课时标题"), validators=[DataRequired(), Length(max=200)])
-    kind = SelectField(_l("类型"), choices=[(k.value, label) for k, label in KIND_LABELS.items()],
+    kind = SelectField(_l("类型"), choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()],
                        default=LectureKind.TEXT.value)
     body_markdown = TextAreaField(_l("正文或说明（支持 Markdown）"), validators=[Optional(), Length(max=200_000)],
                                   render_kw={"rows": 12})

@@ -7,7 +7,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -19,6 +18,7 @@ from core.extensions import db
 from core.nav import NavLink
 from core.permissions import Role, login_required, role_required
 from core.storage import UploadError
+from courses import reading
 from courses.materials import DuplicateMaterial, add_material, archive_material, visible_categories, visible_materials
 from courses.models import Audience, Lecture, LectureKind, Material
 from courses.visibility import can_view_lecture, can_view_material, is_staff
@@ -82,21 +82,9 @@ def index():
 @login_required
 def detail(material_id: int):
     material = visible_material_or_404(material_id)
-    return render_template("courses/library/detail.html", material=material, body=reading_html(material),
+    body = reading.reading_html(material.text or "", material.file_kind, request.args.get("hl"))
+    return render_template("courses/library/detail.html", material=material, body=body,
                            can_manage=is_staff(current_user))
-
-
-def reading_html(material: Material) -> Markup:
-    """The extracted text for reading: Markdown rendered (sanitized), other text as paragraphs."""
-    if material.file_kind == "md":
-        try:
-            from core.markdown import render_markdown
-        except ImportError:  # pragma: no cover - core.markdown arrives with course authoring
-            render_markdown = None
-        if render_markdown is not None:
-            return Markup(render_markdown(material.text))
-    paragraphs = [p.strip() for p in material.text.split("\n") if p.strip()]
-    return Markup("").join(Markup("<p>{}</p>").format(escape(p)) for p in paragraphs)
 
 
 @bp.get("/materials/<int:material_id>/file")

@@ -16,6 +16,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, lazyload
 
 from core.extensions import db
 from courses import services, visibility
@@ -107,8 +108,6 @@ class Syllabus:
 
 def course_for_page(course_id: int) -> Course | None:
     """The course row (fresh on every request: visibility is decided on it) with its organization."""
-    from sqlalchemy.orm import joinedload, lazyload
-
     return db.session.scalar(select(Course).options(joinedload(Course.org), lazyload(Course.tag_rows))
                              .where(Course.id == course_id))
 
@@ -161,8 +160,6 @@ class Outline:
 
 
 def lecture_for_page(lecture_id: int) -> Lecture | None:
-    from sqlalchemy.orm import joinedload, lazyload
-
     return db.session.scalar(select(Lecture).options(joinedload(Lecture.course).joinedload(Course.org),
                                                      joinedload(Lecture.course).lazyload(Course.tag_rows))
                              .where(Lecture.id == lecture_id))

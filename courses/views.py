@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
@@ -12,9 +13,9 @@ from core import storage
 from core.extensions import db
 from core.nav import NavLink
 from core.permissions import login_required, public
-from courses import pages, services, visibility
+from courses import pages, reading, services, visibility
 from courses.forms import AUDIENCE_LABELS, KIND_LABELS, STATUS_LABELS
-from courses.models import Course, CourseStatus, LectureKind
+from courses.models import Course, LectureKind
 from learning import enrollments
 from learning.models import Enrollment
 
@@ -149,4 +150,6 @@ def lecture(lecture_id: int):
     if item.kind == LectureKind.DOCUMENT and item.material_id:
         context["document_url"] = material_file_url(item.material_id)
         context["download_url"] = material_file_url(item.material_id, download=True)
+    terms = reading.highlight_terms(request.args.get("hl"))
+    context["body_html"] = Markup(reading.highlight(item.body_html, terms) if terms else item.body_html)
     return render_template("courses/lecture.html", **context)
