@@ -25,8 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from whoosh.analysis import Token, Tokenizer
-from whoosh.lang.porter import stem
+from whoosh.lang.porter import stem  # a small pure-Python Porter stemmer (the only part of Whoosh we use)
 
 CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _UNIT = re.compile(rf"([{CJK_RANGES}])|([0-9a-z]+)|(\s+)|([^\w\s])|([^\W0-9a-z{CJK_RANGES}_]+)")
@@ -48,11 +47,14 @@ def _build_table() -> dict[int, str]:
 
 
 _TABLE = _build_table()
+_FOLD = {chr(code): folded for code, folded in _TABLE.items()}
+_FOLDABLE = re.compile("[" + re.escape("".join(_FOLD)) + "]")
 
 
 def normalize(text: str) -> str:
-    """NFKC width folding and ASCII lower-casing, one character for one character (offsets survive)."""
-    return text.translate(_TABLE)
+    """NFKC width folding and ASCII lower-casing, one character for one character (offsets survive).
+    (A regex over the few characters that change: three times faster than ``str.translate`` on Chinese.)"""
+    return _FOLDABLE.sub(lambda m: _FOLD[m.group()], text)
 
 
 def is_symbol(char: str) -> bool:
@@ -71,18 +73,6 @@ def units(text: str) -> Iterator[tuple[str, int, int, bool]]:
             continue
         yield match.group(), match.start(), match.end(), gap
         gap = False
-
-
-def gram_tokens(text: str) -> Iterator[tuple[str, int, int, int]]:
-    """``(term, position, startchar, endchar)`` of the gram view; unigram and bigram share a position."""
-    pos = -1
-    previous = None  # (char, start) of the previous unit when it is a CJK character
-    for unit, start, end, gap in units(normalize(text)):
-        pos += 2 if gap else 1
-        if previous is not None and not gap and len(unit) == 1 and _is_cjk(unit):
-            yield previous[0] + unit, pos - 1, previous[1], end
-        yield unit, pos, start, end
-        previous = (unit, start) if len(unit) == 1 and _is_cjk(unit) else None
 
 
 def _is_cjk(char: str) -> bool:
@@ -155,18 +145,6 @@ def _word_term(word: str) -> str | None:
     return word if _word_ok(word) else None
 
 
-def word_tokens(text: str) -> Iterator[tuple[str, int, int]]:
-    """``(term, startchar, endchar)`` of the word view: jieba search-mode words of the normalized text."""
-    import jieba
-
-    load_jieba()
-    normalized = normalize(text)
-    for word, start, end in jieba.dt.tokenize(normalized, mode="search", HMM=False):
-        term = _word_term(word)
-        if term:
-            yield term, start, end
-
-
 def query_words(text: str) -> list[str]:
     """The word-view terms of a query part: jieba's precise segmentation (not search mode)."""
     import jieba
@@ -199,58 +177,38 @@ def pinyin_keys(title: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((initials, "".join(full))))
 
 
-# --- Whoosh tokenizers ------------------------------------------------------------------------------------
+# --- token streams for the index (space-separated terms) ---------------------------------------------------
 
-class _Portable:
-    """Pickle as a stock Whoosh tokenizer: Whoosh pickles the schema into every index it writes; we
-    always open indexes with our explicit schema, so no module path of ours ends up in the index."""
-
-    def __reduce__(self):
-        from whoosh.analysis import SpaceSeparatedTokenizer
-
-        return SpaceSeparatedTokenizer, ()
+def term(unit: str) -> str:
+    """A unit as one index term: letters and digits as they are, anything else (``+``, ``#``) spelled as
+    ``zs`` + hex code points, so the index's tokenizer, which splits at symbols, keeps it whole."""
+    return unit if unit.isalnum() else "zs" + "".join(f"{ord(c):x}" for c in unit)
 
 
-class GramTokenizer(_Portable, Tokenizer):
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for term, pos, start, end in gram_tokens(value):
-            token.text = term
-            token.boost = 1.0
-            token.stopped = False
-            if positions:
-                token.pos = start_pos + pos
-            if chars:
-                token.startchar, token.endchar = start_char + start, start_char + end
-            yield token
+def gram_streams(text: str) -> tuple[str, str]:
+    """The two gram streams of ``text``, one term per unit position:
+
+    * **grams**: at each CJK character followed by another one, their bigram; elsewhere the unit itself.
+      A literal string is the consecutive terms :func:`phrase_terms` gives for it (its last CJK
+      character after a non-CJK unit is matched as a prefix: 月 finds 月 and 月份).
+    * **units**: every unit (single CJK characters, 2017, symbols), for single-term matches.
+    """
+    found = [(unit, gap, len(unit) == 1 and _is_cjk(unit)) for unit, _s, _e, gap in units(normalize(text))]
+    grams, singles = [], []
+    last = len(found) - 1
+    for i, (unit, _gap, cjk) in enumerate(found):
+        single = term(unit)
+        singles.append(single)
+        if cjk and i < last and found[i + 1][2] and not found[i + 1][1]:
+            grams.append(unit + found[i + 1][0])
+        else:
+            grams.append(single)
+    return " ".join(grams), " ".join(singles)
 
 
-class WordTokenizer(_Portable, Tokenizer):
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for i, (term, start, end) in enumerate(word_tokens(value)):
-            token.text = term
-            token.boost = 1.0
-            token.stopped = False
-            if positions:
-                token.pos = start_pos + i
-            if chars:
-                token.startchar, token.endchar = start_char + start, start_char + end
-            yield token
+def word_stream(text: str) -> str:
+    """jieba search-mode words of ``text`` as terms (中华人民共和国 also yields 人民, 共和国)."""
+    import jieba
 
-
-class KeysTokenizer(_Portable, Tokenizer):
-    """Space-separated keys as they are (pinyin keys, access terms)."""
-
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for i, key in enumerate(value.split()):
-            token.text = key
-            token.boost = 1.0
-            token.stopped = False
-            if positions:
-                token.pos = start_pos + i
-            yield token
+    load_jieba()
+    return " ".join(term(t) for t in filter(None, map(_word_term, jieba.dt.cut_for_search(normalize(text), HMM=False))))

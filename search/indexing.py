@@ -28,7 +28,7 @@ from courses.models import Audience, Course, CourseStatus, CourseTag, Lecture, M
 from search.analyzer import load_jieba, pinyin_keys
 from search.engine import IndexDocument, doc_key
 from search.models import IndexLogEntry
-from search.whoosh_backend import WhooshEngine
+from search.fts_backend import FtsEngine
 
 VISIBLE_STATUSES = (CourseStatus.PUBLISHED, CourseStatus.ARCHIVED)
 BATCH = 500
@@ -47,12 +47,12 @@ def init_app(app: Flask) -> None:
         event.listen(Session, "after_rollback", _forget)
 
 
-def get_engine() -> WhooshEngine:
+def get_engine() -> FtsEngine:
     """This app's engine on ``SEARCH_INDEX_DIR`` (default: instance/search-index)."""
     directory = Path(current_app.config.get("SEARCH_INDEX_DIR") or Path(current_app.instance_path) / "search-index")
     engine = current_app.extensions.get("search")
     if engine is None or engine.base != directory:
-        engine = current_app.extensions["search"] = WhooshEngine(directory)
+        engine = current_app.extensions["search"] = FtsEngine(directory)
     return engine
 
 
