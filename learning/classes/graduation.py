@@ -23,6 +23,7 @@ from accounts.models import User
 from core import clock
 from core.extensions import db
 from learning.classes.models import (
+    ClassError,
     ClassCertificate,
     ClassSession,
     ClassStatus,
@@ -41,7 +42,7 @@ RULE_KEYS = ("required_items", "attendance", "exam", "hours")
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # as course certificates: no 0/O, 1/I
 
 
-class GraduationError(ValueError):
+class GraduationError(ClassError):
     """A graduation rule was broken; the message is shown to the organizer."""
 
 

@@ -36,6 +36,10 @@ from quizzes.models import Quiz
 DEFAULT_CLASS_TYPES = ("入党积极分子培训班", "发展对象培训班", "党员集中轮训", "党务干部培训班", "公开课/广场宣讲")
 
 
+class ClassError(ValueError):
+    """A rule of training classes was broken; the message (Chinese, translated) is shown to the user."""
+
+
 class EnrolmentMode(str, enum.Enum):
     ROSTER = "roster"  # the organizer assigns members of their subtree
     APPLICATION = "application"  # members apply, the organizer approves
