@@ -162,3 +162,35 @@ def test_standing_of_one_participant_equals_the_board_row(setting):
     assert participant.status == ParticipantStatus.APPROVED
     mine = services.standing(participant)
     assert [r.as_dict() for r in mine.rules] == [r.as_dict() for r in standings(training_class)[a.id].rules]
+
+
+def test_the_board_reads_a_fixed_number_of_queries(setting, make_member):
+    from tests.course_helpers import count_queries
+
+    training_class, organizer, members = setting
+    course, exam = make_course(), make_exam()
+    services.add_course_item(training_class, course, organizer)
+    services.add_exam_item(training_class, exam, organizer)
+    sessions = [add_session(training_class, organizer, day) for day in (3, 5)]
+    services.set_graduation_rules(training_class, organizer, required_items=True, min_attendance_percent=50,
+                                  exam_pass=True, min_hours_seconds=3600)
+    db.session.commit()
+
+    def measure() -> tuple[int, int]:
+        db.session.expire_all()
+        with count_queries() as counter:
+            rows = services.board(training_class).rows
+            for row in rows:  # what the page shows of each row
+                _ = (row.user.name, row.user.organization and row.user.organization.name, row.missed)
+        return len(rows), counter.count
+
+    small = measure()
+    extra = [make_member(training_class.host_org, name=f"新学员{i}") for i in range(10)]
+    services.add_roster_members(training_class, extra, organizer)
+    for member in extra:
+        attend(sessions[0], member, organizer)
+        complete_course(member, course)
+        sit_exam(member, exam, 75)
+    large = measure()
+    assert (small[0], large[0]) == (2, 12)
+    assert large[1] == small[1]  # the same queries for 12 participants as for 2
