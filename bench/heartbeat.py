@@ -100,8 +100,15 @@ end
 init = function(args)
   position = offset
   seqs = {{}}
+  checked = offset ~= 0
 end
 request = function()
+  if not checked then
+    -- wrk calls request() once in its first thread before connecting, to check the script, and never sends
+    -- that request: answer it with one that consumes no learner's sequence number
+    checked = true
+    return wrk.format("POST", {lua_string(path)}, nil, "{{}}")
+  end
   local n = (position % #credentials) + 1
   position = position + {threads}
   seqs[n] = (seqs[n] or 0) + 1
@@ -124,18 +131,28 @@ def run_heartbeats(url: str, script: str, *, duration: float, threads: int, conn
 
 
 def credited_summary(database_url: str) -> dict:
-    from sqlalchemy import func, select
+    """What the learners' sessions accepted and what the ledger holds, checked heartbeat by heartbeat: every
+    accepted heartbeat (sequence 1 to the session's last; each one credits seconds here) must have its ledger
+    entry, and the entries must sum to the seconds the sessions counted. (The in-process statement count's
+    session is left out: its first heartbeat comes a moment after the start and credits nothing.)"""
+    from sqlalchemy import select
 
     from core.extensions import db
     from learning.models import HourEntry, StudySession
 
     app = product_app(database_url)
     with app.app_context():
-        entries, seconds = db.session.execute(select(func.count(HourEntry.id), func.sum(HourEntry.seconds))
-                                              .where(HourEntry.source_ref.like("session:%"))).one()
-        beats = db.session.scalar(select(func.sum(StudySession.last_seq))) or 0
-    return {"accepted_heartbeats": int(beats), "ledger_entries": int(entries or 0),
-            "credited_seconds": int(seconds or 0)}
+        sessions = db.session.execute(select(StudySession.id, StudySession.last_seq, StudySession.credited_seconds)
+                                      .where(StudySession.client == USER_AGENT)).all()
+        ledger = dict(db.session.execute(select(HourEntry.source_ref, HourEntry.seconds)
+                                         .where(HourEntry.source_ref.like("session:%"))).all())
+    ids = {s.id for s in sessions}
+    learners = {ref: seconds for ref, seconds in ledger.items() if int(ref.split(":")[1]) in ids}
+    missing = [f"session {s.id} seq {n}" for s in sessions for n in range(1, s.last_seq + 1)
+               if f"session:{s.id}:seq:{n}" not in learners]
+    return {"accepted_heartbeats": sum(s.last_seq for s in sessions), "ledger_entries": len(learners),
+            "credited_seconds": sum(learners.values()), "session_seconds": sum(s.credited_seconds for s in sessions),
+            "heartbeats_without_entry": len(missing), "heartbeats_without_entry_sample": missing[:10]}
 
 
 def run(args) -> int:
@@ -169,7 +186,10 @@ def run(args) -> int:
     print(f"statements per heartbeat: {len(statements)} (target ≤ {MAX_STATEMENTS}): "
           + " | ".join(" ".join(s.split())[:60] for s in statements))
     print(f"ledger: {credited['ledger_entries']:,} entries from {credited['accepted_heartbeats']:,} accepted "
-          f"heartbeats, {credited['credited_seconds']:,} s credited")
+          f"heartbeats, {credited['credited_seconds']:,} s credited (sessions counted {credited['session_seconds']:,} s); "
+          f"accepted heartbeats without an entry: {credited['heartbeats_without_entry']} "
+          f"{credited['heartbeats_without_entry_sample'] or ''}")
     print(f"at 30 s intervals, {row['rps']:.0f} heartbeats/s carry about {30 * row['rps']:,.0f} learners at once")
-    ok = row["ratio"] >= target and len(statements) <= MAX_STATEMENTS and row["status_errors"] == 0
+    ok = (row["ratio"] >= target and len(statements) <= MAX_STATEMENTS and row["status_errors"] == 0
+          and credited["heartbeats_without_entry"] == 0 and credited["credited_seconds"] == credited["session_seconds"])
     return 0 if ok else 1

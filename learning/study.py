@@ -12,8 +12,9 @@ accepted heartbeat, measured by ``core.clock.utcnow()``, and only when every rul
 * the lecture's cap and the daily cap are not reached.
 
 The hot path is three SQL statements: read the session row, one conditional UPDATE that advances it only if
-nobody else did since the read (compare-and-set on ``last_seq``), and one INSERT into the ledger. Of many
-concurrent heartbeats exactly one wins the UPDATE; the others credit nothing. The heartbeat authenticates by
+nobody else did since the read (compare-and-set on ``last_seq``), and one INSERT into the ledger (on
+PostgreSQL the UPDATE and the INSERT are one statement, run in autocommit: two statements, two round trips).
+Of many concurrent heartbeats exactly one wins the UPDATE; the others credit nothing. The heartbeat authenticates by
 the session's own token, so no user row is loaded. Services flush; the view commits before it answers.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ import hmac
 import json
 import math
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -87,8 +89,8 @@ def completion_seconds(lecture: Lecture) -> float:
 
 # --- days in the display time zone -------------------------------------------------------------------------
 
-def local_day(moment: datetime) -> date:
-    tz = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+def local_day(moment: datetime, config=None) -> date:
+    tz = ZoneInfo((config or current_app.config)["DISPLAY_TIMEZONE"])
     return clock.to_local(moment, tz.key).date()
 
 
@@ -212,6 +214,33 @@ _ADVANCE = (update(StudySession.__table__)
                     day_credited=bindparam("new_day_credited"), position=bindparam("new_position"),
                     watched=bindparam("new_watched"), completed=bindparam("new_completed")))
 _CREDIT = insert(HourEntry.__table__)
+# PostgreSQL joins the two writes in one statement: the ledger row is inserted only if the UPDATE advanced the
+# session (``WITH advanced AS (UPDATE ... RETURNING id) INSERT ... SELECT ... FROM advanced``). One statement is
+# atomic on its own, so the hot path there runs in autocommit: no BEGIN and COMMIT round trips.
+_ADVANCED = _ADVANCE.returning(_COLUMNS.id).cte("advanced")
+_LEDGER = HourEntry.__table__.c
+_CREDIT_COLUMNS = ("user_id", "seconds", "source", "source_ref", "occurred_at", "course_id", "lecture_id", "note")
+_ADVANCE_AND_CREDIT = (insert(HourEntry.__table__).from_select(
+    list(_CREDIT_COLUMNS),
+    select(*(bindparam("now" if name == "occurred_at" else f"entry_{name}", type_=_LEDGER[name].type)
+             for name in _CREDIT_COLUMNS)).select_from(_ADVANCED)).add_cte(_ADVANCED)
+    .returning(HourEntry.__table__.c.id))  # (the driver reports no row count for it: read the row)
+# (the ledger's parameters are prefixed: an UPDATE given a parameter named like one of its table's columns
+# would SET that column)
+
+
+@contextmanager
+def hot_connection(engine):
+    """The connection the hot path runs on: on PostgreSQL in autocommit (the read needs no transaction,
+    since the compare-and-set write re-checks what it read, and the write is one statement); elsewhere
+    (SQLite) one transaction, committed when the block ends. Either way the heartbeat is durable when
+    the block ends, before the answer goes out."""
+    if engine.dialect.name == "postgresql":
+        with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+            yield connection
+    else:
+        with engine.begin() as connection:
+            yield connection
 
 
 def parse_credential(credential: str) -> tuple[int, str]:
@@ -221,12 +250,13 @@ def parse_credential(credential: str) -> tuple[int, str]:
     return int(sid), secret
 
 
-def credit_heartbeat(lecture_id: int, credential: str, beat: Beat, connection=None) -> BeatResult:
+def credit_heartbeat(lecture_id: int, credential: str, beat: Beat, connection=None, config=None) -> BeatResult:
     """Apply one heartbeat; the caller commits before answering (an answer is a promise).
 
     With ``connection`` (a Core connection in a transaction, e.g. ``db.engine.begin()``) it runs the hot
     path only and raises ``NeedsSession`` before writing anything when the heartbeat needs more; without,
-    it works on the ORM session's connection and does everything (and flushes)."""
+    it works on the ORM session's connection and does everything (and flushes). ``config`` is the app's
+    config (default ``current_app.config``; the WSGI fast path runs outside any app context)."""
     session_id, secret = parse_credential(credential)
     hot_only = connection is not None
     connection = connection if hot_only else db.session.connection()
@@ -239,7 +269,7 @@ def credit_heartbeat(lecture_id: int, credential: str, beat: Beat, connection=No
     if beat.seq <= row.last_seq:
         return BeatResult("stale", **base)
 
-    cfg = current_app.config
+    cfg = config if config is not None else current_app.config
     now = clock.utcnow()
     interval = float(cfg["HEARTBEAT_INTERVAL_SECONDS"])
     elapsed = max(0.0, (now - row.last_beat_at).total_seconds())
@@ -265,7 +295,7 @@ def credit_heartbeat(lecture_id: int, credential: str, beat: Beat, connection=No
     daily_cap = int(cfg["DAILY_ONLINE_CAP_SECONDS"] or 0)
     slow: list[str] = []
     if daily_cap and credit:
-        today = local_day(now).isoformat()
+        today = local_day(now, cfg).isoformat()
         if today != day:
             if hot_only:
                 raise NeedsSession()
@@ -305,18 +335,25 @@ def credit_heartbeat(lecture_id: int, credential: str, beat: Beat, connection=No
     if newly_completed and hot_only:
         raise NeedsSession()
 
-    won = connection.execute(_ADVANCE, {
+    advance = {
         "sid": row.id, "seen_seq": row.last_seq, "new_seq": beat.seq, "now": now,
         "new_session_credited": row.credited_seconds + credit, "new_lecture_credited": lecture_credited,
         "new_day": day, "new_day_credited": day_credited, "new_position": position, "new_watched": watched_json,
-        "new_completed": completed}).rowcount == 1
+        "new_completed": completed}
+    entry = None
+    if credit > 0 and row.earns_time:
+        entry = {"user_id": row.user_id, "seconds": credit, "source": HourSource.ONLINE,
+                 "source_ref": f"session:{row.id}:seq:{beat.seq}", "course_id": row.course_id,
+                 "lecture_id": row.lecture_id, "note": ""}
+    if entry is not None and connection.dialect.name == "postgresql":
+        won = connection.execute(_ADVANCE_AND_CREDIT, {**advance, **{f"entry_{k}": v for k, v in entry.items()}}
+                                 ).first() is not None
+    else:
+        won = connection.execute(_ADVANCE, advance).rowcount == 1
+        if won and entry is not None:
+            connection.execute(_CREDIT, {**entry, "occurred_at": now, "recorded_by_id": None})
     if not won:  # another heartbeat of this session (or a takeover) got there first
         return BeatResult("conflict", **base)
-    if credit > 0 and row.earns_time:
-        connection.execute(_CREDIT, {
-            "user_id": row.user_id, "seconds": credit, "source": HourSource.ONLINE,
-            "source_ref": f"session:{row.id}:seq:{beat.seq}", "occurred_at": now, "course_id": row.course_id,
-            "lecture_id": row.lecture_id, "recorded_by_id": None, "note": ""})
     if newly_completed:
         from learning.completion import lecture_completed
 

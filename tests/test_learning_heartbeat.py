@@ -201,3 +201,34 @@ def test_wrong_credential_is_refused(setup):
     assert response.status_code == 401
     response = client.post(f"/api/v1/lectures/{video.id}/heartbeat", json={"session": page.session, "seq": 1})
     assert response.status_code == 401  # a session belongs to its lecture
+
+
+def test_heartbeats_skip_the_flask_cycle_and_refusals_get_the_views_answer(setup, app):
+    """The WSGI fast path answers an ordinary heartbeat itself (no request context, no cookie); what it cannot
+    answer exactly as the view would (a forged credential, a malformed body) goes to the view."""
+    from flask import request_started
+
+    clock, member, text, _, client = setup
+    page = Learner(client, text)
+    cycles = []
+
+    def started(sender, **extra):
+        cycles.append(1)
+
+    request_started.connect(started, app)
+    try:
+        clock.advance(INTERVAL)
+        response = client.post(f"/api/v1/lectures/{text.id}/heartbeat",
+                               json={"session": page.session, "seq": 1, "visible": True, "idle_seconds": 3})
+        assert response.status_code == 200 and response.mimetype == "application/json"
+        assert response.get_json()["credited_seconds"] == INTERVAL and "Set-Cookie" not in response.headers
+        assert cycles == []
+        forged = client.post(f"/api/v1/lectures/{text.id}/heartbeat",
+                             json={"session": page.session.split(".")[0] + ".forged", "seq": 2, "visible": True})
+        malformed = client.post(f"/api/v1/lectures/{text.id}/heartbeat", data="seq=2",
+                                content_type="application/x-www-form-urlencoded")
+        assert (forged.status_code, malformed.status_code) == (401, 400)
+        assert forged.get_json()["error"]["code"] == "unauthorized" and len(cycles) == 2
+    finally:
+        request_started.disconnect(started, app)
+    assert ledger_seconds(member) == INTERVAL
