@@ -41,6 +41,7 @@ from courses import library as courses_library
 from courses import library_api as courses_library_api
 from courses import teach as courses_teach
 from courses import views as courses_views
+from learning import api as learning_api
 from learning.classes import api as classes_api
 from learning.classes import calendar as classes_calendar
 from learning.classes import cli as classes_cli
@@ -81,6 +82,7 @@ DEMO_LOADERS = (courses_demo.load, demo_library.load, quizzes_demo.load, learnin
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
+    app.wsgi_app = learning_api.HeartbeatFastPath(app, app.wsgi_app)  # study heartbeats skip the Flask cycle
     if app.config["PROXY_FIX_X_FOR"]:
         hops = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
