@@ -13,7 +13,7 @@ from core.extensions import db
 from core.storage import DOCUMENT_KINDS, UploadError
 from courses.extract import extract_text
 from courses.models import Audience, Material
-from courses.visibility import material_condition
+from courses.visibility import attachable_condition, material_condition
 
 
 class DuplicateMaterial(Exception):
@@ -90,11 +90,23 @@ def visible_materials(user, category: str | None = None, course=None):
     return stmt.order_by(Material.created_at.desc(), Material.id.desc())
 
 
+def attachable_materials(course, q: str | None = None, limit: int = 20) -> list[Material]:
+    """Library materials a trainer may attach to ``course`` (``visibility.attachable_condition``), by title."""
+    stmt = select(Material).where(attachable_condition(course))
+    if q:
+        stmt = stmt.where(Material.title.contains(q.strip(), autoescape=True))
+    return list(db.session.scalars(stmt.order_by(Material.created_at.desc(), Material.id.desc()).limit(limit)))
+
+
+def is_attachable(course, material_id: int) -> Material | None:
+    return db.session.scalar(select(Material).where(Material.id == material_id, attachable_condition(course)))
+
+
 def visible_categories(user) -> list[str]:
     stmt = (select(Material.category, func.count()).where(material_condition(user), Material.category != "")
             .group_by(Material.category).order_by(Material.category))
     return [row[0] for row in db.session.execute(stmt)]
 
 
-__all__ = ["DuplicateMaterial", "UploadError", "add_material", "archive_material", "restore_material",
-           "visible_materials", "visible_categories", "find_by_sha256"]
+__all__ = ["DuplicateMaterial", "UploadError", "add_material", "archive_material", "attachable_materials",
+           "is_attachable", "restore_material", "visible_materials", "visible_categories", "find_by_sha256"]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from core.extensions import db
 from courses import services, visibility
 from courses.cache import cached
-from courses.models import Course, CourseStatus, CourseTag, Lecture, LectureKind
+from courses.models import Course, CourseStatus, CourseTag, Lecture, LectureKind, Material
 
 CATALOG_PER_PAGE = 12
 MARKER = re.compile(r"<!--(?:ub|lp):(\d+)-->")
@@ -161,7 +161,8 @@ class Outline:
 
 def lecture_for_page(lecture_id: int) -> Lecture | None:
     return db.session.scalar(select(Lecture).options(joinedload(Lecture.course).joinedload(Course.org),
-                                                     joinedload(Lecture.course).lazyload(Course.tag_rows))
+                                                     joinedload(Lecture.course).lazyload(Course.tag_rows),
+                                                     joinedload(Lecture.material).load_only(Material.file_kind))
                              .where(Lecture.id == lecture_id))
 
 

@@ -205,6 +205,13 @@ def _apply_lecture_fields(lecture: Lecture, fields: dict) -> None:
         raise CourseError(_("结束时间必须晚于开始时间。"))
 
 
+def attach_material(course: Course, by, material) -> Lecture:
+    """A document lecture showing an existing library material (checked attachable by the caller)."""
+    reading = estimate_reading_seconds(material.text) if material.text else 10 * 60
+    return add_lecture(course, by, kind=LectureKind.DOCUMENT, title=material.title[:200], material_id=material.id,
+                       reading_seconds=reading)
+
+
 def set_video(lecture: Lecture, by, *, key: str, mime: str, size: int, duration_seconds: int) -> Lecture:
     """Attach an uploaded, probed video (the caller stored and probed it)."""
     return update_lecture(lecture, by, media_key=key, media_mime=mime, media_size=size,

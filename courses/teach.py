@@ -291,6 +291,33 @@ def delete_lecture(lecture_id: int):
     return redirect(url_for("courses_teach.edit_course", course_id=lecture.course_id))
 
 
+@bp.get("/teach/courses/<int:course_id>/materials")
+@role_required(*STAFF)
+def pick_material(course_id: int):
+    """Search the library by title for a material to attach to the course as a document lecture."""
+    from courses import materials
+
+    course = course_or_404(course_id)
+    q = (request.args.get("q") or "").strip()[:100]
+    return render_template("courses/teach/pick_material.html", course=course, q=q,
+                           found=materials.attachable_materials(course, q or None))
+
+
+@bp.post("/teach/courses/<int:course_id>/materials/<int:material_id>/attach")
+@role_required(*STAFF)
+def attach_material(course_id: int, material_id: int):
+    from courses import materials
+
+    course = course_or_404(course_id)
+    material = materials.is_attachable(course, material_id)
+    if material is None:  # archived, another course's, or narrower than the course's learners
+        abort(404)
+    services.attach_material(course, current_user, material)
+    db.session.commit()
+    flash(_("已将资料《%(title)s》添加为文档课时。", title=material.title), "success")
+    return redirect(url_for("courses_teach.edit_course", course_id=course.id) + "#lectures")
+
+
 # --- required courses (organizers) ---------------------------------------------------------------
 
 def scoped_assignments(user):

@@ -74,8 +74,8 @@ def catalog():
                "required": args.get("required") if args.get("required") in ("required", "optional") else None,
                "q": (args.get("q") or "").strip()[:50] or None}
     link_args = {k: v for k, v in {**filters, "sort": sort if sort != "newest" else None}.items() if v}
-    body = pages.catalog_body(current_user, sort=sort, filters=filters, page_number=max(args.get("page", 1, type=int), 1),
-                              link_args=link_args)
+    body = pages.catalog_body(current_user, sort=sort, filters=filters, link_args=link_args,
+                              page_number=max(args.get("page", 1, type=int), 1))
     required = enrollments.required_course_ids(current_user)
     enrolled: set[int] = set()
     if current_user.is_authenticated and body.ids:
@@ -150,6 +150,9 @@ def lecture(lecture_id: int):
     if item.kind == LectureKind.DOCUMENT and item.material_id:
         context["document_url"] = material_file_url(item.material_id)
         context["download_url"] = material_file_url(item.material_id, download=True)
+        if item.material is not None and item.material.file_kind != "pdf":  # a library text: read in the page
+            context["document_text"] = reading.reading_html(item.material.text or "", item.material.file_kind,
+                                                            request.args.get("hl"))
     terms = reading.highlight_terms(request.args.get("hl"))
     context["body_html"] = Markup(reading.highlight(item.body_html, terms) if terms else item.body_html)
     return render_template("courses/lecture.html", **context)

@@ -102,3 +102,14 @@ def visibility_key(user) -> tuple:
     if is_staff(user):
         return ("staff",)
     return ("learner", is_party_learner(user), tuple(_org_ids(user)))
+
+
+def attachable_condition(course: Course):
+    """SQL on Material: library materials every learner of ``course`` may open — not archived, not another
+    course's, an audience at least as wide as the course's, and no organization limit narrower than the
+    course's own (the material's organization is the course's or one of its ancestors)."""
+    audiences = [Audience.PUBLIC] + ([Audience.MEMBERS] if course.audience == Audience.MEMBERS else [])
+    org_ids = course.org.path_ids if course.org is not None else []
+    org_ok = or_(Material.org_id.is_(None), Material.org_id.in_(org_ids)) if org_ids else Material.org_id.is_(None)
+    return and_(Material.deleted_at.is_(None), Material.audience.in_(audiences), org_ok,
+                or_(Material.course_id.is_(None), Material.course_id == course.id))
