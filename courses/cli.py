@@ -38,7 +38,17 @@ def candidate_files(folder: Path) -> list[Path]:
 def import_folder(folder: Path, *, category: str = "", audience: Audience = Audience.PUBLIC, org=None,
                   batch_size: int = 50, progress=None, on_problem=None) -> ImportReport:
     """Import every document under ``folder``; one bad file never stops the rest. Commits every
-    ``batch_size`` imports (and at the end). ``on_problem(path, reason)`` hears each failure."""
+    ``batch_size`` imports (and at the end). ``on_problem(path, reason)`` hears each failure.
+    The search index is brought up to date once, at the end (not after every commit)."""
+    from search.indexing import deferred_indexing
+
+    with deferred_indexing():
+        return _import_files(folder, category=category, audience=audience, org=org, batch_size=batch_size,
+                             progress=progress, on_problem=on_problem)
+
+
+def _import_files(folder: Path, *, category: str, audience: Audience, org, batch_size: int, progress,
+                  on_problem) -> ImportReport:
     report = ImportReport()
     files = candidate_files(folder)
     batch: list[tuple[Path, str]] = []  # imported since the last commit: (file, storage key)

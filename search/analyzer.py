@@ -48,6 +48,7 @@ def _build_table() -> dict[int, str]:
 
 _TABLE = _build_table()
 _FOLD = {chr(code): folded for code, folded in _TABLE.items()}
+FOLD_TARGETS = frozenset(_FOLD.values())  # characters normalizing can produce (ASCII, kana, space…)
 _FOLDABLE = re.compile("[" + re.escape("".join(_FOLD)) + "]")
 
 
@@ -164,17 +165,22 @@ def is_cjk_only(text: str) -> bool:
 
 # --- pinyin (titles only) -------------------------------------------------------------------------------
 
-@lru_cache(maxsize=4096)
 def pinyin_keys(title: str) -> tuple[str, ...]:
     """Initials and full pinyin of the CJK in ``title`` (党章学习 → dzxx, dangzhangxuexi)."""
-    from pypinyin import lazy_pinyin
-
-    han = "".join(c for c in normalize(title) if _is_cjk(c))[:40]
-    if not han:
+    runs = re.findall(rf"[{CJK_RANGES}]+", normalize(title))
+    full = [syllable for run in runs for syllable in _run_pinyin(run[:40])][:40]
+    if not full:
         return ()
-    full = lazy_pinyin(han, errors="ignore")
     initials = "".join(s[0] for s in full if s)
     return tuple(dict.fromkeys((initials, "".join(full))))
+
+
+@lru_cache(maxsize=8192)
+def _run_pinyin(run: str) -> tuple[str, ...]:
+    """Pinyin of one run of CJK characters, remembered: titles share runs (法律名 + 第X条)."""
+    from pypinyin import lazy_pinyin
+
+    return tuple(s for s in lazy_pinyin(run, errors="ignore") if s)
 
 
 # --- token streams for the index (space-separated terms) ---------------------------------------------------

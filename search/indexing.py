@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from datetime import timedelta
@@ -99,13 +100,32 @@ def _write_log_rows(session, flush_context) -> None:
 
 
 def _after_commit(session) -> None:
-    if not session.info.pop("search_logged", False) or not has_app_context():
+    if not session.info.pop("search_logged", False) or not has_app_context() or session.info.get("search_deferred"):
         return
     if current_app.config.get("SEARCH_SYNC_ON_COMMIT", True) and "search" in current_app.extensions:
         try:
             catch_up()
         except Exception:  # the log holds the change; the next catch-up applies it
             current_app.logger.exception("search catch-up after commit failed")
+
+
+@contextlib.contextmanager
+def deferred_indexing(optimize_from: int = 5000):
+    """For bulk writes (``flask materials import``): commits inside only log their changes; one catch-up
+    at the end applies them all in batches, and merges the index when it took ``optimize_from`` rows or
+    more. If the block fails, the log still holds every committed change for the next catch-up."""
+    session = db.session()
+    session.info["search_deferred"] = True
+    try:
+        yield
+    finally:
+        session.info.pop("search_deferred", None)
+    if not (current_app.config.get("SEARCH_SYNC_ON_COMMIT", True) and "search" in current_app.extensions):
+        return  # the next search or `flask search catch-up` applies the log
+    if catch_up(blocking=True) >= optimize_from:
+        engine = get_engine()
+        with engine.writer_lock():
+            engine.optimize()
 
 
 def _forget(session) -> None:
