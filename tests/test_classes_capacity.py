@@ -167,3 +167,44 @@ def test_hundred_learners_race_for_the_last_ten_places(shared_app, make_org, mak
     training_class = db.session.get(TrainingClass, class_id)
     assert training_class.taken == 30
     assert approved(training_class) == 10  # the twenty earlier places were set directly
+
+
+def test_concurrent_graduation_runs_number_each_member_once(shared_app, make_org, make_user, monkeypatch):
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2026, 3, 25, 2, 0))
+    community = make_org("春晖社区", kind="社区")
+    organizer = make_user(Role.ORGANIZER, org=community)
+    training_class = make_class(organizer, community)
+    members = [make_user(Role.MEMBER, org=community, name=f"学员{i}") for i in range(6)]
+    services.add_roster_members(training_class, members, organizer)
+    db.session.commit()
+    class_id, organizer_id = training_class.id, organizer.id
+    db.session.remove()
+    runs = 4
+    barrier = threading.Barrier(runs)
+    issued, errors = [], []
+
+    def run():
+        with shared_app.app_context():
+            try:
+                barrier.wait()
+                outcome = services.graduate(db.session.get(TrainingClass, class_id), db.session.get(User, organizer_id))
+                db.session.commit()
+                issued.append(len(outcome.issued))
+            except Exception as exc:  # reported below
+                db.session.rollback()
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(runs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert sorted(issued) == [0, 0, 0, 6]
+    from learning.classes.models import ClassCertificate
+
+    seqs = db.session.scalars(select(ClassCertificate.seq).where(ClassCertificate.class_id == class_id)
+                              .order_by(ClassCertificate.seq)).all()
+    assert seqs == [1, 2, 3, 4, 5, 6]

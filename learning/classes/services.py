@@ -112,12 +112,19 @@ def _host_in_scope(user: User, org: Organization) -> None:
 
 # --- creating and editing -----------------------------------------------------------------------------------
 
-def _companion_course(name: str, host_org: Organization, mode: EnrolmentMode, by: User | None) -> Course:
-    """The hidden course a class's sessions are booked under (no lectures: it never completes by itself)."""
-    course = Course(title=name[:200], summary="", category="培训班", status=CourseStatus.DRAFT,
-                    audience=Audience.PUBLIC if mode == EnrolmentMode.OPEN else Audience.MEMBERS,
-                    org_id=host_org.id, created_by_id=by.id if by else None)
+def class_course(training_class: TrainingClass, by: User | None = None) -> Course:
+    """The course a class's sessions are booked under when they name none (an offline class needs one):
+    made on first use, a draft in category 培训班 with no lectures, so it never completes by itself and
+    never shows in the catalog or search; check-in credit is booked under it."""
+    if training_class.course is not None:
+        return training_class.course
+    course = Course(title=training_class.name[:200], summary="", category="培训班", status=CourseStatus.DRAFT,
+                    audience=Audience.PUBLIC if training_class.enrolment_mode == EnrolmentMode.OPEN
+                    else Audience.MEMBERS, org_id=training_class.host_org_id, created_by_id=by.id if by else None)
     db.session.add(course)
+    db.session.flush()
+    training_class.course_id = course.id
+    training_class.course = course
     db.session.flush()
     return course
 
@@ -148,8 +155,7 @@ def create_class(*, by: User, name: str, class_type: ClassType, host_org: Organi
         starts_on=starts_on, ends_on=ends_on, capacity=capacity, taken=0, enrolment_mode=mode,
         registration_opens_at=registration_opens_at, registration_closes_at=registration_closes_at,
         status=ClassStatus.DRAFT, certificate_prefix=(certificate_prefix or "").strip()[:100],
-        next_certificate_seq=1, created_by_id=by.id,
-        course_id=_companion_course(name, host_org, mode, by).id)
+        next_certificate_seq=1, created_by_id=by.id)
     db.session.add(training_class)
     db.session.flush()
     return training_class
@@ -315,7 +321,7 @@ def schedule_session(training_class: TrainingClass, by: User, *, title: str, pla
     from learning.offline import CheckInError
 
     try:
-        offline = schedule_class(course=course or training_class.course, title=title, place=place,
+        offline = schedule_class(course=course or class_course(training_class, by), title=title, place=place,
                                  starts_at=starts_at, ends_at=ends_at, credit_seconds=credit_seconds,
                                  org=training_class.host_org, by=by)
     except CheckInError as exc:
