@@ -33,8 +33,9 @@ def participant_of(training_class: TrainingClass, user: User) -> Participant | N
                                                        Participant.user_id == user.id))
 
 
-def participants(training_class: TrainingClass, statuses: Iterable[ParticipantStatus] | None = None) -> list[Participant]:
-    """The class's participants with their users, by status then name order of joining."""
+def participants(training_class: TrainingClass,
+                 statuses: Iterable[ParticipantStatus] | None = None) -> list[Participant]:
+    """The class's participants with their users, in the order they joined."""
     stmt = (select(Participant).options(joinedload(Participant.user).joinedload(User.organization))
             .where(Participant.class_id == training_class.id).order_by(Participant.id))
     if statuses is not None:
@@ -128,7 +129,8 @@ def add_roster_members(training_class: TrainingClass, members: Iterable[User], b
     return added
 
 
-def remove_participant(participant: Participant, by: User, reason: str = "", now: datetime | None = None) -> Participant:
+def remove_participant(participant: Participant, by: User, reason: str = "",
+                       now: datetime | None = None) -> Participant:
     """An organizer takes someone off the class (withdrawn); an approved place is freed."""
     if not can_manage(by, participant.training_class):
         raise NotFound()

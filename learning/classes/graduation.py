@@ -1,10 +1,11 @@
 """Standing against the graduation rules, the progress board, graduation (结业) and class certificates.
 
-Every rule is optional: every required plan item done (``required_items``), a minimum share of the held
-offline sessions attended (``attendance``), every exam of the plan passed (``exam``), a minimum of 学时 earned
-within the class period (``hours``). The board reads everything for all participants in a fixed number of
-queries. Graduation freezes each participant's result as a ``GraduationRecord``; a graduated class shows
-those records, so later edits to courses change nothing. Services flush; the caller commits.
+Every rule is optional: every required plan item done (``required_items``); a minimum share of the class's
+offline sessions attended, cancelled ones not counted (``attendance``); every exam of the plan passed
+(``exam``); a minimum of 学时 earned within the class period (``hours``). The board reads everything for all
+participants in a fixed number of queries. Graduation freezes each participant's result as a
+``GraduationRecord``; a graduated class shows those records, so later edits to courses change nothing.
+Services flush; the caller commits.
 """
 from __future__ import annotations
 
@@ -22,18 +23,8 @@ from werkzeug.exceptions import NotFound
 from accounts.models import User
 from core import clock
 from core.extensions import db
-from learning.classes.models import (
-    ClassError,
-    ClassCertificate,
-    ClassSession,
-    ClassStatus,
-    GraduationRecord,
-    Participant,
-    ParticipantStatus,
-    PlanItem,
-    PlanItemKind,
-    TrainingClass,
-)
+from learning.classes.models import (ClassCertificate, ClassError, ClassSession, ClassStatus, GraduationRecord,
+                                     Participant, ParticipantStatus, PlanItem, PlanItemKind, TrainingClass)
 from learning.classes.scope import can_manage
 from learning.models import CheckIn, Enrollment, HourEntry, OfflineClass
 from quizzes.models import Attempt, AttemptStatus
