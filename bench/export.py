@@ -33,6 +33,7 @@ def add_ledger(app, entries: int, seed: int = 6) -> int:
     """``entries`` ledger rows in 2026 over the members (some members with none), written with the driver's
     bulk path (SQLite ``executemany`` of tuples, PostgreSQL ``COPY``): a million rows in seconds."""
     from core.extensions import db
+    from learning import totals
 
     rng = random.Random(seed)
     columns = ("id", "user_id", "seconds", "source", "source_ref", "occurred_at", "course_id", "lecture_id",
@@ -44,6 +45,8 @@ def add_ledger(app, entries: int, seed: int = 6) -> int:
             start = datetime(2026, 1, 1)
             raw = conn.connection.driver_connection
             postgres = db.engine.dialect.name == "postgresql"
+            for statement in totals.drop_trigger_ddl(db.engine.dialect.name):  # rebuilt once at the end
+                conn.exec_driver_sql(statement)
             insert = f"INSERT INTO hour_entries ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             for chunk_start in range(0, entries, 50_000):
                 batch = []
@@ -60,7 +63,7 @@ def add_ledger(app, entries: int, seed: int = 6) -> int:
             if postgres:
                 conn.execute(text("SELECT setval(pg_get_serial_sequence('hour_entries', 'id'), "
                                   "(SELECT MAX(id) FROM hour_entries))"))
-            after_bulk_load(conn)
+            totals.rebuild(conn)  # the triggers back, and the sums of what was loaded
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("ANALYZE"))
@@ -68,10 +71,6 @@ def add_ledger(app, entries: int, seed: int = 6) -> int:
             with db.engine.connect() as conn:
                 conn.execute(text("ANALYZE"))
     return entries
-
-
-def after_bulk_load(conn) -> None:
-    """Anything derived from the ledger that a bulk load must refresh (nothing yet)."""
 
 
 # --- a data set made once and reused -------------------------------------------------------------------------

@@ -170,7 +170,7 @@ def summary_table(request: ExportRequest):
         stmt = select(sub).where(sub.c.status.in_([reports.Status.BEHIND.value, reports.Status.NOT_STARTED.value]))
         stmt = stmt.order_by(sub.c.org_path, sub.c.user_id)
     else:
-        stmt = stmt.order_by(Organization.path, User.id)
+        stmt = stmt.order_by(stmt.selected_columns.org_path, stmt.selected_columns.user_id)
 
     labels = OrgLabels(request.root)  # before the stream: rows() may run after the ORM objects expired
     positions = positions_of(request.root)

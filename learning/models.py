@@ -7,13 +7,14 @@ from decimal import Decimal
 from typing import Optional
 
 from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, event, inspect)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import User, enum_column
 from core import clock
 from core.extensions import db
 from courses.models import Course, Lecture
+from learning import totals
 
 
 class EnrollmentSource(str, enum.Enum):
@@ -83,8 +84,34 @@ class HourEntry(db.Model):
 
     __table_args__ = (
         UniqueConstraint("source", "source_ref", name="uq_hour_entries_source_ref"),
-        Index("ix_hour_entries_user_occurred", "user_id", "occurred_at"),
+        # covering: a member's sums over a period read the index alone
+        Index("ix_hour_entries_user_occurred", "user_id", "occurred_at", "source", "seconds"),
     )
+
+
+class HourTotal(db.Model):
+    """A member's ledger summed for one local year, in total and by source: derived data kept by database
+    triggers on hour_entries (learning.totals), so every writer keeps it without an extra statement. Reports of
+    a whole year read it; ``flask hours verify-totals`` checks it against SQL sums over the ledger."""
+
+    __tablename__ = "hour_totals"
+    __table_args__ = {"sqlite_with_rowid": False}  # SQLite: rows stored in the key's B-tree, one lookup each
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # no FK: derived data
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seconds: Mapped[int] = mapped_column(Integer, default=0)
+    online: Mapped[int] = mapped_column(Integer, default=0)
+    offline: Mapped[int] = mapped_column(Integer, default=0)
+    quiz: Mapped[int] = mapped_column(Integer, default=0)
+    course: Mapped[int] = mapped_column(Integer, default=0)
+    manual: Mapped[int] = mapped_column(Integer, default=0)
+
+
+@event.listens_for(db.metadata, "after_create")
+def _hour_totals_triggers(_metadata, connection, **_kw) -> None:
+    """create_all (tests, new installs without migrations) gets the triggers too; migrations make their own."""
+    if {"hour_totals", "hour_entries"} <= set(inspect(connection).get_table_names()):
+        totals.create_triggers(connection)
 
 
 # --- online study: sessions and heartbeats ------------------------------------------------------------

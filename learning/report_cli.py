@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from accounts.services import find_user_by_login, organization_by_code, scope_root
 from core.extensions import db
-from learning import exports, reports
+from learning import exports, reports, totals
 
 
 def _date(value: str | None) -> date | None:
@@ -75,6 +75,26 @@ def export_command(org_code, year, date_from, date_to, fmt, kind, basis, categor
     click.echo(f"{output}: {size:,} bytes")
 
 
+@click.command("verify-totals")
+def verify_totals_command():
+    """Check that hour_totals equals SQL sums over the ledger (per member and year); exit 1 if not."""
+    found = totals.differences(db.session.connection())
+    for side, row in found:
+        click.echo(f"{side}: user {row[0]} year {row[1]}: " + ", ".join(
+            f"{name}={value}" for name, value in zip(totals.COLUMNS, row[2:])))
+    if found:
+        raise click.ClickException("hour_totals differs from the ledger: run `flask hours rebuild-totals`")
+    click.echo("hour_totals equals the ledger's sums")
+
+
+@click.command("rebuild-totals")
+def rebuild_totals_command():
+    """Recreate the hour_totals triggers (for the configured time zone) and every row from the ledger."""
+    rows = totals.rebuild(db.session.connection())
+    db.session.commit()
+    click.echo(f"hour_totals rebuilt: {rows:,} rows")
+
+
 def register(app: Flask) -> None:
     """Add ``export`` to the ``hours`` command group (made here if the hours engine has none yet)."""
     group = app.cli.commands.get("hours")
@@ -82,3 +102,5 @@ def register(app: Flask) -> None:
         group = AppGroup("hours", help="Training hours (学时).")
         app.cli.add_command(group)
     group.add_command(export_command)
+    group.add_command(verify_totals_command)
+    group.add_command(rebuild_totals_command)

@@ -30,7 +30,7 @@ from accounts.services import subtree_condition
 from core import clock
 from core.extensions import db
 from learning import hours
-from learning.models import HourEntry, HourRequirement, HourSource
+from learning.models import HourEntry, HourRequirement, HourSource, HourTotal
 
 SOURCES = [s.value for s in HourSource]
 
@@ -169,43 +169,10 @@ def member_rows(root: Organization | None, period: Period, basis: Basis = Basis.
     (None: everything): user_id, org_id, org_path, name, phone, category, required, earned, one column per
     source, and status. Use it as a subquery for aggregates or iterate it for exports."""
     filters = filters or Filters()
-    start, end = period.bounds_utc()
-    in_period = and_(HourEntry.occurred_at >= start, HourEntry.occurred_at < end)
-    user_id, org_id, since, until = placement(basis, start, end)
-
-    sums = [func.sum(HourEntry.seconds).label("earned")] + [
-        func.sum(case((HourEntry.source == s, HourEntry.seconds), else_=0)).label(s) for s in SOURCES]
-    if basis == Basis.CURRENT:
-        # the ledger summed per member first (one index range per member), then joined: no wide GROUP BY
-        totals = (select(HourEntry.user_id.label("uid"), *sums).where(in_period)
-                  .group_by(HourEntry.user_id).subquery("e"))
-        base = (select().select_from(User)
-                .join(Organization, Organization.id == User.organization_id)
-                .outerjoin(totals, totals.c.uid == User.id))
-    else:
-        entry_join = and_(HourEntry.user_id == user_id, in_period, within_stretch(HourEntry.occurred_at, since, until))
-        totals = (select(user_id.label("uid"), org_id.label("oid"), *sums).select_from(user_id.table)
-                  .outerjoin(HourEntry, entry_join).group_by(user_id, org_id, since).subquery("e"))
-        base = (select().select_from(totals)
-                .join(User, User.id == totals.c.uid)
-                .join(Organization, Organization.id == totals.c.oid))
-    earned = func.coalesce(totals.c.earned, 0)
-    by_source = [func.coalesce(totals.c[s], 0).label(s) for s in SOURCES]
-    required = requirement_seconds_expr(period.year, User.id, User.category, Organization.path)
-    basis_points = int(period.expected_share() * 10000)
-    status = case(
-        (earned >= required, literal(Status.MET.value)),
-        (earned <= 0, literal(Status.NOT_STARTED.value)),
-        (earned * 10000 >= required * basis_points, literal(Status.ON_TRACK.value)),
-        else_=literal(Status.BEHIND.value))
-    stmt = base.add_columns(User.id.label("user_id"), Organization.id.label("org_id"),
-                            Organization.path.label("org_path"), User.name, User.phone, User.category,
-                            required.label("required"), earned.label("earned"), *by_source,
-                            status.label("status")).where(User.is_active_flag.is_(True))
-    if root is not None:
-        stmt = stmt.where(subtree_condition(root))
-    if filters.category:
-        stmt = stmt.where(User.category == filters.category)
+    members = members_cte(root, period, basis, filters)
+    earned, required = members.c.earned, members.c.required
+    status = status_expr(members, period)
+    stmt = select(*members.c, status.label("status"))
     if filters.met is True:
         stmt = stmt.where(earned >= required)
     elif filters.met is False:
@@ -213,6 +180,63 @@ def member_rows(root: Organization | None, period: Period, basis: Basis = Basis.
     if filters.status is not None:
         stmt = stmt.where(status == filters.status.value)
     return stmt
+
+
+def members_cte(root: Organization | None, period: Period, basis: Basis, filters: Filters, *, detail: bool = True):
+    """The members of the report as a MATERIALIZED CTE: user_id, org_id, org_path, required, earned (and, with
+    ``detail``, name, phone, category and one column per source). Materialized, each member's requirement and
+    earned seconds are computed once, however often the status and the aggregates above refer to them.
+
+    A whole year by current organization reads ``hour_totals`` (the ledger summed per member and year by
+    triggers, learning.totals); other periods sum the ledger itself (its member index covers the sum)."""
+    start, end = period.bounds_utc()
+    in_period = and_(HourEntry.occurred_at >= start, HourEntry.occurred_at < end)
+    sources = SOURCES if detail else []
+    sums = [func.sum(HourEntry.seconds).label("earned")] + [
+        func.sum(case((HourEntry.source == s, HourEntry.seconds), else_=0)).label(s) for s in sources]
+    if basis == Basis.CURRENT:
+        if period.is_whole_year:
+            totals = (select(HourTotal.user_id.label("uid"), HourTotal.seconds.label("earned"),
+                             *[getattr(HourTotal, s).label(s) for s in sources])
+                      .where(HourTotal.year == period.year).subquery("e"))
+        else:  # the ledger summed per member first (one index range per member), then joined
+            totals = (select(HourEntry.user_id.label("uid"), *sums).where(in_period)
+                      .group_by(HourEntry.user_id).subquery("e"))
+        base = (select().select_from(User)
+                .join(Organization, Organization.id == User.organization_id)
+                .outerjoin(totals, totals.c.uid == User.id))
+    else:
+        user_id, org_id, since, until = placement(basis, start, end)
+        entry_join = and_(HourEntry.user_id == user_id, in_period, within_stretch(HourEntry.occurred_at, since, until))
+        totals = (select(user_id.label("uid"), org_id.label("oid"), *sums).select_from(user_id.table)
+                  .outerjoin(HourEntry, entry_join).group_by(user_id, org_id, since).subquery("e"))
+        base = (select().select_from(totals)
+                .join(User, User.id == totals.c.uid)
+                .join(Organization, Organization.id == totals.c.oid))
+    required = requirement_seconds_expr(period.year, User.id, User.category, Organization.path)
+    columns = [User.id.label("user_id"), Organization.id.label("org_id"), Organization.path.label("org_path")]
+    if detail:
+        columns += [User.name, User.phone, User.category]
+    columns += [required.label("required"), func.coalesce(totals.c.earned, 0).label("earned")]
+    columns += [func.coalesce(totals.c[s], 0).label(s) for s in sources]
+    inner = base.add_columns(*columns).where(User.is_active_flag.is_(True))
+    if root is not None:
+        inner = inner.where(subtree_condition(root))
+    if filters.category:
+        inner = inner.where(User.category == filters.category)
+    return inner.cte("members").prefix_with("MATERIALIZED")
+
+
+def status_expr(members, period: Period):
+    """met (earned ≥ required), not started (nothing), on track (earned ≥ required × the share of the year gone
+    by at the period's end), or behind: one CASE over the members' columns."""
+    earned, required = members.c.earned, members.c.required
+    basis_points = int(period.expected_share() * 10000)
+    return case(
+        (earned >= required, literal(Status.MET.value)),
+        (earned <= 0, literal(Status.NOT_STARTED.value)),
+        (earned * 10000 >= required * basis_points, literal(Status.ON_TRACK.value)),
+        else_=literal(Status.BEHIND.value))
 
 
 # --- the dashboard: one line per child organization ----------------------------------------------------------
@@ -254,13 +278,18 @@ def compliance(root: Organization | None, period: Period, basis: Basis = Basis.C
                filters: Filters | None = None) -> Compliance:
     """Counts per child organization of ``root`` (None: per top-level organization). A fixed number of
     queries whatever the size: the rules, the aggregate per organization, the organizations."""
-    rows = member_rows(root, period, basis, filters).subquery("m")
-    status = rows.c.status
-    per_org = db.session.execute(
-        select(rows.c.org_id, rows.c.org_path, func.count(),
-               *[func.sum(case((status == s.value, 1), else_=0)) for s in Status],
-               func.coalesce(func.sum(rows.c.earned), 0))
-        .group_by(rows.c.org_id, rows.c.org_path)).all()
+    filters = filters or Filters()
+    members = members_cte(root, period, basis, filters, detail=False)
+    status = status_expr(members, period)
+    stmt = select(members.c.org_id, members.c.org_path, func.count(),
+                  *[func.sum(case((status == s.value, 1), else_=0)) for s in Status],
+                  func.coalesce(func.sum(members.c.earned), 0))
+    if filters.met is not None:
+        stmt = stmt.where(members.c.earned >= members.c.required if filters.met
+                          else members.c.earned < members.c.required)
+    if filters.status is not None:
+        stmt = stmt.where(status == filters.status.value)
+    per_org = db.session.execute(stmt.group_by(members.c.org_id, members.c.org_path)).all()
     children = db.session.scalars(
         select(Organization).where(Organization.parent_id == root.id if root is not None
                                    else Organization.parent_id.is_(None)).order_by(Organization.code)).all()
@@ -286,7 +315,7 @@ def org_members(org: Organization | None, period: Period, basis: Basis = Basis.C
     ``member_rows`` as a subquery, for paging or an export."""
     stmt = member_rows(org, period, basis, filters)
     if direct_only and org is not None:
-        stmt = stmt.where(Organization.id == org.id)
+        stmt = stmt.where(stmt.selected_columns.org_id == org.id)
     rows = stmt.subquery("m")
     order = case({Status.NOT_STARTED.value: 0, Status.BEHIND.value: 1, Status.ON_TRACK.value: 2,
                   Status.MET.value: 3}, value=rows.c.status)
