@@ -113,3 +113,14 @@ def test_cli_writes_the_same_bytes(graduated, runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert target.read_bytes() == expected
     assert runner.invoke(args=["classes", "export", "9999", "-o", str(target)]).exit_code != 0
+
+
+def test_cli_lists_types_and_classes(app, runner, grid):
+    types = runner.invoke(args=["classes", "types"])
+    assert types.exit_code == 0 and "入党积极分子培训班" in types.output and "公开课/广场宣讲" in types.output
+    community = grid["communities"][0]
+    from tests.classes_helpers import make_class as new_class
+
+    new_class(grid[f"organizer_{community.code}"], community, capacity=30)
+    listing = runner.invoke(args=["classes", "list"])
+    assert listing.exit_code == 0 and "2026年第一期入党积极分子培训班" in listing.output and "0/30" in listing.output
