@@ -106,10 +106,6 @@ class DefaultConfig:
     # Host part of the calendar feed's event UIDs (class-session-<id>@<this>); keep it fixed once phones subscribe.
     CLASS_CALENDAR_UID_DOMAIN = "open-party-school"
 
-    # Training classes (learning/classes/).
-    # Host part of the calendar feed's event UIDs (class-session-<id>@<this>); keep it fixed once phones subscribe.
-    CLASS_CALENDAR_UID_DOMAIN = "open-party-school"
-
 
     # Full-text search (search/).
     SEARCH_INDEX_DIR: str | None = None  # this server's index on local disk; None: instance/search-index
