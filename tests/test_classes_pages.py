@@ -311,6 +311,24 @@ def test_graduation_through_the_pages(client, auth, street, monkeypatch):
     assert "此证书已撤销" in text(client.get(f"/classes/verify/{certificate.code}"))
 
 
+def test_graduating_needs_the_pages_csrf_token(app, client, auth, street):
+    import re
+
+    organizer = street["organizer"]
+    item = make_class(organizer, street["community"])
+    services.add_roster_members(item, street["members"], organizer)
+    db.session.commit()
+    auth.login(organizer)
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert client.post(f"/classes/{item.id}/graduate", data={"confirm": "y"}).status_code == 400
+    assert db.session.scalar(select(ClassCertificate)) is None
+    board = text(client.get(f"/classes/{item.id}/board"))
+    token = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', board).group(1)
+    response = client.post(f"/classes/{item.id}/graduate", data={"confirm": "y", "csrf_token": token})
+    assert response.status_code == 302
+    assert db.session.scalar(select(db.func.count(ClassCertificate.id))) == 2
+
+
 def test_another_member_cannot_see_a_certificate(client, auth, street):
     organizer = street["organizer"]
     item = make_class(organizer, street["community"])
@@ -381,8 +399,8 @@ def test_participant_sees_what_is_left_and_their_standing(client, auth, street):
     item = make_class(organizer, street["community"])
     member = street["members"][0]
     services.add_roster_members(item, [member], organizer)
-    done, todo = add_session(item, organizer, day=3, title="已出勤的课"), add_session(item, organizer, day=25,
-                                                                                      title="还没上的课")
+    done = add_session(item, organizer, day=3, title="已出勤的课")
+    add_session(item, organizer, day=25, title="还没上的课")
     services.set_graduation_rules(item, organizer, required_items=True, min_attendance_percent=50)
     offline.mark_attendance(done.offline_class, member, organizer)
     db.session.commit()
