@@ -126,7 +126,18 @@ def save_answer(attempt_id: int, position: int):
     data = request.get_json(silent=True)
     if not isinstance(data, dict) or "response" not in data:
         raise ApiError(400, "the body must be a JSON object with a response")
-    attempt = own_attempt(attempt_id)
+    try:  # the quick autosave: one read, one guarded UPDATE
+        saved = services.save_response(attempt_id, current_user.id, position, data["response"])
+    except services.NotSaved:
+        db.session.rollback()
+    except QuizError as error:
+        db.session.rollback()
+        raise ApiError(error.status, error.message)
+    else:
+        db.session.commit()
+        return {"position": saved.position, "saved_at": services._iso(saved.saved_at),
+                "remaining_seconds": services.remaining_seconds(saved, saved.saved_at)}
+    attempt = own_attempt(attempt_id)  # the full path gives the right refusal (and submits an expired attempt)
     if attempt.user_id != current_user.id:
         raise ApiError(403, "only the member taking it may answer")
     try:

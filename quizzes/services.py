@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -306,34 +306,91 @@ def get_attempt(attempt_id: int, user) -> Attempt | None:
     return attempt
 
 
+@dataclass
+class SavedAnswer:
+    position: int
+    saved_at: datetime
+    deadline: datetime | None
+
+
+class NotSaved(Exception):
+    """The quick save cannot decide (no such answer for this member, the attempt closed or expired): the
+    caller takes the full path, which gives the right refusal (and submits an expired attempt)."""
+
+
+def save_response(attempt_id: int, user_id: int, position: int, response: object) -> SavedAnswer:
+    """The autosave of a member's own open attempt, in two statements: read the one answered row (with its
+    question's kind and its attempt's owner, status and deadline), then one UPDATE guarded by the attempt
+    still being open and within its deadline. On PostgreSQL the guard takes a share lock on the attempt row,
+    so a racing submit grades either before this save (which then changes nothing) or after it (and sees it);
+    SQLite serializes the two writes anyway. Raises ``NotSaved`` when the full path must answer, and
+    ``QuizError`` for an answer that does not fit the question."""
+    row = db.session.execute(_ANSWER_ROW, {"attempt_id": attempt_id, "position": position}).one_or_none()
+    now = clock.utcnow()
+    if row is None or row.user_id != user_id or row.status != AttemptStatus.OPEN or _past(row.deadline, now):
+        raise NotSaved()
+    value = clean_response(row.kind, row.option_order, response)
+    if db.session.execute(_SAVE, {"answer_id": row.id, "open_attempt": attempt_id, "value": value, "now": now,
+                                  "latest": _latest_start(now)}).rowcount != 1:
+        raise NotSaved()  # submitted (or expired) since the read
+    return SavedAnswer(position, now, row.deadline)
+
+
 def save_answer(attempt: Attempt, position: int, response: object) -> AttemptAnswer:
-    """Store the answer to question ``position``; refused once the attempt is submitted or past its deadline."""
+    """Store the answer to question ``position``; refused once the attempt is submitted or past its deadline.
+    (The full path: ``save_response`` is the autosave's quick one.)"""
     answer = next((a for a in attempt.answers if a.position == position), None)
     if answer is None:
         raise QuizError(_("没有这道题"), 404)
-    value = clean_response(answer, response)
+    value = clean_response(answer.question.kind, answer.option_order, response)
     now = clock.utcnow()
-    # Lock the attempt row (PostgreSQL) so a racing submit grades either before or after this save.
     status, auto = db.session.execute(select(Attempt.status, Attempt.auto_submitted)
-                                      .where(Attempt.id == attempt.id).with_for_update()).one()
+                                      .where(Attempt.id == attempt.id)).one()
     if status != AttemptStatus.OPEN:
         if auto:
             raise QuizError(_("答题时间已到，答案未被接受"), 409)
         raise QuizError(_("本次答题已提交，不能再修改答案"), 409)
     if is_expired(attempt, now):
         raise QuizError(_("答题时间已到，答案未被接受"), 409)
-    still_open = exists().where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.OPEN)
-    result = db.session.execute(update(AttemptAnswer).where(AttemptAnswer.id == answer.id, still_open)
-                                .values(response=value, saved_at=now)
-                                .execution_options(synchronize_session=False))
+    result = db.session.execute(_SAVE, {"answer_id": answer.id, "open_attempt": attempt.id, "value": value,
+                                        "now": now, "latest": _latest_start(now)})
     if result.rowcount != 1:
         raise QuizError(_("本次答题已提交，不能再修改答案"), 409)
     answer.response, answer.saved_at = value, now
     return answer
 
 
-def clean_response(answer: AttemptAnswer, response: object) -> object:
-    kind = answer.question.kind
+def _grace() -> timedelta:
+    return timedelta(seconds=current_app.config["QUIZ_DEADLINE_GRACE_SECONDS"])
+
+
+def _past(deadline: datetime | None, now: datetime) -> bool:
+    return deadline is not None and now > deadline + _grace()
+
+
+def _latest_start(now: datetime) -> datetime:
+    """Deadlines before this have passed (``deadline + grace < now``, written for an index-free comparison)."""
+    return now - _grace()
+
+
+_ANSWER_ROW = (select(AttemptAnswer.id, AttemptAnswer.option_order, Question.kind, Attempt.user_id, Attempt.status,
+                      Attempt.deadline)
+               .join(Question, Question.id == AttemptAnswer.question_id)
+               .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
+               .where(AttemptAnswer.attempt_id == bindparam("attempt_id"),
+                      AttemptAnswer.position == bindparam("position")))
+_STILL_OPEN = (select(Attempt.id)
+               .where(Attempt.id == bindparam("open_attempt"), Attempt.status == AttemptStatus.OPEN,
+                      or_(Attempt.deadline.is_(None), Attempt.deadline >= bindparam("latest")))
+               .with_for_update(read=True))  # PostgreSQL: FOR SHARE, held to the commit; SQLite: nothing
+_SAVE = (update(AttemptAnswer)
+         .where(AttemptAnswer.id == bindparam("answer_id"), _STILL_OPEN.exists())
+         .values(response=bindparam("value", type_=AttemptAnswer.__table__.c.response.type),
+                 saved_at=bindparam("now"))
+         .execution_options(synchronize_session=False))
+
+
+def clean_response(kind: QuestionKind, option_order: list, response: object) -> object:
     if kind == QuestionKind.BLANK:
         if response is None:
             return None
@@ -346,7 +403,7 @@ def clean_response(answer: AttemptAnswer, response: object) -> object:
     if not isinstance(chosen, list) or any(not isinstance(c, str) for c in chosen):
         raise QuizError(_("答案格式不正确"), 422)
     chosen = list(dict.fromkeys(chosen))
-    if any(c not in answer.option_order for c in chosen):
+    if any(c not in option_order for c in chosen):
         raise QuizError(_("选项不属于这道题"), 422)
     if kind != QuestionKind.MULTIPLE and len(chosen) > 1:
         raise QuizError(_("这道题只能选一个答案"), 422)

@@ -286,3 +286,43 @@ def test_required_quiz_for_course_completion(app, member, now):
     services.submit_attempt(attempt)
     db.session.commit()
     assert services.required_quizzes_passed(member.id, course.id)
+
+
+def test_exam_api_statements_per_request(app, member, now, auth, client):
+    """The burst's three requests stay cheap: start (the question draw comes from a per-quiz cache), save
+    (reads the one answered row and writes it with one guarded UPDATE), submit (one UPDATE wins, grading
+    reads the answers once)."""
+    from sqlalchemy import event
+
+    bank, qs = make_bank()
+    quiz = make_quiz(bank, qs)
+    services.set_draw_rules(quiz, [{"count": 4, "points": 5}])
+    db.session.commit()
+    headers = auth.token(member)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def counted(method, path, **kwargs):
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            response = client.open(path, method=method, headers=headers, **kwargs)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert response.status_code in (200, 201), response.get_json()
+        return response.get_json(), list(statements)
+
+    attempt, started = counted("POST", f"/api/v1/quizzes/{quiz.id}/attempts")
+    first = attempt["questions"][0]
+    response = [first["options"][0]["id"]] if first["options"] else "中央委员会"
+    _, saved = counted("PUT", f"/api/v1/attempts/{attempt['id']}/answers/1", json={"response": response})
+    _, saved_again = counted("PUT", f"/api/v1/attempts/{attempt['id']}/answers/1", json={"response": response})
+    _, submitted = counted("POST", f"/api/v1/attempts/{attempt['id']}/submit")
+    assert len(saved) <= 3 and len(saved_again) <= 3, saved  # the token, the answered row, one UPDATE
+    assert [s.split()[0].upper() for s in saved] == ["SELECT", "SELECT", "UPDATE"]
+    assert len(started) <= 20 and len(submitted) <= 15, (len(started), len(submitted))
+    db.session.expire_all()
+    answer = db.session.scalar(select(Attempt).where(Attempt.id == attempt["id"])).answers[0]
+    assert answer.response == response and answer.earned is not None  # saved, then graded
