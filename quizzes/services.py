@@ -25,6 +25,7 @@ from core import clock
 from core.extensions import db
 from courses.models import Course
 from courses.visibility import can_view_course, course_condition, is_staff
+from learning.completion import check_course_completion
 from learning.ledger import record_entry
 from learning.models import HourSource
 from quizzes import grading
@@ -454,6 +455,9 @@ def _grade(attempt: Attempt, now: datetime) -> None:
             record_entry(user_id=attempt.user_id, seconds=quiz.credit_seconds, source=HourSource.QUIZ,
                          source_ref=f"attempt:{attempt.id}", occurred_at=now, course_id=quiz.course_id,
                          note=quiz.title)
+    if result.passed and quiz.course_id is not None:
+        # passing may be what the course still needed: completion, certificate, a fixed-credit course's hours
+        check_course_completion(attempt.user_id, quiz.course_id, now)
 
 
 def close_expired(now: datetime | None = None) -> int:

@@ -326,3 +326,37 @@ def test_exam_api_statements_per_request(app, member, now, auth, client):
     db.session.expire_all()
     answer = db.session.scalar(select(Attempt).where(Attempt.id == attempt["id"])).answers[0]
     assert answer.response == response and answer.earned is not None  # saved, then graded
+
+
+def test_passing_the_required_quiz_completes_a_fixed_credit_course(app, member, now):
+    """The last thing a course needed was the quiz: passing it completes the course, issues the certificate
+    and credits the course's fixed hours once, besides the quiz's own credit."""
+    from courses.models import Course, CourseStatus, CreditMode, Lecture, LectureKind
+    from learning.completion import lecture_completed
+    from learning.models import Certificate
+
+    course = Course(title="学习党章", status=CourseStatus.PUBLISHED, credit_mode=CreditMode.FIXED, credit_hours=1)
+    db.session.add(course)
+    db.session.flush()
+    lecture = Lecture(course_id=course.id, position=1, title="总纲", kind=LectureKind.TEXT, body_markdown="党章总纲")
+    db.session.add(lecture)
+    db.session.commit()
+    bank, qs = make_bank(course=course)
+    quiz = make_quiz(bank, qs, course_id=course.id, required_for_completion=True, credit_seconds=600)
+    lecture_completed(member.id, lecture.id, now.value)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0  # the quiz is still missing
+    failed, _ = services.start_attempt(quiz, member)
+    services.submit_attempt(failed)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
+    attempt, _ = services.start_attempt(quiz, member)
+    answer_all(attempt, correct_responses(attempt))
+    services.submit_attempt(attempt)
+    db.session.commit()
+    certificate = db.session.scalar(select(Certificate).where(Certificate.user_id == member.id))
+    assert certificate is not None and certificate.course_id == course.id
+    by_source = dict(db.session.execute(select(HourEntry.source, func.sum(HourEntry.seconds))
+                                        .where(HourEntry.user_id == member.id).group_by(HourEntry.source)).all())
+    minutes = app.config["MINUTES_PER_HOUR_UNIT"]
+    assert by_source == {HourSource.QUIZ: 600, HourSource.COURSE: minutes * 60}
