@@ -7,7 +7,8 @@ what it depends on (the visibility key of the viewer, the filters, the locale, t
 
 Freshness:
 
-* On this server, a commit that changed a course, lecture, tag, material or organization clears the
+* On this server, a commit that changed a course, lecture, tag, material, organization or required-course
+  assignment clears the
   cache at once (SQLAlchemy session events: ``after_flush`` notes it, ``after_commit`` clears).
 * Course-level entries (syllabus, outline) also carry the course's ``updated_at``, which the authoring
   services bump on every lecture or tag change; every server reads that row per request, so a syllabus
@@ -71,9 +72,9 @@ def _watched() -> tuple[type, ...]:
     global _WATCHED
     if not _WATCHED:
         from accounts.models import Organization
-        from courses.models import Course, CourseTag, Lecture, Material
+        from courses.models import Course, CourseTag, Lecture, Material, RequiredAssignment
 
-        _WATCHED = (Course, CourseTag, Lecture, Material, Organization)
+        _WATCHED = (Course, CourseTag, Lecture, Material, Organization, RequiredAssignment)
     return _WATCHED
 
 

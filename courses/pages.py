@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from flask import render_template
+from jinja2 import TemplateNotFound
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
@@ -98,28 +99,52 @@ def catalog_badges(required: dict, enrolled: set[int]):
 
 @dataclass(frozen=True)
 class Syllabus:
-    """A course's live lectures as the course page shows them (the same for every learner)."""
+    """A course page's parts that are the same for every viewer: the head (breadcrumb, title, audience, tags,
+    summary) and the live lectures."""
 
     lecture_ids: tuple[int, ...]
     minutes: int
-    tags: tuple[str, ...]
+    head: Markup
     rows: Pieces  # the <li> list with a progress marker per lecture
 
 
 def course_for_page(course_id: int) -> Course | None:
-    """The course row (fresh on every request: visibility is decided on it) with its organization."""
-    return db.session.scalar(select(Course).options(joinedload(Course.org), lazyload(Course.tag_rows))
-                             .where(Course.id == course_id))
+    """The course row, fresh on every request: visibility is decided on it, and its ``updated_at`` keys the
+    cached parts."""
+    return db.session.scalar(select(Course).options(lazyload(Course.tag_rows)).where(Course.id == course_id))
 
 
 def course_syllabus(course: Course, logged_in: bool) -> Syllabus:
     def build() -> Syllabus:
         lectures = services.live_lectures(course)
-        tags = tuple(sorted(db.session.scalars(select(CourseTag.tag).where(CourseTag.course_id == course.id))))
+        tags = sorted(db.session.scalars(select(CourseTag.tag).where(CourseTag.course_id == course.id)))
+        head = render_template("courses/_course_head.html", course=course, tags=tags,
+                               summary_html=Markup(services.render_markdown(course.summary)))
         html = render_template("courses/_syllabus.html", lectures=lectures, logged_in=logged_in)
-        return Syllabus(tuple(lecture.id for lecture in lectures), minutes_of(lectures), tags, Pieces.split(html))
+        return Syllabus(tuple(lecture.id for lecture in lectures), minutes_of(lectures), Markup(head),
+                        Pieces.split(html))
 
-    return cached(("syllabus", course.id, course.updated_at, logged_in, locale_key()), build)
+    return cached(("syllabus", course.id, course.updated_at, course.status, logged_in, locale_key()), build)
+
+
+def required_ids(user) -> dict:
+    """{course id: due date} required of ``user``: it depends only on their organization (and its ancestors),
+    so it is cached per organization."""
+    from learning import enrollments
+
+    org = user.organization if user is not None and user.is_authenticated else None
+    if org is None:
+        return {}
+    return cached(("required", org.id, org.path), lambda: enrollments.required_course_ids(user))
+
+
+def is_enrolled(user, course_id: int) -> bool:
+    from learning.models import Enrollment
+
+    if user is None or not user.is_authenticated:
+        return False
+    return db.session.scalar(select(Enrollment.id).where(Enrollment.user_id == user.id,
+                                                         Enrollment.course_id == course_id)) is not None
 
 
 def minutes_of(lectures: list[Lecture]) -> int:
@@ -160,8 +185,7 @@ class Outline:
 
 
 def lecture_for_page(lecture_id: int) -> Lecture | None:
-    return db.session.scalar(select(Lecture).options(joinedload(Lecture.course).joinedload(Course.org),
-                                                     joinedload(Lecture.course).lazyload(Course.tag_rows),
+    return db.session.scalar(select(Lecture).options(joinedload(Lecture.course).lazyload(Course.tag_rows),
                                                      joinedload(Lecture.material).load_only(Material.file_kind))
                              .where(Lecture.id == lecture_id))
 
@@ -180,6 +204,18 @@ def outline_badges(progress: dict):
         return lambda _lecture_id: ""
     done = f" · {escape(_('已完成'))}"
     return lambda lecture_id: done if progress.get(lecture_id) else ""
+
+
+def tracker_html(lecture: Lecture) -> Markup:
+    """learning/_lecture_tracker.html for this lecture: it depends on the lecture (id, kind), the settings and
+    the language only, so it is rendered once per lecture and language."""
+    def build() -> Markup:
+        try:
+            return Markup(render_template("learning/_lecture_tracker.html", lecture=lecture))
+        except TemplateNotFound:  # the hours engine is not installed
+            return Markup("")
+
+    return cached(("tracker", lecture.id, lecture.kind, locale_key()), build)
 
 
 def is_preview(course: Course) -> bool:

@@ -148,8 +148,7 @@ def preview(course_id: int):
     syllabus = pages.course_syllabus(course, logged_in=True)
     return render_template("courses/detail.html", course=course, enrollment=None, due=None, completed=0,
                            minutes=syllabus.minutes, syllabus=syllabus, preview=True,
-                           syllabus_html=syllabus.rows.fill(pages.syllabus_badges({})),
-                           summary_html=services.render_markdown(course.summary))
+                           syllabus_html=syllabus.rows.fill(pages.syllabus_badges({})), head_html=syllabus.head)
 
 
 # --- lectures ----------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def catalog():
     link_args = {k: v for k, v in {**filters, "sort": sort if sort != "newest" else None}.items() if v}
     body = pages.catalog_body(current_user, sort=sort, filters=filters, link_args=link_args,
                               page_number=max(args.get("page", 1, type=int), 1))
-    required = enrollments.required_course_ids(current_user)
+    required = pages.required_ids(current_user)
     enrolled: set[int] = set()
     if current_user.is_authenticated and body.ids:
         enrolled = set(db.session.scalars(select(Enrollment.course_id).where(
@@ -94,14 +94,14 @@ def detail(course_id: int):
         abort(404)
     syllabus = pages.course_syllabus(course, current_user.is_authenticated)
     progress = services.progress_by_lecture(current_user, course.id)
-    enrollment = enrollments.enrollment_of(current_user, course)
-    due = enrollments.required_course_ids(current_user).get(course.id)
+    enrollment = pages.is_enrolled(current_user, course.id)
+    due = pages.required_ids(current_user).get(course.id)
     live_ids = set(syllabus.lecture_ids)
     completed = sum(1 for lecture_id, done in progress.items() if done and lecture_id in live_ids)
     return render_template("courses/detail.html", course=course, enrollment=enrollment, due=due,
                            completed=completed, minutes=syllabus.minutes, syllabus=syllabus,
                            syllabus_html=syllabus.rows.fill(pages.syllabus_badges(progress)),
-                           summary_html=services.render_markdown(course.summary), preview=False)
+                           head_html=syllabus.head, preview=False)
 
 
 @bp.post("/courses/<int:course_id>/enroll")
@@ -144,7 +144,7 @@ def lecture(lecture_id: int):
     context = {"lecture": item, "course": course, "outline_count": len(outline.lecture_ids),
                "outline_html": outline.rows.fill(pages.outline_badges(progress)),
                "previous": previous, "following": following, "progress": progress, "LectureKind": LectureKind,
-               "preview": pages.is_preview(course)}
+               "preview": pages.is_preview(course), "tracker_html": pages.tracker_html(item)}
     if item.kind == LectureKind.VIDEO and item.media_key:
         context["media_url"] = lecture_media_url(item)
     if item.kind == LectureKind.DOCUMENT and item.material_id:
