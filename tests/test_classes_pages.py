@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core import clock
 from core.extensions import db
+from core.permissions import Role
 from learning import offline
 from learning.classes import services
 from tests.quiz_helpers import make_bank, make_quiz
@@ -66,6 +67,24 @@ def test_the_class_index_renders_for_each_role(client, auth, grid, role):
     page = text(client.get("/classes/"))
     assert "我的培训班" in page and "公开报名" in page
     assert ("新建培训班" in page) == (role in ("trainer", "street_organizer", "admin"))
+
+
+def test_trainers_manage_the_classes_they_created(client, auth, grid, make_user):
+    services.class_types()
+    db.session.commit()
+    auth.login(grid["trainer"])
+    assert client.post("/classes/new", data=class_form(grid["communities"][3])).status_code == 302
+    item = db.session.scalar(select(TrainingClass))
+    assert client.get(f"/classes/{item.id}/board").status_code == 200
+    auth.logout()
+    other = make_user(Role.TRAINER, org=grid["root"], name="教员乙")
+    auth.login(other)
+    assert client.get(f"/classes/{item.id}/manage").status_code == 404
+    auth.logout()
+    loose = make_user(Role.TRAINER, name="外聘教员")  # no organization: hosts nothing, still sees the index
+    auth.login(loose)
+    page = text(client.get("/classes/"))
+    assert "我的培训班" in page and "新建培训班" not in page
 
 
 def test_anonymous_visitors_are_sent_to_login(client):

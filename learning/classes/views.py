@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.exceptions import NotFound
 
 from accounts.models import User
 from core import clock
@@ -129,7 +130,10 @@ def index():
     registrable = [c for c in services.registrable_classes(current_user, now) if c.id not in joined]
     managed = None
     if has_role(current_user, *MANAGERS):
-        managed = db.paginate(services.manageable_classes(current_user), per_page=20, error_out=False)
+        try:
+            managed = db.paginate(services.manageable_classes(current_user), per_page=20, error_out=False)
+        except NotFound:  # a trainer without an organization hosts no classes
+            managed = None
     return render_template("classes/index.html", mine=mine, upcoming=upcoming, mine_status=mine_status,
                            registrable=registrable, managed=managed, now=now)
 
