@@ -159,7 +159,7 @@ def speed(app, repeat: int) -> dict:
 
             like_times = timed(like, max(1, repeat // 3))
             found = services.search(anyone, query)
-            total = f"{found.total}+" if found.total_is_lower_bound else str(found.total)
+            total = f"~{found.total}" if found.total_is_estimate else str(found.total)
             search_ms += s
             like_ms += like_times
             per_query.append({"query": query, "total": total, "search_p50": round(statistics.median(s), 1),

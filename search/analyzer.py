@@ -25,7 +25,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from whoosh.lang.porter import stem  # a small pure-Python Porter stemmer (the only part of Whoosh we use)
+from whoosh.analysis import Token, Tokenizer
+from whoosh.lang.porter import stem
 
 CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _UNIT = re.compile(rf"([{CJK_RANGES}])|([0-9a-z]+)|(\s+)|([^\w\s])|([^\W0-9a-z{CJK_RANGES}_]+)")
@@ -74,6 +75,18 @@ def units(text: str) -> Iterator[tuple[str, int, int, bool]]:
             continue
         yield match.group(), match.start(), match.end(), gap
         gap = False
+
+
+def gram_tokens(text: str) -> Iterator[tuple[str, int, int, int]]:
+    """``(term, position, startchar, endchar)`` of the gram view; unigram and bigram share a position."""
+    pos = -1
+    previous = None  # (char, start) of the previous unit when it is a CJK character
+    for unit, start, end, gap in units(normalize(text)):
+        pos += 2 if gap else 1
+        if previous is not None and not gap and len(unit) == 1 and _is_cjk(unit):
+            yield previous[0] + unit, pos - 1, previous[1], end
+        yield unit, pos, start, end
+        previous = (unit, start) if len(unit) == 1 and _is_cjk(unit) else None
 
 
 def _is_cjk(char: str) -> bool:
@@ -146,6 +159,26 @@ def _word_term(word: str) -> str | None:
     return word if _word_ok(word) else None
 
 
+def word_tokens(text: str) -> Iterator[tuple[str, int, int]]:
+    """``(term, startchar, endchar)`` of the word view: jieba search-mode words of the normalized text."""
+    import jieba
+
+    load_jieba()
+    normalized = normalize(text)
+    for word, start, end in jieba.dt.tokenize(normalized, mode="search", HMM=False):
+        term = _word_term(word)
+        if term:
+            yield term, start, end
+
+
+def word_terms(text: str) -> Iterator[str]:
+    """The word view's terms without offsets (the index keeps no positions for words)."""
+    import jieba
+
+    load_jieba()
+    return filter(None, map(_word_term, jieba.dt.cut_for_search(normalize(text), HMM=False)))
+
+
 def query_words(text: str) -> list[str]:
     """The word-view terms of a query part: jieba's precise segmentation (not search mode)."""
     import jieba
@@ -183,38 +216,65 @@ def _run_pinyin(run: str) -> tuple[str, ...]:
     return tuple(s for s in lazy_pinyin(run, errors="ignore") if s)
 
 
-# --- token streams for the index (space-separated terms) ---------------------------------------------------
+# --- Whoosh tokenizers ------------------------------------------------------------------------------------
 
-def term(unit: str) -> str:
-    """A unit as one index term: letters and digits as they are, anything else (``+``, ``#``) spelled as
-    ``zs`` + hex code points, so the index's tokenizer, which splits at symbols, keeps it whole."""
-    return unit if unit.isalnum() else "zs" + "".join(f"{ord(c):x}" for c in unit)
+class _Portable:
+    """Pickle as a stock Whoosh tokenizer: Whoosh pickles the schema into every index it writes; we
+    always open indexes with our explicit schema, so no module path of ours ends up in the index."""
 
+    def __reduce__(self):
+        from whoosh.analysis import SpaceSeparatedTokenizer
 
-def gram_streams(text: str) -> tuple[str, str]:
-    """The two gram streams of ``text``, one term per unit position:
-
-    * **grams**: at each CJK character followed by another one, their bigram; elsewhere the unit itself.
-      A literal string is the consecutive terms :func:`phrase_terms` gives for it (its last CJK
-      character after a non-CJK unit is matched as a prefix: 月 finds 月 and 月份).
-    * **units**: every unit (single CJK characters, 2017, symbols), for single-term matches.
-    """
-    found = [(unit, gap, len(unit) == 1 and _is_cjk(unit)) for unit, _s, _e, gap in units(normalize(text))]
-    grams, singles = [], []
-    last = len(found) - 1
-    for i, (unit, _gap, cjk) in enumerate(found):
-        single = term(unit)
-        singles.append(single)
-        if cjk and i < last and found[i + 1][2] and not found[i + 1][1]:
-            grams.append(unit + found[i + 1][0])
-        else:
-            grams.append(single)
-    return " ".join(grams), " ".join(singles)
+        return SpaceSeparatedTokenizer, ()
 
 
-def word_stream(text: str) -> str:
-    """jieba search-mode words of ``text`` as terms (中华人民共和国 also yields 人民, 共和国)."""
-    import jieba
+class GramTokenizer(_Portable, Tokenizer):
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for term, pos, start, end in gram_tokens(value):
+            token.text = term
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token
 
-    load_jieba()
-    return " ".join(term(t) for t in filter(None, map(_word_term, jieba.dt.cut_for_search(normalize(text), HMM=False))))
+
+class WordTokenizer(_Portable, Tokenizer):
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not positions and not chars:  # indexing a frequency-only field: no offsets needed
+            for term in word_terms(value):
+                token.text = term
+                token.boost = 1.0
+                token.stopped = False
+                yield token
+            return
+        for i, (term, start, end) in enumerate(word_tokens(value)):
+            token.text = term
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = start_pos + i
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token
+
+
+class KeysTokenizer(_Portable, Tokenizer):
+    """Space-separated keys as they are (pinyin keys, access terms)."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for i, key in enumerate(value.split()):
+            token.text = key
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = start_pos + i
+            yield token

@@ -15,8 +15,8 @@ RESULT_SCHEMA = {
     "type": "object",
     "properties": {
         "total": {"type": "integer"},
-        "total_is_lower_bound": {"type": "boolean",
-                                 "description": "true: more than `total` documents match (counting stops there)"},
+        "total_is_estimate": {"type": "boolean",
+                                 "description": "true: `total` is an estimate (the engine skipped matches that could not reach the page)"},
         "page": {"type": "integer"},
         "results": {"type": "array", "items": {"type": "object", "properties": {
             "kind": {"type": "string", "enum": list(KINDS)}, "id": {"type": "integer"},
@@ -55,7 +55,7 @@ def search():
                             page=page, per_page=per_page)
     return jsonify({
         "total": found.total,
-        "total_is_lower_bound": found.total_is_lower_bound,
+        "total_is_estimate": found.total_is_estimate,
         "page": found.page,
         "results": [{"kind": r.kind, "id": r.id, "title": r.title, "snippet": str(r.snippet), "url": r.url,
                      "score": r.score, "archived": r.archived, "course_title": r.course_title}

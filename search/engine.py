@@ -65,7 +65,7 @@ class HitPage:
     total: int
     hits: list[Hit] = field(default_factory=list)
     pinyin_fallback: bool = False  # nothing matched the text; these titles match it as pinyin
-    total_is_lower_bound: bool = False  # counting stopped at ``total``: there are more
+    total_is_estimate: bool = False  # the engine skipped matches that could not reach this page: about ``total``
 
 
 Progress = Callable[[int], None]

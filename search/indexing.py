@@ -29,10 +29,11 @@ from courses.models import Audience, Course, CourseStatus, CourseTag, Lecture, M
 from search.analyzer import load_jieba, pinyin_keys
 from search.engine import IndexDocument, doc_key
 from search.models import IndexLogEntry
-from search.fts_backend import FtsEngine
+from search.whoosh_backend import WhooshEngine
 
 VISIBLE_STATUSES = (CourseStatus.PUBLISHED, CourseStatus.ARCHIVED)
 BATCH = 500
+BULK_BATCH = 2000  # log rows per index commit when a bulk import catches up (no merging until the end)
 _MARKDOWN = re.compile(r"!\[[^\]]*\]\([^)]*\)|\]\([^)]*\)|[#>*_`|~\[\]]+")
 
 
@@ -48,12 +49,12 @@ def init_app(app: Flask) -> None:
         event.listen(Session, "after_rollback", _forget)
 
 
-def get_engine() -> FtsEngine:
+def get_engine() -> WhooshEngine:
     """This app's engine on ``SEARCH_INDEX_DIR`` (default: instance/search-index)."""
     directory = Path(current_app.config.get("SEARCH_INDEX_DIR") or Path(current_app.instance_path) / "search-index")
     engine = current_app.extensions.get("search")
     if engine is None or engine.base != directory:
-        engine = current_app.extensions["search"] = FtsEngine(directory)
+        engine = current_app.extensions["search"] = WhooshEngine(directory)
     return engine
 
 
@@ -110,10 +111,10 @@ def _after_commit(session) -> None:
 
 
 @contextlib.contextmanager
-def deferred_indexing(optimize_from: int = 5000):
+def deferred_indexing():
     """For bulk writes (``flask materials import``): commits inside only log their changes; one catch-up
-    at the end applies them all in batches, and merges the index when it took ``optimize_from`` rows or
-    more. If the block fails, the log still holds every committed change for the next catch-up."""
+    at the end applies them all in large batches and merges the index's segments once. If the block
+    fails, the log still holds every committed change for the next catch-up."""
     session = db.session()
     session.info["search_deferred"] = True
     try:
@@ -122,7 +123,7 @@ def deferred_indexing(optimize_from: int = 5000):
         session.info.pop("search_deferred", None)
     if not (current_app.config.get("SEARCH_SYNC_ON_COMMIT", True) and "search" in current_app.extensions):
         return  # the next search or `flask search catch-up` applies the log
-    if catch_up(blocking=True) >= optimize_from:
+    if catch_up(blocking=True, bulk=True) > BULK_BATCH:  # more than one unmerged segment
         engine = get_engine()
         with engine.writer_lock():
             engine.optimize()
@@ -247,31 +248,37 @@ def settled_watermark(session: Session, start: int, seqs: list[tuple[int, object
     return watermark
 
 
-def apply_log(engine, session: Session, max_batches: int | None = None) -> int:
-    """Apply log rows after ``engine``'s watermark (caller holds the writer lock). Returns rows applied."""
+def apply_log(engine, session: Session, max_batches: int | None = None, bulk: bool = False) -> int:
+    """Apply log rows after ``engine``'s watermark (caller holds the writer lock). Returns rows applied.
+    ``bulk``: bigger batches, committed without merging segments (optimize once afterwards)."""
+    size = BULK_BATCH if bulk else BATCH
     applied = 0
     batches = 0
     while max_batches is None or batches < max_batches:
         start = max(engine.applied_seq(), 0)
         rows = session.execute(select(IndexLogEntry.seq, IndexLogEntry.kind, IndexLogEntry.object_id,
                                       IndexLogEntry.at).where(IndexLogEntry.seq > start)
-                               .order_by(IndexLogEntry.seq).limit(BATCH)).all()
+                               .order_by(IndexLogEntry.seq).limit(size)).all()
         if not rows:
             break
         upserts, deletes = _documents_for_keys(session, {(r.kind, r.object_id) for r in rows})
         watermark = settled_watermark(session, start, [(r.seq, r.at) for r in rows])
         session.rollback()  # end the read before the index commit (SQLite writers wait for readers)
-        engine.apply(upserts, deletes, watermark)
+        if bulk:
+            engine.apply(upserts, deletes, watermark, merge=False)
+        else:
+            engine.apply(upserts, deletes, watermark)
         applied += len(rows)
         batches += 1
-        if watermark == start or len(rows) < BATCH:
+        if watermark == start or len(rows) < size:
             break  # waiting for a gap to fill, or done
     return applied
 
 
-def catch_up(blocking: bool = False) -> int:
+def catch_up(blocking: bool = False, bulk: bool = False) -> int:
     """Bring this server's index up to the log. Without ``blocking``, returns 0 at once when another
-    worker holds the writer lock (it is applying the log). Creates the index when there is none."""
+    worker holds the writer lock (it is applying the log). Creates the index when there is none.
+    ``bulk``: see :func:`apply_log`."""
     engine = get_engine()
     total = 0
     for _attempt in range(3):  # re-check after releasing: a commit may have come in meanwhile
@@ -281,7 +288,7 @@ def catch_up(blocking: bool = False) -> int:
             with Session(db.engine) as session:
                 if not engine.exists():
                     _build_into_empty(engine, session)
-                total += apply_log(engine, session)
+                total += apply_log(engine, session, bulk=bulk)
         with Session(db.engine) as session:
             if log_head(session) <= engine.applied_seq():
                 break

@@ -45,7 +45,7 @@ class SearchPage:
     per_page: int = 10
     results: list[Result] = field(default_factory=list)
     pinyin_fallback: bool = False
-    total_is_lower_bound: bool = False  # more matches than were counted (search.fts_backend.COUNT_LIMIT)
+    total_is_estimate: bool = False  # about ``total``: the engine did not count every match
 
     @property
     def pages(self) -> int:
@@ -103,7 +103,7 @@ def search(user, raw_query: str | None, *, kind: str | None = None, category: st
     hits = get_engine().search(query, access_for(user), filters, offset=(page - 1) * per_page, limit=per_page)
     result.total = hits.total
     result.pinyin_fallback = hits.pinyin_fallback
-    result.total_is_lower_bound = hits.total_is_lower_bound
+    result.total_is_estimate = hits.total_is_estimate
     objects = _load(hits.hits)
     keys = [] if hits.pinyin_fallback else query.highlight_keys
     for hit in hits.hits:

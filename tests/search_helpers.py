@@ -43,13 +43,11 @@ def published_course(by, title: str, *, summary: str = "", lectures=(), audience
 @pytest.fixture(autouse=True)
 def release_connections(request):
     """Close each test app's pooled connections at once (the catch-up uses a session of its own), so a
-    PostgreSQL run does not pile up idle connections until garbage collection."""
-    import gc
-
+    PostgreSQL run does not pile up idle connections. (No gc.collect() here: it found nothing to free and
+    cost 0.4–0.7 s per test walking the 400,000 objects jieba and the apps leave.)"""
     app = request.getfixturevalue("app") if "app" in request.fixturenames else None
     yield
     if app is not None:
         with app.app_context():
             if db.engine.url.get_backend_name() != "sqlite":  # in-memory SQLite lives in its one connection
                 db.engine.dispose()
-    gc.collect()

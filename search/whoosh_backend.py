@@ -1,0 +1,357 @@
+"""The Whoosh backend (whoosh-reloaded 2.7.5: same import name and index format as Whoosh 2.7.4, but kept
+working on current Pythons — no invalid-escape warnings, no removed ``collections`` aliases).
+
+Layout of ``SEARCH_INDEX_DIR``::
+
+    writer.lock        fcntl lock: the one writer of this server's index (catch-up, rebuild swap)
+    current -> gen-N   symlink to the live generation; a rebuild writes gen-M and renames a new link over it
+    gen-N/             Whoosh files + applied.json (index-log sequence number the index is complete up to)
+
+Whoosh's own write lock stays underneath ours; ours is taken without blocking by request-time catch-ups
+(a busy writer means someone else is applying the log). Searchers are per process and refreshed when the
+index generation or its segments moved.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+from whoosh import index as whoosh_index
+from whoosh import query as Q
+from whoosh.analysis import Analyzer  # noqa: F401  (tokenizers below are used as analyzers)
+from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.scoring import BM25F
+
+from search.analyzer import GramTokenizer, KeysTokenizer, WordTokenizer, pinyin_keys
+from search.engine import Access, Filters, Hit, HitPage, IndexDocument, Progress
+from search.query import Clause, ParsedQuery
+
+TITLE_BOOST = 3.0
+WORD_BOOST = 1.5
+PHRASE_BOOST = 2.0
+NO_ORG = "none"
+CANDIDATES = 200  # hits the pinyin fallback looks at
+
+
+def make_schema() -> Schema:
+    """The schema, passed explicitly whenever an index is opened (the pickled copy is never read).
+
+    One recall field (``grams``: title and body, unigrams and bigrams with positions for phrases) is all a
+    query has to match; ``title_g`` (title grams) and ``words`` (jieba words of title and body, counts
+    only) only add to the score of what ``grams`` matched — or, for real words, also recall."""
+    return Schema(
+        key=ID(stored=True, unique=True),
+        kind=ID(stored=True),
+        title=STORED(),
+        category=ID(),
+        course=ID(),
+        aud=ID(),
+        org_a=ID(),
+        org_b=ID(),
+        grams=TEXT(analyzer=GramTokenizer(), phrase=True),
+        title_g=TEXT(analyzer=GramTokenizer(), phrase=False),
+        words=TEXT(analyzer=WordTokenizer(), phrase=False),
+        title_py=TEXT(analyzer=KeysTokenizer(), phrase=False),
+    )
+
+
+def to_fields(doc: IndexDocument) -> dict:
+    orgs = list(doc.org_ids[:2]) + [None, None]
+    return {
+        "key": doc.key,
+        "kind": doc.kind,
+        "title": doc.title,
+        "category": doc.category or NO_ORG,
+        "course": str(doc.course_id) if doc.course_id else NO_ORG,
+        "aud": "members" if doc.members_only else "public",
+        "org_a": str(orgs[0]) if orgs[0] else NO_ORG,
+        "org_b": str(orgs[1]) if orgs[1] else NO_ORG,
+        "grams": f"{doc.title}。{doc.body}",  # the 。 keeps a phrase from running from title into body
+        "title_g": doc.title,
+        "words": f"{doc.title}\n{doc.body}",
+        "title_py": " ".join(pinyin_keys(doc.title)),
+    }
+
+
+class WhooshEngine:
+    def __init__(self, base_dir: str | os.PathLike):
+        self.base = Path(base_dir)
+        self.schema = make_schema()
+        self._local = threading.local()
+
+    # -- locations -------------------------------------------------------------------------------------------
+
+    @property
+    def current_link(self) -> Path:
+        return self.base / "current"
+
+    def current_dir(self) -> Path | None:
+        try:
+            target = os.readlink(self.current_link)
+        except (FileNotFoundError, OSError):
+            return None
+        path = self.base / target
+        return path if (path / "applied.json").exists() else None
+
+    def exists(self) -> bool:
+        return self.current_dir() is not None
+
+    @contextlib.contextmanager
+    def writer_lock(self, blocking: bool = True):
+        self.base.mkdir(parents=True, exist_ok=True)
+        with open(self.base / "writer.lock", "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    # -- the log watermark -----------------------------------------------------------------------------------
+
+    def applied_seq(self) -> int:
+        directory = self.current_dir()
+        return _read_applied(directory) if directory else -1
+
+    # -- writing (callers hold writer_lock) -------------------------------------------------------------------
+
+    def apply(self, upserts: Iterable[IndexDocument], deletes: Iterable[str], applied_seq: int,
+              directory: Path | None = None, merge: bool = True) -> None:
+        """``merge=False`` (bulk catch-up): add a segment without merging others into it; :meth:`optimize`
+        merges once at the end instead of re-writing small segments after every batch."""
+        directory = directory or self.current_dir()
+        ix = whoosh_index.open_dir(str(directory), schema=self.schema)
+        writer = ix.writer(timeout=30.0)
+        try:
+            for key in deletes:
+                writer.delete_by_term("key", key)
+            for doc in upserts:
+                writer.update_document(**to_fields(doc))
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(merge=merge)
+        _write_applied(directory, applied_seq)
+
+    def optimize(self) -> None:
+        """Merge the live index into one segment (after a bulk catch-up; caller holds the writer lock)."""
+        ix = whoosh_index.open_dir(str(self.current_dir()), schema=self.schema)
+        ix.writer(timeout=30.0).commit(optimize=True)
+
+    def build(self, documents: Iterable[IndexDocument], applied_seq: int, progress: Progress | None = None) -> Path:
+        """Write ``documents`` into a new generation (not live yet); returns its folder."""
+        directory = self._new_generation()
+        ix = whoosh_index.create_in(str(directory), self.schema)
+        writer = ix.writer(limitmb=256)  # one process: the tokenizers must not travel to subprocesses
+        count = 0
+        try:
+            for doc in documents:
+                writer.add_document(**to_fields(doc))
+                count += 1
+                if progress:
+                    progress(count)
+        except BaseException:
+            writer.cancel()
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        writer.commit()
+        _write_applied(directory, applied_seq)
+        return directory
+
+    def rebuild(self, documents: Iterable[IndexDocument], applied_seq: int, progress: Progress | None = None,
+                before_swap: Callable[["WhooshEngine"], None] | None = None) -> Path:
+        directory = self.build(documents, applied_seq, progress)
+        with self.writer_lock():
+            if before_swap:
+                before_swap(GenerationEngine(self, directory))
+            self.swap(directory)
+        return directory
+
+    def _new_generation(self) -> Path:
+        self.base.mkdir(parents=True, exist_ok=True)
+        directory = self.base / f"gen-{time.time_ns()}-{os.getpid()}"
+        directory.mkdir()
+        return directory
+
+    def swap(self, directory: Path) -> None:
+        """Make ``directory`` the live generation (caller holds the writer lock)."""
+        temp = self.base / f".current-{os.getpid()}-{threading.get_ident()}"
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        os.symlink(directory.name, temp)
+        os.replace(temp, self.current_link)  # atomic: readers see the old or the new generation
+        self._remove_old_generations(keep={directory.name})
+
+    def _remove_old_generations(self, keep: set[str]) -> None:
+        """Keep the live generation and the one before it (a worker may still be reading it)."""
+        generations = sorted((p for p in self.base.glob("gen-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        survivors = set(keep) | {p.name for p in generations[-2:]}
+        for path in generations:
+            if path.name not in survivors:
+                shutil.rmtree(path, ignore_errors=True)
+
+    # -- reading --------------------------------------------------------------------------------------------
+
+    def searcher(self):
+        """This thread's searcher on the live generation, refreshed when the index moved."""
+        directory = self.current_dir()
+        if directory is None:
+            return None
+        state = getattr(self._local, "state", None)
+        if state is None or state[0] != os.getpid() or state[1] != directory:
+            if state is not None:
+                with contextlib.suppress(Exception):
+                    state[2].close()
+            ix = whoosh_index.open_dir(str(directory), schema=self.schema)
+            searcher = ix.searcher(weighting=BM25F())
+        elif state[2].up_to_date():
+            searcher = state[2]
+        elif state[2].doc_count_all() == 0:  # Whoosh cannot refresh from an empty reader
+            searcher = whoosh_index.open_dir(str(directory), schema=self.schema).searcher(weighting=BM25F())
+        else:
+            searcher = state[2].refresh()
+        self._local.state = (os.getpid(), directory, searcher)
+        return searcher
+
+    def search(self, query: ParsedQuery, access: Access, filters: Filters, offset: int, limit: int) -> HitPage:
+        searcher = self.searcher()
+        if searcher is None or query.empty:
+            return HitPage(total=0)
+        allowed = self._allowed_docs(searcher, access, filters)
+        if allowed is not None and not allowed:
+            return HitPage(total=0)  # (Whoosh reads an empty filter set as "no filter")
+        results = searcher.search(ranked_query(query), filter=allowed, limit=offset + limit)
+        page = _page(results, offset)
+        if page.total == 0 and query.pinyin:
+            page = _page(searcher.search(Q.Prefix("title_py", query.pinyin), filter=allowed, limit=offset + limit),
+                         offset)
+            page.pinyin_fallback = page.total > 0
+        return page
+
+    def _allowed_docs(self, searcher, access: Access, filters: Filters):
+        conditions = []
+        if not access.staff:
+            conditions.append(Q.Or([Q.Term("aud", "public")] + ([Q.Term("aud", "members")] if access.members else [])))
+            orgs = [NO_ORG] + [str(i) for i in access.org_ids]
+            for field in ("org_a", "org_b"):
+                conditions.append(Q.Or([Q.Term(field, o) for o in orgs]))
+            if not access.logged_in:
+                conditions.append(Q.Or([Q.Term("kind", "course"), Q.Term("kind", "material")]))
+        if filters.kind:
+            conditions.append(Q.Term("kind", filters.kind))
+        if filters.category:
+            conditions.append(Q.Term("category", filters.category))
+        if filters.course_id:
+            conditions.append(Q.Term("course", str(filters.course_id)))
+        if not conditions:
+            return None
+        # Document numbers belong to one searcher: the cache lives and dies with it (an id() key could be
+        # reused by the refreshed searcher and hand it the old numbers).
+        cache = searcher.__dict__.setdefault("_ops_filter_cache", {})
+        cache_key = repr(conditions)
+        docs = cache.get(cache_key)
+        if docs is None:
+            if len(cache) > 64:
+                cache.clear()
+            docs = set(searcher.docs_for_query(Q.And(conditions)))
+            cache[cache_key] = docs
+        return docs
+
+    def stats(self) -> dict:
+        directory = self.current_dir()
+        if directory is None:
+            return {"documents": 0, "bytes": 0, "applied_seq": -1}
+        searcher = self.searcher()
+        size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
+        return {"documents": searcher.doc_count(), "bytes": size, "applied_seq": _read_applied(directory),
+                "directory": str(directory)}
+
+
+class GenerationEngine:
+    """A writer on a generation that is not live yet (the rebuild's catch-up before the swap)."""
+
+    def __init__(self, engine: WhooshEngine, directory: Path):
+        self._engine = engine
+        self.directory = directory
+
+    def applied_seq(self) -> int:
+        return _read_applied(self.directory)
+
+    def apply(self, upserts, deletes, applied_seq: int, merge: bool = True) -> None:
+        self._engine.apply(upserts, deletes, applied_seq, directory=self.directory, merge=merge)
+
+
+def _grams_query(clause: Clause, field: str, phrases: bool, boost: float = 1.0) -> Q.Query | None:
+    parts = []
+    for stretch in clause.grams:
+        if len(stretch) == 1:
+            parts.append(Q.Term(field, stretch[0], boost=boost))
+        elif phrases:
+            parts.append(Q.Phrase(field, list(stretch), boost=boost))
+        else:  # every gram somewhere (a superset of the literal occurrences)
+            parts.extend(Q.Term(field, term, boost=boost) for term in dict.fromkeys(stretch))
+    return parts[0] if len(parts) == 1 else Q.And(parts)
+
+
+def clause_query(clause: Clause) -> Q.Query:
+    """What a document must hold for one clause: its grams (consecutive when literal) in ``grams``, or,
+    for real words, the words anywhere in ``words``."""
+    grams = _grams_query(clause, "grams", phrases=clause.literal_only)
+    if clause.words_recall:
+        words = [Q.Term("words", w) for w in dict.fromkeys(clause.words)]
+        return Q.Or([grams, words[0] if len(words) == 1 else Q.And(words)])
+    return grams
+
+
+def ranked_query(query: ParsedQuery) -> Q.Query:
+    """Every clause must match; the title's grams and the query's words only add to the score."""
+    recall = Q.And([clause_query(c) for c in query.clauses]) if len(query.clauses) > 1 \
+        else clause_query(query.clauses[0])
+    boosts = []
+    for clause in query.clauses:
+        boosts.extend(Q.Term("title_g", t, boost=TITLE_BOOST) for t in dict.fromkeys(g for s in clause.grams for g in s))
+        if not clause.literal_only:
+            boosts.extend(Q.Term("words", w, boost=WORD_BOOST) for w in dict.fromkeys(clause.words))
+            if any(len(stretch) > 1 for stretch in clause.grams):  # the literal string itself ranks first
+                boosts.append(_grams_query(clause, "grams", phrases=True, boost=PHRASE_BOOST))
+    return Q.AndMaybe(recall, Q.Or(boosts)) if boosts else recall
+
+
+def _page(results, offset: int) -> HitPage:
+    """The hits from ``offset`` on. The total is exact when the collector saw every match; when Whoosh
+    skipped blocks that could not reach the top (block-max), it is Whoosh's estimate."""
+    if results.has_exact_length():
+        total, estimate = len(results), False
+    else:
+        total, estimate = max(results.estimated_min_length(), results.scored_length()), True
+    hits = []
+    for position, stored in enumerate(results):
+        if position < offset:
+            continue
+        kind, _, object_id = stored["key"].partition(":")
+        hits.append(Hit(kind=kind, id=int(object_id), score=round(float(results.score(position) or 0), 4),
+                        title=stored.get("title", "")))
+    return HitPage(total=total, hits=hits, total_is_estimate=estimate)
+
+
+def _read_applied(directory: Path) -> int:
+    try:
+        return int(json.loads((directory / "applied.json").read_text())["applied_seq"])
+    except (FileNotFoundError, ValueError, KeyError):
+        return -1
+
+
+def _write_applied(directory: Path, applied_seq: int) -> None:
+    temp = directory / f".applied-{os.getpid()}.json"
+    temp.write_text(json.dumps({"applied_seq": applied_seq}))
+    os.replace(temp, directory / "applied.json")
