@@ -20,9 +20,11 @@ import os
 import shutil
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from whoosh import collectors
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 from whoosh.analysis import Analyzer  # noqa: F401  (tokenizers below are used as analyzers)
@@ -36,6 +38,7 @@ from search.query import Clause, ParsedQuery
 TITLE_BOOST = 3.0
 WORD_BOOST = 1.5
 PHRASE_BOOST = 2.0
+SCAN_LIMIT = 2000  # matches scored per pass at most (see _ScanLimitedCollector)
 NO_ORG = "none"
 CANDIDATES = 200  # hits the pinyin fallback looks at
 
@@ -230,13 +233,26 @@ class WhooshEngine:
         allowed = self._allowed_docs(searcher, access, filters)
         if allowed is not None and not allowed:
             return HitPage(total=0)  # (Whoosh reads an empty filter set as "no filter")
-        results = searcher.search(ranked_query(query), filter=allowed, limit=offset + limit)
-        page = _page(results, offset)
-        if page.total == 0 and query.pinyin:
-            page = _page(searcher.search(Q.Prefix("title_py", query.pinyin), filter=allowed, limit=offset + limit),
-                         offset)
-            page.pinyin_fallback = page.total > 0
-        return page
+        want = offset + limit
+        recall, in_title, boost = recall_query(query), title_query(query), boost_query(query)
+
+        def scored(q: Q.Query) -> Q.Query:
+            return Q.AndMaybe(q, boost) if boost is not None else q
+
+        # Titles holding the query first (a cheap pass: the title's postings are short), then the rest.
+        first = _collect(searcher, scored(Q.And([recall, in_title])), allowed, want)
+        rest = _collect(searcher, scored(recall), allowed, want + len(first.hits))
+        seen = {key for key, _title, _score in first.hits}
+        hits = first.hits + [hit for hit in rest.hits if hit[0] not in seen]
+        if rest.capped:
+            total, estimate = max(len(hits), min(recall.estimate_size(searcher.reader()), searcher.doc_count())), True
+        else:
+            total, estimate = rest.count, False
+        if total == 0 and query.pinyin:
+            fallback = _collect(searcher, Q.Prefix("title_py", query.pinyin), allowed, want)
+            return HitPage(total=fallback.count, hits=_hits(fallback.hits[offset:]), pinyin_fallback=fallback.count > 0,
+                           total_is_estimate=fallback.capped)
+        return HitPage(total=total, hits=_hits(hits[offset:want]), total_is_estimate=estimate)
 
     def _allowed_docs(self, searcher, access: Access, filters: Filters):
         conditions = []
@@ -313,35 +329,76 @@ def clause_query(clause: Clause) -> Q.Query:
     return grams
 
 
-def ranked_query(query: ParsedQuery) -> Q.Query:
-    """Every clause must match; the title's grams and the query's words only add to the score."""
-    recall = Q.And([clause_query(c) for c in query.clauses]) if len(query.clauses) > 1 \
-        else clause_query(query.clauses[0])
+def recall_query(query: ParsedQuery) -> Q.Query:
+    """Every clause must match."""
+    clauses = [clause_query(c) for c in query.clauses]
+    return clauses[0] if len(clauses) == 1 else Q.And(clauses)
+
+
+def title_query(query: ParsedQuery) -> Q.Query:
+    """The title holds every gram of the query."""
+    terms = dict.fromkeys(g for c in query.clauses for stretch in c.grams for g in stretch)
+    return Q.And([Q.Term("title_g", t, boost=TITLE_BOOST) for t in terms])
+
+
+def boost_query(query: ParsedQuery) -> Q.Query | None:
+    """What only adds to the score of a match: the query's words, and the literal string itself."""
     boosts = []
     for clause in query.clauses:
-        boosts.extend(Q.Term("title_g", t, boost=TITLE_BOOST) for t in dict.fromkeys(g for s in clause.grams for g in s))
-        if not clause.literal_only:
-            boosts.extend(Q.Term("words", w, boost=WORD_BOOST) for w in dict.fromkeys(clause.words))
-            if any(len(stretch) > 1 for stretch in clause.grams):  # the literal string itself ranks first
-                boosts.append(_grams_query(clause, "grams", phrases=True, boost=PHRASE_BOOST))
-    return Q.AndMaybe(recall, Q.Or(boosts)) if boosts else recall
-
-
-def _page(results, offset: int) -> HitPage:
-    """The hits from ``offset`` on. The total is exact when the collector saw every match; when Whoosh
-    skipped blocks that could not reach the top (block-max), it is Whoosh's estimate."""
-    if results.has_exact_length():
-        total, estimate = len(results), False
-    else:
-        total, estimate = max(results.estimated_min_length(), results.scored_length()), True
-    hits = []
-    for position, stored in enumerate(results):
-        if position < offset:
+        if clause.literal_only:
             continue
-        kind, _, object_id = stored["key"].partition(":")
-        hits.append(Hit(kind=kind, id=int(object_id), score=round(float(results.score(position) or 0), 4),
-                        title=stored.get("title", "")))
-    return HitPage(total=total, hits=hits, total_is_estimate=estimate)
+        boosts.extend(Q.Term("words", w, boost=WORD_BOOST) for w in dict.fromkeys(clause.words))
+        if any(len(stretch) > 1 for stretch in clause.grams):
+            boosts.append(_grams_query(clause, "grams", phrases=True, boost=PHRASE_BOOST))
+    if not boosts:
+        return None
+    either = Q.Or(boosts)
+    either.matcher_type = Q.Or.DEFAULT_MATCHER  # skip_to into each list, never preload them whole
+    return either
+
+
+@dataclass
+class _Collected:
+    hits: list[tuple[str, str, float]]  # (key, title, score), best first
+    count: int  # matches seen (all of them unless capped)
+    capped: bool  # stopped after SCAN_LIMIT matches
+
+
+class _ScanLimitedCollector(collectors.TopCollector):
+    """Whoosh scores every match in Python (tens of microseconds each). A query that matches tens of
+    thousands of documents stops after ``scan_limit`` of them: its total becomes an estimate and its
+    ranking covers the matches seen (titles holding the query were collected in their own pass)."""
+
+    def __init__(self, limit: int, scan_limit: int):
+        super().__init__(limit=limit, usequality=False)
+        self.scan_limit = scan_limit
+        self.scanned = 0
+        self.capped = False
+
+    def matches(self):
+        for docnum in super().matches():
+            if self.scanned >= self.scan_limit:
+                self.capped = True
+                return
+            self.scanned += 1
+            yield docnum
+
+
+def _collect(searcher, q: Q.Query, allowed, limit: int) -> _Collected:
+    top = _ScanLimitedCollector(limit, SCAN_LIMIT)
+    collector = collectors.FilterCollector(top, allow=allowed) if allowed is not None else top
+    searcher.search_with_collector(q, collector)
+    results = collector.results()
+    hits = [(stored["key"], stored.get("title", ""), float(results.score(i) or 0)) for i, stored in enumerate(results)]
+    return _Collected(hits=hits, count=top.total, capped=top.capped)
+
+
+def _hits(found: list[tuple[str, str, float]]) -> list[Hit]:
+    hits = []
+    for key, title, score in found:
+        kind, _, object_id = key.partition(":")
+        hits.append(Hit(kind=kind, id=int(object_id), score=round(score, 4), title=title))
+    return hits
 
 
 def _read_applied(directory: Path) -> int:
