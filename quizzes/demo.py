@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core import clock
 from core.extensions import db
-from courses.models import Course
+from courses.models import Course, CourseStatus
 from quizzes import importexport, services
 from quizzes.demo_questions import PARTY_BASICS, questions_for
 from quizzes.models import QuestionBank, Quiz, ReviewPolicy
@@ -48,7 +48,9 @@ def load() -> dict:
     shared = _bank(SHARED_BANK, PARTY_BASICS, None, "党的基本知识")
     _quiz(SHARED_QUIZ, shared, None, 10, description="从共享题库随机抽取 10 题，可反复练习。",
           pass_percent=60, review_policy=ReviewPolicy.IMMEDIATELY, credit_seconds=0)
-    courses = list(db.session.scalars(select(Course).order_by(Course.id)))
+    # Only the catalog's published courses: training classes keep hidden draft courses for their sessions.
+    courses = list(db.session.scalars(
+        select(Course).where(Course.status == CourseStatus.PUBLISHED).order_by(Course.id)))
     exam_course = next((c for c in courses if any(k in c.title for k in ("党章", "党规", "党员"))),
                        courses[0] if courses else None)
     for course in courses:
