@@ -29,7 +29,7 @@ from courses.models import Audience, Course, CourseStatus, CourseTag, Lecture, M
 from search.analyzer import load_jieba, pinyin_keys
 from search.engine import IndexDocument, doc_key
 from search.models import IndexLogEntry
-from search.whoosh_backend import WhooshEngine
+from search.whoosh_backend import SCAN_LIMIT, WhooshEngine
 
 VISIBLE_STATUSES = (CourseStatus.PUBLISHED, CourseStatus.ARCHIVED)
 BATCH = 500
@@ -54,7 +54,8 @@ def get_engine() -> WhooshEngine:
     directory = Path(current_app.config.get("SEARCH_INDEX_DIR") or Path(current_app.instance_path) / "search-index")
     engine = current_app.extensions.get("search")
     if engine is None or engine.base != directory:
-        engine = current_app.extensions["search"] = WhooshEngine(directory)
+        engine = current_app.extensions["search"] = WhooshEngine(
+            directory, scan_limit=current_app.config.get("SEARCH_SCAN_LIMIT", SCAN_LIMIT))
     return engine
 
 

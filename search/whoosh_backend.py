@@ -38,7 +38,7 @@ from search.query import Clause, ParsedQuery
 TITLE_BOOST = 3.0
 WORD_BOOST = 1.5
 PHRASE_BOOST = 2.0
-SCAN_LIMIT = 2000  # matches scored per pass at most (see _ScanLimitedCollector)
+SCAN_LIMIT = 2000  # default of SEARCH_SCAN_LIMIT: matches scored per pass at most (_ScanLimitedCollector)
 NO_ORG = "none"
 CANDIDATES = 200  # hits the pinyin fallback looks at
 
@@ -84,8 +84,9 @@ def to_fields(doc: IndexDocument) -> dict:
 
 
 class WhooshEngine:
-    def __init__(self, base_dir: str | os.PathLike):
+    def __init__(self, base_dir: str | os.PathLike, scan_limit: int = SCAN_LIMIT):
         self.base = Path(base_dir)
+        self.scan_limit = scan_limit
         self.schema = make_schema()
         self._local = threading.local()
 
@@ -240,8 +241,8 @@ class WhooshEngine:
             return Q.AndMaybe(q, boost) if boost is not None else q
 
         # Titles holding the query first (a cheap pass: the title's postings are short), then the rest.
-        first = _collect(searcher, scored(Q.And([recall, in_title])), allowed, want)
-        rest = _collect(searcher, scored(recall), allowed, want + len(first.hits))
+        first = _collect(searcher, scored(Q.And([recall, in_title])), allowed, want, self.scan_limit)
+        rest = _collect(searcher, scored(recall), allowed, want + len(first.hits), self.scan_limit)
         seen = {key for key, _title, _score in first.hits}
         hits = first.hits + [hit for hit in rest.hits if hit[0] not in seen]
         if rest.capped:
@@ -249,7 +250,7 @@ class WhooshEngine:
         else:
             total, estimate = rest.count, False
         if total == 0 and query.pinyin:
-            fallback = _collect(searcher, Q.Prefix("title_py", query.pinyin), allowed, want)
+            fallback = _collect(searcher, Q.Prefix("title_py", query.pinyin), allowed, want, self.scan_limit)
             return HitPage(total=fallback.count, hits=_hits(fallback.hits[offset:]), pinyin_fallback=fallback.count > 0,
                            total_is_estimate=fallback.capped)
         return HitPage(total=total, hits=_hits(hits[offset:want]), total_is_estimate=estimate)
@@ -384,8 +385,8 @@ class _ScanLimitedCollector(collectors.TopCollector):
             yield docnum
 
 
-def _collect(searcher, q: Q.Query, allowed, limit: int) -> _Collected:
-    top = _ScanLimitedCollector(limit, SCAN_LIMIT)
+def _collect(searcher, q: Q.Query, allowed, limit: int, scan_limit: int) -> _Collected:
+    top = _ScanLimitedCollector(limit, scan_limit)
     collector = collectors.FilterCollector(top, allow=allowed) if allowed is not None else top
     searcher.search_with_collector(q, collector)
     results = collector.results()
