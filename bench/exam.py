@@ -1,8 +1,9 @@
 """Issue 4: the yearly-exam burst — 500 members start the same exam, save 20 answers each, submit.
 
 Against gunicorn (production settings, via bench/harness.py) on SQLite or PostgreSQL, in three phases
-measured with wrk, each a fixed list of requests spread over wrk's connections (every request once;
-a Lua script hands them out and stops each wrk thread when its share is answered):
+measured with wrk, each a fixed list of requests replayed once (``harness.wrk_replay``: a Lua script
+reads the list from a file, each connection takes the next request, and each wrk thread stops when its
+share is answered, so the rate is over the burst's own duration):
 
 1. start:  POST /api/v1/quizzes/<exam>/attempts          × 500 (every member creates an attempt);
 2. save:   PUT  /api/v1/attempts/<id>/answers/<n>         × 10,000 (question by question, all members);
@@ -26,8 +27,8 @@ import time
 from datetime import timedelta
 
 from bench import datagen
-from bench.harness import (BenchServer, Row, WrkResult, baseline_server, fetch, fresh_database, product_app,
-                           report, warm, wrk)
+from bench.harness import (USER_AGENT, BenchServer, Replay, Row, baseline_server, fetch, fresh_database,
+                           product_app, report, warm, wrk, wrk_replay)
 
 QUESTIONS = 20
 
@@ -121,82 +122,6 @@ def attempt_ids(database_url: str, exam_id: int, user_ids: list[int]) -> list[in
     return [by_user[u] for u in user_ids]
 
 
-def run_burst(base_url: str, requests: list[tuple[str, str, str, str | None]], connections: int) -> WrkResult:
-    """Send each of ``requests`` (method, path, bearer token, JSON body) exactly once, in order, from
-    ``connections`` client threads; a WrkResult (req/s over the burst's wall time, latency percentiles,
-    errors = status >= 400 or a failed connection).
-
-    Not wrk: wrk cannot send a fixed list once (its threads can stop early, but it still runs for its
-    whole duration and divides by it), so this small client does it; the trivial route is measured with
-    the same client in the same run for a like-for-like ratio (and with wrk as the harness does)."""
-    import http.client
-    import threading
-    from urllib.parse import urlsplit
-
-    host = urlsplit(base_url)
-    lock = threading.Lock()
-    cursor = iter(range(len(requests)))
-    latencies: list[float] = []
-    errors = {"status": 0, "connect": 0}
-
-    def worker():
-        conn = None
-        while True:
-            with lock:
-                index = next(cursor, None)
-            if index is None:
-                break
-            method, path, token, body = requests[index]
-            headers = {"User-Agent": "ops-bench/1", "Accept": "application/json",
-                       "Content-Type": "application/json"}
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
-            began = time.perf_counter()
-            for attempt in range(2):  # gunicorn's sync workers close the connection after each response
-                try:
-                    if conn is None:
-                        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
-                    conn.request(method, path, body=(body if body is not None else "{}").encode(), headers=headers)
-                    response = conn.getresponse()
-                    response.read()
-                    if response.getheader("Connection", "").lower() == "close":
-                        conn.close()
-                        conn = None
-                    break
-                except (OSError, http.client.HTTPException):
-                    if conn is not None:
-                        conn.close()
-                    conn = None
-                    if attempt:
-                        response = None
-            elapsed = (time.perf_counter() - began) * 1000
-            with lock:
-                latencies.append(elapsed)
-                if response is None:
-                    errors["connect"] += 1
-                elif response.status >= 400:
-                    errors["status"] += 1
-
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
-    began = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    seconds = time.perf_counter() - began
-    ordered = sorted(latencies)
-
-    def pct(p: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))], 2) if ordered else 0.0
-
-    latency = {f"p{p}": pct(p) for p in (50, 75, 90, 95, 99)}
-    latency.update(mean=round(sum(ordered) / len(ordered), 2) if ordered else 0.0, max=pct(100))
-    return WrkResult(url=base_url, requests=len(latencies), seconds=round(seconds, 2),
-                     rps=round(len(latencies) / seconds, 1) if seconds else 0.0, latency_ms=latency,
-                     status_errors=errors["status"], socket_errors={"connect": errors["connect"], "read": 0,
-                                                                    "write": 0, "timeout": 0})
-
-
 def verify(database_url: str, exam_id: int, members: int) -> dict:
     """What the database holds after the burst."""
     from sqlalchemy import func, select
@@ -239,10 +164,15 @@ def run(args) -> int:
             warm(base.url("/"))
             warm(server.url("/healthz"))
             before = wrk(base.url("/"), duration=args.duration, connections=args.connections)
-            trivial = [("GET", "/", None, None)] * 2000
-            client_before = run_burst(base.url("/"), trivial, args.connections)
+
+            def replay(requests):
+                return wrk_replay(server.url("/"), [Replay(method, path, body or "{}", {
+                    "Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                    "Accept": "application/json", "User-Agent": USER_AGENT}) for method, path, token, body in requests],
+                    connections=args.connections)
+
             starts = [("POST", f"/api/v1/quizzes/{exam_id}/attempts", token, None) for token in tokens]
-            start = run_burst(server.url("/"), starts, args.connections)
+            start = replay(starts)
             print(f"start: {start.requests} responses, {start.rps} req/s, errors {start.errors}", flush=True)
             if start.errors:
                 print(server.log_tail(), file=sys.stderr)
@@ -250,29 +180,26 @@ def run(args) -> int:
             saves = [("PUT", f"/api/v1/attempts/{attempt_id}/answers/{position}", tokens[index],
                       json.dumps({"response": response}, ensure_ascii=False))
                      for index, attempt_id, position, response in plan]
-            save = run_burst(server.url("/"), saves, args.connections)
+            save = replay(saves)
             print(f"save: {save.requests} responses, {save.rps} req/s, errors {save.errors}", flush=True)
             ids = attempt_ids(database.url, exam_id, prepared["user_ids"])
             # each attempt twice in a row: entries 2k and 2k+1 go to different wrk threads, at once
             submits = [("POST", f"/api/v1/attempts/{attempt_id}/submit", tokens[i], None)
                        for i, attempt_id in enumerate(ids) for _ in range(2)]
-            submit = run_burst(server.url("/"), submits, args.connections)
+            submit = replay(submits)
+            print(f"submit: {submit.requests} responses, {submit.rps} req/s, errors {submit.errors}", flush=True)
             status, _body = fetch(server.url(f"/api/v1/attempts/{ids[0]}/result"),
                                   headers={"Authorization": f"Bearer {tokens[0]}"})
-            client_after = run_burst(base.url("/"), trivial, args.connections)
             after = wrk(base.url("/"), duration=args.duration, connections=args.connections)
         checked = verify(database.url, exam_id, members)
         checked["result_status"] = status
         meta = {"database": database.kind, "schema": database.schema, "data": prepared["data"],
                 "members": members, "questions": QUESTIONS, "verified": checked,
                 "requests": {"start": len(starts), "save": len(saves), "submit": len(submits)},
-                "same_client_baseline_rps": [client_before.rps, client_after.rps],
-                "same_client_ratios": {name: round(r.rps / ((client_before.rps + client_after.rps) / 2), 3)
-                                       for name, r in (("start", start), ("save", save), ("submit", submit))}}
+                "command": "python -m bench exam " + " ".join(sys.argv[2:]),
+                "wrk": f"replay: -t2 -c{args.connections}, each request once (bench.harness.wrk_replay)"}
         report("exam", [Row(f"start ×{len(starts)}", start), Row(f"save ×{len(saves)}", save),
                         Row(f"submit ×{len(submits)} (2 per attempt)", submit)], [before, after], meta=meta)
-    print("same-client ratios (burst client on the trivial route):", meta["same_client_ratios"],
-          "baseline req/s", meta["same_client_baseline_rps"])
     print("verified:", ", ".join(f"{k}={v}" for k, v in checked.items()))
     print(f"total {time.monotonic() - started:.0f} s")
     errors = start.errors + save.errors + submit.errors

@@ -343,6 +343,109 @@ def wrk(url: str, *, duration: float = 10, threads: int = 2, connections: int = 
     return parse_wrk(url, completed.stdout, completed.stderr)
 
 
+@dataclass
+class Replay:
+    """One request of a fixed list (``wrk_replay``)."""
+
+    method: str
+    path: str
+    body: str | None = None
+    headers: dict = field(default_factory=dict)
+
+    def line(self) -> str:
+        fields = [self.method, self.path, self.body or "", *(f"{k}: {v}" for k, v in self.headers.items())]
+        if any("\t" in f or "\n" in f or "\r" in f for f in fields):
+            raise ValueError(f"a replayed request cannot hold tabs or line breaks: {self.path}")
+        return "\t".join(fields)
+
+
+REPLAY_LUA = r"""
+-- Replay a fixed list of requests once: thread k of T takes lines k, k+T, k+2T ... of the file, each of its
+-- connections taking the next; when a thread's share is out its idle connections wait (delay) and the thread
+-- stops once every answer is in, so wrk's duration is the burst's own.
+local file, total_threads = %(file)s, %(threads)d
+local threads, next_thread = {}, 0
+setup = function(thread)
+  thread:set("offset", next_thread)
+  next_thread = next_thread + 1
+  threads[#threads + 1] = thread
+end
+init = function(args)
+  mine, index = {}, 0
+  for line in io.lines(file) do
+    if index %% total_threads == offset then
+      local fields = {}
+      for f in (line .. "	"):gmatch("([^	]*)	") do fields[#fields + 1] = f end
+      local headers = {}
+      for k = 4, #fields do
+        local name, value = fields[k]:match("^([^:]+):%%s*(.*)$")
+        headers[name] = value
+      end
+      local body = fields[3] ~= "" and fields[3] or nil
+      mine[#mine + 1] = wrk.format(fields[1], fields[2], headers, body)
+    end
+    index = index + 1
+  end
+  reserved, sent, answered, failed = 0, 0, 0, 0
+  -- wrk calls request() once in its first thread before connecting, to check the script, and never sends
+  -- that one: it must not take a request off the list
+  checked = offset ~= 0
+end
+delay = function()  -- before each request: reserve one, or idle while the last answers come in
+  if reserved >= #mine then return 3600000 end
+  reserved = reserved + 1
+  return 0
+end
+request = function()
+  if not checked then
+    checked = true
+    return wrk.format("GET", "/")
+  end
+  sent = sent + 1
+  return mine[sent]
+end
+response = function(status, headers, body)
+  answered = answered + 1
+  if status >= 400 then failed = failed + 1 end
+  if answered >= #mine then wrk.thread:stop() end
+end
+%(done)s
+"""
+
+
+def wrk_replay(url: str, requests: list[Replay], *, threads: int = 2, connections: int = 32,
+               timeout: str = "30s", max_seconds: float = 900) -> WrkResult:
+    """Send each of ``requests`` exactly once with wrk (a Lua script reads them from a file; see
+    ``REPLAY_LUA``), and return wrk's numbers over the burst: requests/s over the time until the last
+    answer, latency percentiles, errors (status >= 400; a request never answered counts as a timeout)."""
+    threads = max(1, min(threads, len(requests)))
+    connections = max(threads, connections)
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", prefix="ops-bench-replay-", delete=False) as listing:
+        listing.write("\n".join(r.line() for r in requests) + "\n")
+    done = wrk_script().split("\n", 1)[1].replace(
+        '"mean", latency.mean', '"answered", answered_all, "failed", failed_all, "mean", latency.mean').replace(
+        "done = function(summary, latency, requests)\n",
+        "done = function(summary, latency, requests)\n  answered_all, failed_all = 0, 0\n"
+        "  for _, t in ipairs(threads) do\n    answered_all = answered_all + t:get(\"answered\")\n"
+        "    failed_all = failed_all + t:get(\"failed\")\n  end\n")
+    script_text = REPLAY_LUA % {"file": lua_string(listing.name), "threads": threads, "done": done}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="ops-bench-replay-", delete=False) as script:
+        script.write(script_text)
+    try:
+        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max_seconds:g}s", f"--timeout={timeout}",
+                   "--latency", "-s", script.name, url]
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=max_seconds + 60)
+    finally:
+        os.unlink(script.name)
+        os.unlink(listing.name)
+    result = parse_wrk(url, completed.stdout, completed.stderr)
+    extra = json.loads(next(ln for ln in completed.stdout.splitlines() if ln.startswith("BENCH_JSON "))[11:])
+    missing = len(requests) - int(extra["answered"])
+    if missing > 0:
+        result.socket_errors["timeout"] += missing
+    return result
+
+
 def warm(url: str, *, seconds: float = 1, **kwargs) -> None:
     """A short unmeasured run, so every worker has compiled its templates and filled its caches."""
     wrk(url, duration=seconds, connections=4, **kwargs)

@@ -101,8 +101,9 @@ def start_attempt(quiz_id: int):
         attempt, created = services.start_attempt(quiz, current_user)
     except QuizError as error:
         raise refused(error)
-    db.session.commit()  # first: on SQLite the write lock is held until the commit
-    return services.attempt_payload(attempt), 201 if created else 200
+    payload = services.attempt_payload(attempt)  # from what the start holds: nothing is read back
+    db.session.commit()
+    return payload, 201 if created else 200
 
 
 @bp.get("/attempts/<int:attempt_id>")

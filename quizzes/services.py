@@ -17,9 +17,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from core import clock
 from core.extensions import db
@@ -279,21 +282,38 @@ def start_attempt(quiz: Quiz, user) -> tuple[Attempt, bool]:
                         quiz.closes_at) if t is not None]
     attempt = Attempt(quiz_id=quiz.id, user_id=user.id, number=used + 1, status=AttemptStatus.OPEN,
                       started_at=now, deadline=min(ends) if ends else None)
+    rows = []
     for position, (question, points) in enumerate(drawn, start=1):
         order = [o.public_id for o in question.options]
         if quiz.shuffle_options and question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
             rng.shuffle(order)
-        attempt.answers.append(AttemptAnswer(position=position, question=question, points=points,
-                                             option_order=order))
+        rows.append({"position": position, "question": question, "points": points, "option_order": order})
     try:
         with db.session.begin_nested():
             db.session.add(attempt)
             db.session.flush()
+            # one multi-row INSERT (the unit of work would send one INSERT per answer to read back its id)
+            table = AttemptAnswer.__table__
+            ids = dict(db.session.execute(insert(table).returning(table.c.position, table.c.id), [
+                {"attempt_id": attempt.id, "position": row["position"], "question_id": row["question"].id,
+                 "points": row["points"], "option_order": row["option_order"], "response": None}
+                for row in rows]).all())
     except IntegrityError:  # a concurrent start (another tab) won: share its attempt
         winner = open_attempt(quiz.id, user.id)
         if winner is None:
             raise QuizError(_("请稍后重试"), 409)
         return winner, False
+    # The answers as stored, put in the session without reading them back.
+    answers = []
+    for row in rows:
+        answer = AttemptAnswer(id=ids[row["position"]], attempt_id=attempt.id, question_id=row["question"].id,
+                               position=row["position"], points=row["points"], option_order=row["option_order"],
+                               response=None, saved_at=None, earned=None, correct=None)
+        make_transient_to_detached(answer)
+        db.session.add(answer)
+        answer.question = row["question"]  # (already loaded: no query)
+        answers.append(answer)
+    set_committed_value(attempt, "answers", answers)
     return attempt, True
 
 
@@ -516,10 +536,17 @@ def attempt_payload(attempt: Attempt, now: datetime | None = None) -> dict:
     accepted answer or explanation; after it, those only when the review policy allows."""
     now = now or clock.utcnow()
     reveal = can_review(attempt, now)
-    # One query for every question and its options (the answers' lazy loads then hit the identity map).
-    ids = [a.question_id for a in attempt.answers]
-    loaded = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(ids))
-                                                  .options(selectinload(Question.options)))}
+    # The questions and their options: those this request already holds (a new attempt's draw), then one
+    # query for the rest (the answers' lazy loads then hit the identity map).
+    loaded = {}
+    for answer in attempt.answers:
+        held = db.session.identity_map.get(identity_key(Question, answer.question_id))
+        if held is not None and "options" not in inspect(held).unloaded:
+            loaded[held.id] = held
+    missing = [a.question_id for a in attempt.answers if a.question_id not in loaded]
+    if missing:
+        loaded.update((q.id, q) for q in db.session.scalars(select(Question).where(Question.id.in_(missing))
+                                                            .options(selectinload(Question.options))))
     questions = []
     for answer in attempt.answers:
         q = loaded[answer.question_id]

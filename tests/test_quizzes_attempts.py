@@ -322,7 +322,8 @@ def test_exam_api_statements_per_request(app, member, now, auth, client):
     _, submitted = counted("POST", f"/api/v1/attempts/{attempt['id']}/submit")
     assert len(saved) <= 3 and len(saved_again) <= 3, saved  # the token, the answered row, one UPDATE
     assert [s.split()[0].upper() for s in saved] == ["SELECT", "SELECT", "UPDATE"]
-    assert len(started) <= 20 and len(submitted) <= 15, (len(started), len(submitted))
+    # start: 10 statements and a savepoint pair, whatever the question count (the answers go in one INSERT)
+    assert len(started) <= 12 and len(submitted) <= 17, "\n".join(s[:90] for s in started)
     db.session.expire_all()
     answer = db.session.scalar(select(Attempt).where(Attempt.id == attempt["id"])).answers[0]
     assert answer.response == response and answer.earned is not None  # saved, then graded
