@@ -116,7 +116,7 @@ class DefaultConfig:
     SEARCH_CATCH_UP_INTERVAL = 0.5  # seconds between search-time catch-ups while a log gap is open
     SEARCH_PER_PAGE = 10  # results per page
     SEARCH_MAX_PAGE = 50  # deepest results page served
-    SEARCH_SCAN_LIMIT = 2000  # matches one query scores at most per pass (beyond: an estimated total, "约 N 条")
+    SEARCH_SCAN_LIMIT = 300  # matches one query scores at most per pass (beyond: an estimated total, "约 N 条")
 
 def load_config(app: Flask, overrides: dict | None = None) -> None:
     """Fill ``app.config`` from defaults, instance file, environment and ``overrides``."""

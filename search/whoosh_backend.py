@@ -38,7 +38,7 @@ from search.query import Clause, ParsedQuery
 TITLE_BOOST = 3.0
 WORD_BOOST = 1.5
 PHRASE_BOOST = 2.0
-SCAN_LIMIT = 2000  # default of SEARCH_SCAN_LIMIT: matches scored per pass at most (_ScanLimitedCollector)
+SCAN_LIMIT = 300  # default of SEARCH_SCAN_LIMIT: matches scored per pass at most (_ScanLimitedCollector)
 NO_ORG = "none"
 CANDIDATES = 200  # hits the pinyin fallback looks at
 
@@ -235,20 +235,35 @@ class WhooshEngine:
         if allowed is not None and not allowed:
             return HitPage(total=0)  # (Whoosh reads an empty filter set as "no filter")
         want = offset + limit
-        recall, in_title, boost = recall_query(query), title_query(query), boost_query(query)
-
-        def scored(q: Q.Query) -> Q.Query:
-            return Q.AndMaybe(q, boost) if boost is not None else q
-
-        # Titles holding the query first (a cheap pass: the title's postings are short), then the rest.
-        first = _collect(searcher, scored(Q.And([recall, in_title])), allowed, want, self.scan_limit)
-        rest = _collect(searcher, scored(recall), allowed, want + len(first.hits), self.scan_limit)
-        seen = {key for key, _title, _score in first.hits}
-        hits = first.hits + [hit for hit in rest.hits if hit[0] not in seen]
-        if rest.capped:
-            total, estimate = max(len(hits), min(recall.estimate_size(searcher.reader()), searcher.doc_count())), True
+        recall, boost = recall_query(query), boost_query(query)
+        literal = any(c.literal_only for c in query.clauses)
+        # Whoosh scores each match in Python (50-200 µs with phrases), so the cheap passes go first and
+        # fill the page; the full recall pass runs when it is small or the page still has room.
+        # 1. titles holding every gram of the query (short postings);
+        in_title = title_query(query)
+        passes = [Q.And([recall, in_title]) if literal else in_title]
+        # 2. the query's jieba words as words (one posting list per word, no phrase work);
+        words = words_query(query)
+        if words is not None:
+            passes.append(words)
+        hits: list[tuple[str, str, float]] = []
+        seen: set[str] = set()
+        for q in passes:
+            found = _collect(searcher, q, allowed, want, self.scan_limit)
+            hits += [hit for hit in found.hits if hit[0] not in seen]
+            seen.update(hit[0] for hit in found.hits)
+        # 3. everything the query matches, scored with the words and the literal phrase.
+        size = min(recall.estimate_size(searcher.reader()), searcher.doc_count())
+        if len(hits) < want:
+            found = _collect(searcher, Q.AndMaybe(recall, boost) if boost is not None else recall, allowed,
+                             want + len(hits), self.scan_limit)
+            hits += [hit for hit in found.hits if hit[0] not in seen]
+            total, estimate = (max(len(hits), size), True) if found.capped else (found.count, False)
+        elif size <= self.scan_limit:  # the page is full: count the matches without scoring them
+            matched = searcher.docs_for_query(recall)
+            total, estimate = sum(1 for d in matched if allowed is None or d in allowed), False
         else:
-            total, estimate = rest.count, False
+            total, estimate = max(len(hits), size), True
         if total == 0 and query.pinyin:
             fallback = _collect(searcher, Q.Prefix("title_py", query.pinyin), allowed, want, self.scan_limit)
             return HitPage(total=fallback.count, hits=_hits(fallback.hits[offset:]), pinyin_fallback=fallback.count > 0,
@@ -324,7 +339,7 @@ def clause_query(clause: Clause) -> Q.Query:
     """What a document must hold for one clause: its grams (consecutive when literal) in ``grams``, or,
     for real words, the words anywhere in ``words``."""
     grams = _grams_query(clause, "grams", phrases=clause.literal_only)
-    if clause.words_recall:
+    if clause.words_recall and clause.words != (clause.text,):  # (the clause as one word adds nothing)
         words = [Q.Term("words", w) for w in dict.fromkeys(clause.words)]
         return Q.Or([grams, words[0] if len(words) == 1 else Q.And(words)])
     return grams
@@ -340,6 +355,15 @@ def title_query(query: ParsedQuery) -> Q.Query:
     """The title holds every gram of the query."""
     terms = dict.fromkeys(g for c in query.clauses for stretch in c.grams for g in stretch)
     return Q.And([Q.Term("title_g", t, boost=TITLE_BOOST) for t in terms])
+
+
+def words_query(query: ParsedQuery) -> Q.Query | None:
+    """Documents holding each clause as one jieba word (知识产权, 人民法院), or None. (Clauses of several
+    words — half-remembered phrases — are left to the full pass, where the literal phrase ranks first.)"""
+    if not all(c.words_recall and len(c.words) == 1 for c in query.clauses):
+        return None
+    terms = [Q.Term("words", w) for w in dict.fromkeys(w for c in query.clauses for w in c.words)]
+    return terms[0] if len(terms) == 1 else Q.And(terms)
 
 
 def boost_query(query: ParsedQuery) -> Q.Query | None:
