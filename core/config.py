@@ -66,6 +66,8 @@ class DefaultConfig:
     # Course pages (courses/cache.py): seconds a cached catalog part (facets, cards, counts) or syllabus may be
     # served on a server other than the one where the course changed (this server clears at once); 0: no cache.
     COURSE_CACHE_SECONDS = 30
+    # Most entries that cache holds per worker process (a few kB to ~30 kB each).
+    COURSE_CACHE_MAX_ENTRIES = 2048
 
     # Training hours (学时): the hours engine (learning/).
     # Seconds between a lecture page's heartbeats.

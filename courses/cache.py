@@ -16,17 +16,22 @@ Freshness:
 * Catalog entries (facets, the page of cards, counts) on *other* servers are bounded by
   ``COURSE_CACHE_SECONDS`` (default 30): a course published, archived or renamed elsewhere appears or
   disappears within that time. ``COURSE_CACHE_SECONDS = 0`` switches the caches off.
+
+Size: at most ``COURSE_CACHE_MAX_ENTRIES`` entries per worker process (the older half is dropped when full);
+an entry is a few kB (a syllabus) to about 30 kB (a page of catalog cards). Title searches (``?q=``) are not
+cached.
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable
+from itertools import islice
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-MAX_ENTRIES = 4096
+MAX_ENTRIES = 2048
 _WATCHED: tuple[type, ...] = ()
 
 
@@ -44,8 +49,9 @@ class ContentCache:
         if hit is not None and hit[0] > now:
             return hit[1]
         value = build()
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()
+        if len(self._entries) >= self.max_entries:  # drop the older half (dicts keep insertion order)
+            for old_key in list(islice(self._entries, self.max_entries // 2)):
+                del self._entries[old_key]
         self._entries[key] = (now + self.ttl, value)
         return value
 
@@ -54,7 +60,8 @@ class ContentCache:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["courses_cache"] = ContentCache(app.config["COURSE_CACHE_SECONDS"])
+    app.extensions["courses_cache"] = ContentCache(app.config["COURSE_CACHE_SECONDS"],
+                                                   app.config["COURSE_CACHE_MAX_ENTRIES"])
     _listen_once()
 
 

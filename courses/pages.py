@@ -11,10 +11,10 @@ import math
 import re
 from dataclasses import dataclass
 
-from flask import render_template
-from jinja2 import TemplateNotFound
+from flask import render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from jinja2 import TemplateNotFound
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload
@@ -60,7 +60,8 @@ def catalog_facets(user) -> tuple[list[str], list[str]]:
 
 def catalog_body(user, *, sort: str, filters: dict, page_number: int, link_args: dict) -> Pieces:
     """The catalog's filters, cards and pager with a badge marker per card. Cached per viewer kind, filters
-    and page, except the "required/optional" filter, which depends on the user's own assignments."""
+    and page, except with the "required/optional" filter (it depends on the user's own assignments) or a
+    title search."""
 
     def build() -> Pieces:
         stmt = services.catalog_query(user, sort=sort, **filters)
@@ -71,10 +72,10 @@ def catalog_body(user, *, sort: str, filters: dict, page_number: int, link_args:
                                user_badges=lambda course: Markup(f"<!--ub:{course.id}-->"))
         return Pieces.split(html)
 
-    if filters.get("required"):
+    if filters.get("required") or filters.get("q"):  # the user's own assignments; long-tail title searches
         return build()
     key = ("catalog", visibility.visibility_key(user), locale_key(), sort, filters.get("category"),
-           filters.get("tag"), filters.get("q"), page_number)
+           filters.get("tag"), page_number)
     return cached(key, build)
 
 
@@ -172,16 +173,22 @@ def syllabus_badges(progress: dict):
 
 @dataclass(frozen=True)
 class Outline:
+    """A lecture page's course outline, one entry per course: each item rendered plain and as the current one."""
+
     lecture_ids: tuple[int, ...]
-    rows: Pieces  # the outline's <li> list with the current lecture marked and a progress marker per lecture
+    items: dict  # lecture id -> (plain Pieces, current Pieces), each with the lecture's progress marker
 
     def neighbours(self, lecture_id: int) -> tuple[int | None, int | None]:
-        if lecture_id not in self.lecture_ids:
+        if lecture_id not in self.items:
             return None, None
         index = self.lecture_ids.index(lecture_id)
         previous = self.lecture_ids[index - 1] if index > 0 else None
         following = self.lecture_ids[index + 1] if index < len(self.lecture_ids) - 1 else None
         return previous, following
+
+    def html(self, current_id: int, hole) -> Markup:
+        rows = [self.items[i][1 if i == current_id else 0].fill(hole) for i in self.lecture_ids]
+        return Markup('<ol class="list-group list-group-numbered syllabus mt-2">' + "".join(rows) + "</ol>")
 
 
 def lecture_for_page(lecture_id: int) -> Lecture | None:
@@ -190,13 +197,23 @@ def lecture_for_page(lecture_id: int) -> Lecture | None:
                              .where(Lecture.id == lecture_id))
 
 
-def lecture_outline(course: Course, current_id: int) -> Outline:
+def lecture_outline(course: Course) -> Outline:
     def build() -> Outline:
-        outline = services.syllabus(course.id)
-        html = render_template("courses/_outline.html", outline=outline, current_id=current_id)
-        return Outline(tuple(row[0] for row in outline), Pieces.split(html))
+        from courses.forms import KIND_LABELS
 
-    return cached(("outline", course.id, course.updated_at, current_id, locale_key()), build)
+        items = {}
+        rows = services.syllabus(course.id)
+        for lecture_id, title, kind in rows:
+            url = url_for("courses.lecture", lecture_id=lecture_id)
+            label, title = escape(KIND_LABELS[kind]), escape(title)
+            plain = (f'<li class="list-group-item"><a class="" href="{url}">{title}</a> '
+                     f'<span class="small text-muted">{label}<!--lp:{lecture_id}--></span></li>')
+            current = (f'<li class="list-group-item active"><a class="text-white" href="{url}">{title}</a> '
+                       f'<span class="small text-white-50">{label}<!--lp:{lecture_id}--></span></li>')
+            items[lecture_id] = (Pieces.split(plain), Pieces.split(current))
+        return Outline(tuple(row[0] for row in rows), items)
+
+    return cached(("outline", course.id, course.updated_at, locale_key()), build)
 
 
 def outline_badges(progress: dict):
@@ -206,16 +223,31 @@ def outline_badges(progress: dict):
     return lambda lecture_id: done if progress.get(lecture_id) else ""
 
 
-def tracker_html(lecture: Lecture) -> Markup:
-    """learning/_lecture_tracker.html for this lecture: it depends on the lecture (id, kind), the settings and
-    the language only, so it is rendered once per lecture and language."""
-    def build() -> Markup:
-        try:
-            return Markup(render_template("learning/_lecture_tracker.html", lecture=lecture))
-        except TemplateNotFound:  # the hours engine is not installed
-            return Markup("")
+TRACKER_SENTINEL = 987654321987654  # stands for the lecture id while the tracker is rendered for caching
 
-    return cached(("tracker", lecture.id, lecture.kind, locale_key()), build)
+
+def tracker_html(lecture: Lecture) -> Markup:
+    """learning/_lecture_tracker.html for this lecture. It depends on the lecture's kind and id, the settings and
+    the language only, so it is rendered once per kind and language with a stand-in id, replaced per request.
+    Should the template come to use more of the lecture, it is rendered for each request instead."""
+    from types import SimpleNamespace
+
+    def render(item) -> str:
+        try:
+            return render_template("learning/_lecture_tracker.html", lecture=item)
+        except TemplateNotFound:  # the hours engine is not installed
+            return ""
+
+    def build() -> str | None:
+        try:
+            return render(SimpleNamespace(id=TRACKER_SENTINEL, kind=lecture.kind))
+        except Exception:  # noqa: BLE001 - the template wants more than id and kind: do not cache it
+            return None
+
+    html = cached(("tracker", lecture.kind, locale_key()), build)
+    if html is None:
+        return Markup(render(lecture))
+    return Markup(html.replace(str(TRACKER_SENTINEL), str(lecture.id)))
 
 
 def is_preview(course: Course) -> bool:

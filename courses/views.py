@@ -138,11 +138,11 @@ def lecture(lecture_id: int):
     if item is None or not visibility.can_view_lecture(current_user, item):
         abort(404)
     course = item.course
-    outline = pages.lecture_outline(course, item.id)
+    outline = pages.lecture_outline(course)
     previous, following = outline.neighbours(item.id)
     progress = services.progress_by_lecture(current_user, course.id)
     context = {"lecture": item, "course": course, "outline_count": len(outline.lecture_ids),
-               "outline_html": outline.rows.fill(pages.outline_badges(progress)),
+               "outline_html": outline.html(item.id, pages.outline_badges(progress)),
                "previous": previous, "following": following, "progress": progress, "LectureKind": LectureKind,
                "preview": pages.is_preview(course), "tracker_html": pages.tracker_html(item)}
     if item.kind == LectureKind.VIDEO and item.media_key:
