@@ -102,6 +102,8 @@ def _write_log_rows(session, flush_context) -> None:
 
 
 def _after_commit(session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT was released (SQLAlchemy fires after_commit for it too): wait for the real commit
     if not session.info.pop("search_logged", False) or not has_app_context() or session.info.get("search_deferred"):
         return
     if current_app.config.get("SEARCH_SYNC_ON_COMMIT", True) and "search" in current_app.extensions:

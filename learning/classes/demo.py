@@ -87,33 +87,7 @@ def _new_class(by: User, name: str, kind: str, host: Organization, starts_on: da
     services.publish_class(item, by)
     services.start_class(item, by)
     db.session.flush()
-    _search_flag.hold()  # the class's own (hidden) course was just logged for the search index
     return item
-
-
-class _SearchFlag:
-    """Keep the search index's "changes logged" flag (search/indexing.py, ``session.info["search_logged"]``)
-    out of the way while this loader writes, and put it back for the demo command's single commit.
-
-    Why: the index catches up in ``after_commit``, which SQLAlchemy also fires when a SAVEPOINT is released
-    (the ledger and the roster use savepoints). On an in-memory SQLite database (the tests) the catch-up's
-    connection is this transaction's connection, and its ROLLBACK would discard the whole demo."""
-
-    KEY = "search_logged"
-
-    def __init__(self) -> None:
-        self.held = False
-
-    def hold(self) -> None:
-        self.held = bool(db.session.info.pop(self.KEY, False)) or self.held
-
-    def release(self) -> None:
-        if self.held:
-            db.session.info[self.KEY] = True
-        self.held = False
-
-
-_search_flag = _SearchFlag()
 
 
 def _sessions(item: TrainingClass, by: User, days: list[date], topics: list[str], place: str, hour: int,
@@ -149,20 +123,16 @@ def load() -> int:
         return 0  # no demo district (accounts/demo.py) yet
     services.ensure_class_types()
     db.session.flush()
-    _search_flag.hold()
     rng = random.Random(SEED)
     today = clock.to_local(clock.utcnow(), current_app.config["DISPLAY_TIMEZONE"]).date()
     year = today.year
     trainers = _trainers()
     created = 0
-    try:
-        created += _activist_class(street, year - 1, trainers, rng)
-        created += _rotation_class(street, year - 1, trainers, rng)
-        created += _running_class(lake, year, today, trainers, rng)
-        created += _square_series(square, year, today, trainers, rng)
-        db.session.flush()
-    finally:
-        _search_flag.release()
+    created += _activist_class(street, year - 1, trainers, rng)
+    created += _rotation_class(street, year - 1, trainers, rng)
+    created += _running_class(lake, year, today, trainers, rng)
+    created += _square_series(square, year, today, trainers, rng)
+    db.session.flush()
     return created
 
 
