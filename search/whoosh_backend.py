@@ -235,6 +235,7 @@ class WhooshEngine:
         if allowed is not None and not allowed:
             return HitPage(total=0)  # (Whoosh reads an empty filter set as "no filter")
         want = offset + limit
+        scan = max(self.scan_limit, 2 * want)  # deep pages need more than the first matches
         recall, boost = recall_query(query), boost_query(query)
         literal = any(c.literal_only for c in query.clauses)
         # Whoosh scores each match in Python (50-200 µs with phrases), so the cheap passes go first and
@@ -249,23 +250,23 @@ class WhooshEngine:
         hits: list[tuple[str, str, float]] = []
         seen: set[str] = set()
         for q in passes:
-            found = _collect(searcher, q, allowed, want, self.scan_limit)
+            found = _collect(searcher, q, allowed, want, scan)
             hits += [hit for hit in found.hits if hit[0] not in seen]
             seen.update(hit[0] for hit in found.hits)
         # 3. everything the query matches, scored with the words and the literal phrase.
         size = min(recall.estimate_size(searcher.reader()), searcher.doc_count())
         if len(hits) < want:
             found = _collect(searcher, Q.AndMaybe(recall, boost) if boost is not None else recall, allowed,
-                             want + len(hits), self.scan_limit)
+                             want + len(hits), scan)
             hits += [hit for hit in found.hits if hit[0] not in seen]
             total, estimate = (max(len(hits), size), True) if found.capped else (found.count, False)
-        elif size <= self.scan_limit:  # the page is full: count the matches without scoring them
+        elif size <= scan:  # the page is full: count the matches without scoring them
             matched = searcher.docs_for_query(recall)
             total, estimate = sum(1 for d in matched if allowed is None or d in allowed), False
         else:
             total, estimate = max(len(hits), size), True
         if total == 0 and query.pinyin:
-            fallback = _collect(searcher, Q.Prefix("title_py", query.pinyin), allowed, want, self.scan_limit)
+            fallback = _collect(searcher, Q.Prefix("title_py", query.pinyin), allowed, want, scan)
             return HitPage(total=fallback.count, hits=_hits(fallback.hits[offset:]), pinyin_fallback=fallback.count > 0,
                            total_is_estimate=fallback.capped)
         return HitPage(total=total, hits=_hits(hits[offset:want]), total_is_estimate=estimate)
