@@ -10,6 +10,13 @@ Layout of ``SEARCH_INDEX_DIR``::
 Whoosh's own write lock stays underneath ours; ours is taken without blocking by request-time catch-ups
 (a busy writer means someone else is applying the log). Searchers are per process and refreshed when the
 index generation or its segments moved.
+
+Speed. Whoosh matches and scores in Python: 50–200 µs per matching document, so a query is answered in
+cheap passes that fill the page first — titles holding every gram of the query (short postings), then, for
+a query that is one jieba word, that word's posting list — and the full pass (grams, scored with the words
+and the literal phrase) only when the page still has room. Every pass scores at most ``SEARCH_SCAN_LIMIT``
+matches (at least twice the page); beyond that the total is Whoosh's estimate ("约 N 条") and the ranking
+covers the matches seen. The total is exact whenever the matches number fewer than the limit.
 """
 from __future__ import annotations
 
