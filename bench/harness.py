@@ -361,8 +361,9 @@ class Replay:
 
 REPLAY_LUA = r"""
 -- Replay a fixed list of requests once: thread k of T takes lines k, k+T, k+2T ... of the file, each of its
--- connections taking the next; when a thread's share is out its idle connections wait (delay) and the thread
--- stops once every answer is in, so wrk's duration is the burst's own.
+-- connections taking the next; when a thread's share is out its idle connections wait (delay), and once
+-- every answer is in the thread says so. wrk would sleep out its -d; the harness interrupts it (SIGINT)
+-- when every thread is done, so the duration wrk reports is the burst's own.
 local file, total_threads = %(file)s, %(threads)d
 local threads, next_thread = {}, 0
 setup = function(thread)
@@ -407,17 +408,24 @@ end
 response = function(status, headers, body)
   answered = answered + 1
   if status >= 400 then failed = failed + 1 end
-  if answered >= #mine then wrk.thread:stop() end
+  if answered == #mine then
+    -- the harness stops wrk (SIGINT) once every thread said so (not thread:stop(), which in wrk 4.1 stops
+    -- every thread, cutting off the answers the others still wait for)
+    io.write("REPLAY_THREAD_DONE\n")
+    io.flush()
+  end
 end
 %(done)s
 """
 
 
-def wrk_replay(url: str, requests: list[Replay], *, threads: int = 2, connections: int = 32,
+def wrk_replay(url: str, requests: list[Replay], *, threads: int = 1, connections: int = 32,
                timeout: str = "30s", max_seconds: float = 900) -> WrkResult:
     """Send each of ``requests`` exactly once with wrk (a Lua script reads them from a file; see
     ``REPLAY_LUA``), and return wrk's numbers over the burst: requests/s over the time until the last
-    answer, latency percentiles, errors (status >= 400; a request never answered counts as a timeout)."""
+    answer, latency percentiles, errors (status >= 400; a request never answered counts as a timeout).
+    One wrk thread by default: with two, wrk 4.1 (Debian) lost the last answers of the second thread in
+    this mode; one thread's event loop keeps 32 connections busy far beyond these routes' rates."""
     threads = max(1, min(threads, len(requests)))
     connections = max(threads, connections)
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", prefix="ops-bench-replay-", delete=False) as listing:
@@ -431,15 +439,28 @@ def wrk_replay(url: str, requests: list[Replay], *, threads: int = 2, connection
     script_text = REPLAY_LUA % {"file": lua_string(listing.name), "threads": threads, "done": done}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="ops-bench-replay-", delete=False) as script:
         script.write(script_text)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max_seconds:g}s", f"--timeout={timeout}",
+               "--latency", "-s", script.name, url]
+    lines: list[str] = []
     try:
-        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max_seconds:g}s", f"--timeout={timeout}",
-                   "--latency", "-s", script.name, url]
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=max_seconds + 60)
+        with tempfile.TemporaryFile("w+") as errors:
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
+            finished = 0
+            for line in process.stdout:  # until every thread said it is done (or wrk ends by itself)
+                lines.append(line)
+                if line.startswith("REPLAY_THREAD_DONE"):
+                    finished += 1
+                    if finished == threads:
+                        process.send_signal(signal.SIGINT)  # wrk prints its summary over the time so far
+            process.wait(timeout=60)
+            errors.seek(0)
+            stderr = errors.read()
     finally:
         os.unlink(script.name)
         os.unlink(listing.name)
-    result = parse_wrk(url, completed.stdout, completed.stderr)
-    extra = json.loads(next(ln for ln in completed.stdout.splitlines() if ln.startswith("BENCH_JSON "))[11:])
+    stdout = "".join(lines)
+    result = parse_wrk(url, stdout, stderr)
+    extra = json.loads(next(ln for ln in stdout.splitlines() if ln.startswith("BENCH_JSON "))[11:])
     missing = len(requests) - int(extra["answered"])
     if missing > 0:
         result.socket_errors["timeout"] += missing

@@ -108,3 +108,17 @@ def test_generated_district_is_consistent_and_usable(app, client):
     page = client.get(f"/courses/{course.id}")
     assert page.status_code == 200 and course.title in page.get_data(as_text=True)
     assert count_queries(app, client, "/healthz") >= 1
+
+
+def test_replay_lines_keep_method_path_body_and_headers_and_refuse_tabs():
+    import pytest
+
+    from bench.harness import Replay
+
+    line = Replay("PUT", "/api/v1/attempts/7/answers/3", '{"response": ["甲"]}',
+                  {"Authorization": "Bearer x", "Content-Type": "application/json"}).line()
+    assert line.split("\t") == ["PUT", "/api/v1/attempts/7/answers/3", '{"response": ["甲"]}',
+                                "Authorization: Bearer x", "Content-Type: application/json"]
+    assert Replay("POST", "/x").line() == "POST\t/x\t"
+    with pytest.raises(ValueError):
+        Replay("POST", "/x", '{"a": "\t"}').line()
