@@ -18,12 +18,13 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import datetime
 from typing import Iterable, Iterator
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, select
+from sqlalchemy import String, and_, func, select, text, type_coerce
 
 from accounts.models import MemberCategory, Organization, PersonalDataAudit, Position, User, UserPosition
 from accounts.services import subtree_condition
@@ -124,22 +125,23 @@ def sheet_title(kind: str) -> str:
     return {"summary": "学时汇总", "ledger": "学时明细", "reminders": "学时提醒"}[kind]
 
 
-class OrgLabels:
-    """"街道1 / 社区11" for an organization of the subtree, from one query of the subtree's organizations."""
+class OrgLabels(dict):
+    """"街道1 / 社区11" (neutralised) for the materialized path of an organization of the subtree, from one query of
+    the subtree's organizations; ``labels[path]``, remembered."""
 
     def __init__(self, root: Organization | None):
+        super().__init__()
         stmt = select(Organization.id, Organization.name)
         if root is not None:
             stmt = stmt.where(subtree_condition(root))
         self.names = dict(db.session.execute(stmt).all())
-        self.cache: dict[str, str] = {}
 
-    def __call__(self, path: str) -> str:
-        label = self.cache.get(path)
-        if label is None:
-            label = " / ".join(self.names[int(i)] for i in path.strip("/").split("/") if int(i) in self.names)
-            self.cache[path] = label
+    def __missing__(self, path: str) -> str:
+        label = self[path] = text_cell(" / ".join(self.names[int(i)] for i in path.strip("/").split("/")
+                                                  if int(i) in self.names))
         return label
+
+    __call__ = dict.__getitem__
 
 
 def positions_of(root: Organization | None) -> dict[int, str]:
@@ -152,41 +154,107 @@ def positions_of(root: Organization | None) -> dict[int, str]:
     return {user_id: "、".join(sorted(names)) for user_id, names in found.items()}
 
 
-def units(seconds: int) -> Decimal:
-    return hours.to_units(int(seconds or 0))
+class Units(dict):
+    """Seconds as 学时 text ("1.5"), by the configured rounding: ``units[seconds]``, remembered, as the same values
+    recur."""
+
+    def __missing__(self, seconds) -> str:
+        text = self[seconds] = f"{hours.to_units(int(seconds or 0)):f}"
+        return text
 
 
-def summary_table(request: ExportRequest):
-    columns = [Column("组织", 36), Column("姓名", 10), Column("手机号", 14), Column("人员类别", 12), Column("职务", 10),
-               Column("应修学时", 10, True)]
-    columns += [Column(SOURCE_NAMES[s], 10, True) for s in reports.SOURCES]
-    columns += [Column("合计学时", 10, True), Column("是否达标", 8), Column("学习进度", 10)]
+def text_cell(value) -> str:
+    """A text cell: neutralised, and "" for nothing."""
+    if not value:
+        return ""
+    value = str(value)
+    if value[0] in FORMULA_FIRST:
+        value = "'" + value
+    return value[:MAX_CELL]
+
+
+FORMULA_FIRST = frozenset(FORMULA_STARTS)
+
+
+def stream_rows(stmt, convert) -> Iterator[list]:
+    """The statement's rows in batches, each through ``convert``. The rows come straight from the DBAPI cursor
+    (a server-side cursor on PostgreSQL), with no SQLAlchemy row objects: the statements type their columns so
+    that the driver's own values are the ones wanted (text for enums and formatted times)."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection = connection.execution_options(stream_results=True, max_row_buffer=BATCH)
+    result = connection.execute(stmt)
+    try:
+        fetch = result.cursor.fetchmany
+        while batch := fetch(BATCH):
+            yield list(map(convert, batch))
+    finally:
+        result.close()
+
+
+SUMMARY_COLUMNS = ([Column("组织", 36), Column("姓名", 10), Column("手机号", 14), Column("人员类别", 12), Column("职务", 10),
+                    Column("应修学时", 10, True)] + [Column(SOURCE_NAMES[s], 10, True) for s in reports.SOURCES]
+                   + [Column("合计学时", 10, True), Column("是否达标", 8), Column("学习进度", 10)])
+
+
+def summary_sql(request: ExportRequest):
+    """One row per member: org_path, user_id, name, phone, category, required, the sources, earned (and status,
+    when a filter on it makes the database compute it)."""
     filters = request.filters
     if request.kind == "reminders":  # members behind schedule: not started or behind
         filters = reports.Filters(category=filters.category)
-    stmt = reports.member_rows(request.root, request.period, request.basis, filters)
-    if request.kind == "reminders":
-        sub = stmt.subquery("m")
-        stmt = select(sub).where(sub.c.status.in_([reports.Status.BEHIND.value, reports.Status.NOT_STARTED.value]))
-        stmt = stmt.order_by(sub.c.org_path, sub.c.user_id)
+    if request.kind == "summary" and filters.met is None and filters.status is None:
+        # no filter on the status: a plain SELECT, each column computed once; the status is computed here
+        stmt = reports.members_select(request.root, request.period, request.basis, filters)
     else:
-        stmt = stmt.order_by(stmt.selected_columns.org_path, stmt.selected_columns.user_id)
+        stmt = reports.member_rows(request.root, request.period, request.basis, filters)
+        if request.kind == "reminders":
+            sub = stmt.subquery("m")
+            stmt = select(sub).where(sub.c.status.in_([reports.Status.BEHIND.value,
+                                                        reports.Status.NOT_STARTED.value]))
+    c = stmt.selected_columns
+    return stmt.with_only_columns(c.org_path, c.user_id, c.name, c.phone, type_coerce(c.category, String),
+                                  c.required, *[c[s] for s in reports.SOURCES], c.earned
+                                  ).order_by(c.org_path, c.user_id)
 
-    labels = OrgLabels(request.root)  # before the stream: rows() may run after the ORM objects expired
-    positions = positions_of(request.root)
 
-    def rows() -> Iterator[list]:
-        phone = (lambda p: p) if request.full_phones else mask_phone
-        for row in db.session.execute(stmt.execution_options(yield_per=BATCH)):
-            category = getattr(row.category, "value", row.category)
-            earned = int(row.earned or 0)
-            yield [labels(row.org_path), row.name, phone(row.phone), CATEGORY_NAMES.get(category, category),
-                   positions.get(row.user_id, ""), units(row.required),
-                   *[units(getattr(row, s)) for s in reports.SOURCES],
-                   units(earned), "是" if row.status == reports.Status.MET.value else "否",
-                   STATUS_NAMES[row.status]]
+def summary_table(request: ExportRequest):
+    stmt = summary_sql(request)
+    labels = OrgLabels(request.root).__getitem__  # before the stream, which may run after the ORM objects expired
+    positions = positions_of(request.root).get
+    units = Units().__getitem__
+    phone = text_cell if request.full_phones else mask_phone
+    categories = {**CATEGORY_NAMES, None: ""}
+    basis_points = request.period.basis_points()
+    met, not_started, on_track, behind = (s.value for s in (reports.Status.MET, reports.Status.NOT_STARTED,
+                                                             reports.Status.ON_TRACK, reports.Status.BEHIND))
+    met_labels = {met: ("是", STATUS_NAMES[met]), not_started: ("否", STATUS_NAMES[not_started]),
+                  on_track: ("否", STATUS_NAMES[on_track]), behind: ("否", STATUS_NAMES[behind])}
 
-    return columns, rows()
+    def convert(row) -> list:
+        path, user_id, name, phone_number, category, *numbers = row  # required, the sources, earned
+        earned, required = numbers[-1], numbers[0]
+        # reports.classify, inlined: a hundred thousand calls
+        status = met if earned >= required else not_started if earned <= 0 else \
+            on_track if earned * 10000 >= required * basis_points else behind
+        return [labels(path), text_cell(name), phone(phone_number), categories.get(category, category),
+                positions(user_id, ""), *map(units, numbers), *met_labels[status]]
+
+    return SUMMARY_COLUMNS, stream_rows(stmt, convert)
+
+
+def local_time_sql(column, period: reports.Period):
+    """The local time of a naive-UTC column as text "YYYY-MM-DD HH:MM:SS", written by the database when the
+    display zone keeps one UTC offset over the period's years (no daylight saving: Asia/Shanghai); else None."""
+    zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+    offsets = {zone.utcoffset(datetime(y, m, 1)) for y in range(period.year - 1, period.last.year + 2)
+               for m in range(1, 13)}
+    if len(offsets) != 1:
+        return None
+    minutes = int(offsets.pop().total_seconds() // 60)
+    if db.engine.dialect.name == "postgresql":
+        return func.to_char(column + text(f"INTERVAL '{minutes} minutes'"), "YYYY-MM-DD HH24:MI:SS")
+    return func.strftime("%Y-%m-%d %H:%M:%S", column, f"{minutes:+d} minutes")
 
 
 def ledger_table(request: ExportRequest):
@@ -202,8 +270,11 @@ def ledger_table(request: ExportRequest):
         conditions.append(subtree_condition(request.root))
     if request.filters.category:
         conditions.append(User.category == request.filters.category)
-    stmt = (select(Organization.path, User.name, User.phone, HourEntry.occurred_at, HourEntry.source,
-                   HourEntry.seconds, Course.title, HourEntry.source_ref, HourEntry.note)
+    local_time = local_time_sql(HourEntry.occurred_at, request.period)
+    stmt = (select(Organization.path, User.name, User.phone,
+                   type_coerce(local_time, String) if local_time is not None else HourEntry.occurred_at,
+                   type_coerce(HourEntry.source, String), HourEntry.seconds, Course.title, HourEntry.source_ref,
+                   HourEntry.note)
             .select_from(user_id.table)
             .join(User, User.id == user_id)
             .join(Organization, Organization.id == org_id)
@@ -212,46 +283,39 @@ def ledger_table(request: ExportRequest):
             .where(and_(*conditions))
             .order_by(Organization.path, User.id, HourEntry.occurred_at, HourEntry.id))
 
-    labels = OrgLabels(request.root)
+    labels = OrgLabels(request.root).__getitem__
     tz = current_app.config["DISPLAY_TIMEZONE"]
+    units = Units().__getitem__
+    phone = text_cell if request.full_phones else mask_phone
+    sources = {**SOURCE_NAMES}
 
-    def rows() -> Iterator[list]:
-        phone = (lambda p: p) if request.full_phones else mask_phone
-        for path, name, phone_number, occurred_at, source, seconds, title, ref, note in db.session.execute(
-                stmt.execution_options(yield_per=BATCH)):
-            source = getattr(source, "value", source)
-            yield [labels(path), name, phone(phone_number),
-                   clock.to_local(occurred_at, tz).strftime("%Y-%m-%d %H:%M:%S"), SOURCE_NAMES.get(source, source),
-                   units(seconds), int(seconds), title or "", ref, note or ""]
+    def when(value) -> str:
+        return value if local_time is not None else clock.to_local(value, tz).strftime("%Y-%m-%d %H:%M:%S")
 
-    return columns, rows()
+    def convert(row) -> list:
+        path, name, phone_number, occurred_at, source, seconds, title, ref, note = row
+        return [labels(path), text_cell(name), phone(phone_number), when(occurred_at), sources.get(source, source),
+                units(seconds), str(seconds), text_cell(title), text_cell(ref), text_cell(note)]
+
+    return columns, stream_rows(stmt, convert)
 
 
 # --- CSV ---------------------------------------------------------------------------------------------------------
 
-def cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return neutralise(str(value))
+CHUNK_BYTES = 64 * 1024
 
 
-def csv_stream(columns: list[Column], rows: Iterable[list]) -> Iterator[bytes]:
-    """UTF-8 with a BOM, CRLF line ends, a chunk of bytes per batch of rows."""
+def csv_stream(columns: list[Column], batches: Iterable[list[list]]) -> Iterator[bytes]:
+    """UTF-8 with a BOM, CRLF line ends; the rows leave in chunks of about 64 KB."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([c.title for c in columns])
     yield b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
     buffer.seek(0)
     buffer.truncate()
-    count = 0
-    for row in rows:
-        writer.writerow([cell_text(v) for v in row])
-        count += 1
-        if count % BATCH == 0:
+    for batch in batches:
+        writer.writerows(batch)
+        if buffer.tell() >= CHUNK_BYTES:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
             buffer.truncate()
@@ -348,7 +412,7 @@ class XlsxStream:
         info.compress_type = zipfile.ZIP_DEFLATED
         return info
 
-    def stream(self, columns: list[Column], rows: Iterable[list]) -> Iterator[bytes]:
+    def stream(self, columns: list[Column], batches: Iterable[list[list]]) -> Iterator[bytes]:
         sink = _Sink()
         archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
         for name, text in (("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", ROOT_RELS),
@@ -367,12 +431,17 @@ class XlsxStream:
                 '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
                 '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
                 f'<cols>{widths}</cols><sheetData><row>{head}</row>').encode("utf-8"))
+            cell = [self._number if c.number else self._text for c in columns]
             pending: list[str] = []
-            for row in rows:
-                pending.append("<row>" + "".join(self._cell(v) for v in row) + "</row>")
-                if len(pending) >= BATCH:
+            size = 0
+            for batch in batches:
+                for row in batch:
+                    pending.append("<row>" + "".join([f(v) for f, v in zip(cell, row)]) + "</row>")
+                size += len(batch)
+                if size >= BATCH:
                     part.write("".join(pending).encode("utf-8"))
                     pending.clear()
+                    size = 0
                     if sink.size:
                         yield sink.drain()
             part.write(("".join(pending) + "</sheetData></worksheet>").encode("utf-8"))
@@ -380,16 +449,15 @@ class XlsxStream:
         yield sink.drain()
 
     @staticmethod
-    def _cell(value) -> str:
-        if value is None or value == "":
+    def _number(value: str) -> str:
+        return f"<c><v>{value}</v></c>" if value else "<c/>"
+
+    @staticmethod
+    def _text(value: str) -> str:
+        """An inline string; ``value`` is already neutralised (text_cell) or one of our own labels."""
+        if not value:
             return "<c/>"
-        if isinstance(value, bool):
-            value = "是" if value else "否"
-        if isinstance(value, Decimal):
-            return f"<c><v>{value:f}</v></c>"
-        if isinstance(value, (int, float)):
-            return f"<c><v>{value}</v></c>"
-        return f'<c t="inlineStr"><is><t xml:space="preserve">{xml_text(neutralise(str(value)))}</t></is></c>'
+        return f'<c t="inlineStr"><is><t xml:space="preserve">{xml_text(value)}</t></is></c>'
 
 
 def write_to(export: Export, fh) -> int:

@@ -86,6 +86,10 @@ class Period:
         share = Decimal((upto - start).total_seconds()) / Decimal((end - start).total_seconds())
         return min(Decimal(1), share)
 
+    def basis_points(self) -> int:
+        """``expected_share`` in 1/10,000."""
+        return int(self.expected_share() * 10000)
+
     def label(self) -> str:
         return str(self.year) if self.is_whole_year else f"{self.first:%Y-%m-%d} ~ {self.last:%Y-%m-%d}"
 
@@ -189,6 +193,12 @@ def members_cte(root: Organization | None, period: Period, basis: Basis, filters
 
     A whole year by current organization reads ``hour_totals`` (the ledger summed per member and year by
     triggers, learning.totals); other periods sum the ledger itself (its member index covers the sum)."""
+    return members_select(root, period, basis, filters, detail=detail).cte("members").prefix_with("MATERIALIZED")
+
+
+def members_select(root: Organization | None, period: Period, basis: Basis, filters: Filters, *,
+                   detail: bool = True):
+    """``members_cte``'s SELECT itself: for a plain iteration (an export), where each column is computed once."""
     start, end = period.bounds_utc()
     in_period = and_(HourEntry.occurred_at >= start, HourEntry.occurred_at < end)
     sources = SOURCES if detail else []
@@ -224,14 +234,25 @@ def members_cte(root: Organization | None, period: Period, basis: Basis, filters
         inner = inner.where(subtree_condition(root))
     if filters.category:
         inner = inner.where(User.category == filters.category)
-    return inner.cte("members").prefix_with("MATERIALIZED")
+    return inner
+
+
+def classify(earned: int, required: int, basis_points: int) -> str:
+    """``status_expr`` in Python, for rows read without it (exports)."""
+    if earned >= required:
+        return Status.MET.value
+    if earned <= 0:
+        return Status.NOT_STARTED.value
+    if earned * 10000 >= required * basis_points:
+        return Status.ON_TRACK.value
+    return Status.BEHIND.value
 
 
 def status_expr(members, period: Period):
     """met (earned ≥ required), not started (nothing), on track (earned ≥ required × the share of the year gone
     by at the period's end), or behind: one CASE over the members' columns."""
     earned, required = members.c.earned, members.c.required
-    basis_points = int(period.expected_share() * 10000)
+    basis_points = period.basis_points()
     return case(
         (earned >= required, literal(Status.MET.value)),
         (earned <= 0, literal(Status.NOT_STARTED.value)),
