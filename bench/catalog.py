@@ -6,7 +6,12 @@ serves them with gunicorn and measures ``/courses/``, ``/courses/<id>`` and ``/l
 after the pages). The SQL statements per page are counted in-process on the same database.
 Target: every page ≥ 0.35 of the trivial route on SQLite.
 
-    python -m bench catalog [--quick] [--database-url postgresql+psycopg://ops:ops@127.0.0.1:5432/ops_bench]
+The pages are measured warm: the warm-up requests build the cached parts (courses/cache.py), which then live
+COURSE_CACHE_SECONDS (30 s) — in production a part is rebuilt at most once per TTL per worker. ``--no-cache``
+runs the server with COURSE_CACHE_SECONDS=0 to measure the uncached path.
+
+    python -m bench catalog [--quick] [--breakdown] [--no-cache]
+                            [--database-url postgresql+psycopg://ops:ops@127.0.0.1:5432/ops_bench]
 """
 from __future__ import annotations
 
@@ -25,6 +30,8 @@ def add_arguments(parser) -> None:
                         help="also measure /healthz and /profile (a small logged-in page), without a target")
     parser.add_argument("--breakdown", action="store_true",
                         help="also time each page in-process: CPU, SQL and template ms (no gunicorn)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="switch the course page caches off (COURSE_CACHE_SECONDS=0) in the server and in-process")
 
 
 def pages(generated: datagen.Generated) -> list[tuple[str, str]]:
@@ -35,11 +42,11 @@ def pages(generated: datagen.Generated) -> list[tuple[str, str]]:
 
 
 def in_process_queries(database_url: str, generated: datagen.Generated, paths: list[str],
-                       show: bool = False, timings: bool = False) -> dict[str, int]:
+                       show: bool = False, timings: bool = False, cache: bool = True) -> dict[str, int]:
     """SQL statements per page, as the logged-in bench member, through Flask's test client."""
     from core.extensions import db
 
-    app = product_app(database_url, WTF_CSRF_ENABLED=False)
+    app = product_app(database_url, WTF_CSRF_ENABLED=False, **({} if cache else {"COURSE_CACHE_SECONDS": 0}))
     if timings:
         add_floor_routes(app)
     client = app.test_client()
@@ -118,8 +125,9 @@ def run(args) -> int:
         references = [("reference /healthz", "/healthz"), ("reference /profile", "/profile")] \
             if args.reference else []
         queries = in_process_queries(database.url, generated, [path for _, path in routes + references],
-                                     args.show_queries, args.breakdown)
-        with baseline_server() as base, BenchServer(database_url=database.url) as server:
+                                     args.show_queries, args.breakdown, cache=not args.no_cache)
+        server_env = {"FLASK_COURSE_CACHE_SECONDS": "0"} if args.no_cache else {}
+        with baseline_server() as base, BenchServer(database_url=database.url, env=server_env) as server:
             session = login(server.url(), generated.login, generated.password)
             warm(base.url("/"))
             for _, path in routes + references:
@@ -133,7 +141,7 @@ def run(args) -> int:
         payload = report("catalog", rows, baselines, meta={
             "database": database.kind, "schema": database.schema, "data": generated.describe(),
             "command": "python -m bench " + " ".join(sys.argv[1:]),
-            "wrk": f"-t2 -c{args.connections} -d{args.duration:g}s"})
+            "wrk": f"-t2 -c{args.connections} -d{args.duration:g}s", "course_cache": not args.no_cache})
     below = [row["name"] for row in payload["rows"] if row["target"] and row["ratio"] < row["target"]]
     if below:
         print(f"below the {TARGET} target: {', '.join(below)}")
