@@ -13,6 +13,8 @@ SCENARIOS = {
     "catalog": "bench.catalog",  # issue 3: catalog, course and lecture pages
     "exam": "bench.exam",  # issue 4: 500 members start, answer and submit the same exam
     "heartbeat": "bench.heartbeat",  # issue 5: study heartbeats of many learners
+    "dashboard": "bench.dashboard",  # issue 6: the compliance dashboard at 100,000 members, 1,000,000 entries
+    "export": "bench.export",  # issue 6: summary and ledger exports vs the database's own dump, peak memory
 }
 
 

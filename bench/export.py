@@ -1,8 +1,12 @@
-"""Exports (issue 6): ``flask hours export`` of the summary (every member) and the ledger (every entry), CSV and
-XLSX, as rows/s ÷ the database's own dump of the same rows (``sqlite3 -csv`` / ``psql \\copy ... csv``) in the
-same run, and the CLI process's peak memory (max RSS).
+"""Exports (issue 6): the summary (every member) and the ledger (every entry), CSV and XLSX, downloaded from gunicorn
+as rows/s ÷ the database's own dump of the same rows in the same run, with the serving worker's peak memory.
 
-    python -m bench.export [--quick] [--database-url postgresql://...]
+    python -m bench export [--quick] [--database-url postgresql://...] [--fresh | --reuse] [--timeout 900]
+
+Baseline: the export's own SELECT (values written in) dumped by ``sqlite3 -csv`` / ``psql \\copy ... csv``, and,
+for comparison, a dump of the plain joined columns. Each download gets a fresh one-worker gunicorn (the production
+command plus ``--timeout``) whose VmHWM is read from /proc after it; ``flask hours export`` of the same export
+reports its own max RSS too. The data set is kept between runs (see bench.dashboard).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +29,7 @@ from typing import Iterator
 from sqlalchemy import text
 
 from bench import datagen
-from bench.harness import ROOT, Database, fresh_database, product_app
+from bench.harness import ROOT, BenchServer, Database, fresh_database, login, product_app
 
 SOURCES = ["online"] * 70 + ["offline"] * 15 + ["quiz"] * 10 + ["manual"] * 5
 
@@ -176,7 +181,7 @@ def timed_child(argv: list[str], env: dict, stdout=None) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss
 
 
-DUMPS = {
+SIMPLE_DUMPS = {  # the plain rows without any computation: a lower bound for the database's own tool
     "summary": ("SELECT o.path, u.name, u.phone, u.category FROM users u JOIN organizations o "
                 "ON o.id = u.organization_id ORDER BY o.path, u.id"),
     "ledger": ("SELECT o.path, u.name, u.phone, e.occurred_at, e.source, e.seconds, e.source_ref, e.note "
@@ -185,8 +190,19 @@ DUMPS = {
 }
 
 
-def dump(database, kind: str, out: Path, env: dict) -> float:
-    query = DUMPS[kind]
+def export_sql(app, kind: str) -> str:
+    """The export's own SELECT (learning.exports.summary_sql / ledger_sql), with its values written in: the
+    database's tool then dumps exactly the rows the export formats."""
+    from core.extensions import db
+    from learning import exports, reports
+
+    with app.app_context(), app.test_request_context():
+        job = exports.ExportRequest(kind=kind, fmt="csv", root=None, period=reports.Period.for_year(2026))
+        stmt = exports.summary_sql(job) if kind == "summary" else exports.ledger_sql(job)
+        return str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True})).replace("\n", " ")
+
+
+def dump(database, query: str, out: Path, env: dict) -> float:
     if database.url.startswith("sqlite"):
         path = database.url.split("///", 1)[1]
         with open(out, "wb") as fh:
@@ -195,57 +211,89 @@ def dump(database, kind: str, out: Path, env: dict) -> float:
     return timed_child(["psql", url, "-q", "-c", f"\\copy ({query}) to '{out}' csv"], env)[0]
 
 
-def in_process(app, kind: str, fmt: str, target: Path) -> float:
-    """Seconds for the export itself (the same build_export the CLI calls), without process start-up."""
-    from learning import exports, reports
-
-    with app.app_context():
-        started = time.perf_counter()
-        job = exports.ExportRequest(kind=kind, fmt=fmt, root=None, period=reports.Period.for_year(2026))
-        with open(target, "wb") as fh:
-            exports.write_to(exports.build_export(job, channel="bench"), fh)
-        return time.perf_counter() - started
-
-
 def count_rows(path: Path) -> int:
     with open(path, "rb") as fh:
         return sum(1 for _ in fh)
 
 
+def worker_pids(master: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def peak_kib(pid: int) -> int:
+    """The process's own peak resident memory (VmHWM), KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+class ExportServer(BenchServer):
+    """The production gunicorn command with one worker (whose memory is the export's) and a timeout long
+    enough for a million-row download: sync workers are killed after --timeout (default 30 s) in one request."""
+
+    def __init__(self, timeout: int, **kwargs):
+        super().__init__(workers=1, **kwargs)
+        self.timeout = timeout
+
+    @property
+    def command(self) -> list[str]:
+        return super().command[:-1] + ["--timeout", str(self.timeout), self.app_spec]
+
+
+def download(server, session, kind: str, fmt: str, target: Path) -> tuple[float, float, int]:
+    """Seconds to the first byte and to the last, and the worker's peak memory (KiB) after the download."""
+    request = urllib.request.Request(server.url(f"/reports/export?kind={kind}&format={fmt}&year=2026"),
+                                     headers=session.headers())
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=900) as response, open(target, "wb") as fh:
+        first = response.read(65536)
+        first_byte = time.perf_counter() - started
+        fh.write(first)
+        while chunk := response.read(1 << 20):
+            fh.write(chunk)
+    return first_byte, time.perf_counter() - started, max(peak_kib(p) for p in worker_pids(server.process.pid))
+
+
 def run(args) -> int:
-    scale = datagen.QUICK if args.quick else datagen.FULL
-    entries = args.entries or (100_000 if args.quick else 1_000_000)
     if not shutil.which("sqlite3") and not args.database_url:
         print("sqlite3 (the command-line tool) is needed for the baseline: apt-get install sqlite3")
         return 1
-    with fresh_database(args.database_url) as database:
-        app = product_app(database.url)
-        generated = datagen.generate(app, scale)
-        add_ledger(app, entries)
-        print(f"data: {generated.describe()}, {entries:,} ledger entries; schema: {database.schema}")
+    with ledger_data(args) as (database, app, described):
+        print(f"data: {described}")
         env = {**os.environ, "DATABASE_URL": database.url, "FLASK_SECRET_KEY": "bench"}
         out = Path(ROOT / "bench" / "out")
         out.mkdir(exist_ok=True)
         rows = []
         for kind in ("summary", "ledger"):
-            baseline = dump(database, kind, out / f"dump-{kind}.csv", env)
+            same = dump(database, export_sql(app, kind), out / f"dump-{kind}.csv", env)
             dumped = count_rows(out / f"dump-{kind}.csv")
+            simple = dump(database, SIMPLE_DUMPS[kind], out / f"dump-simple-{kind}.csv", env)
             for fmt in ("csv", "xlsx"):
-                target = out / f"export-{kind}.{fmt}"
-                seconds, rss = timed_child([sys.executable, "-m", "flask", "--app", "app", "hours", "export",
-                                            "--year", "2026", "--kind", kind, "--format", fmt, "--output",
-                                            str(target)], env)
-                exported = count_rows(target) - 1 if fmt == "csv" else dumped
-                inside = in_process(app, kind, fmt, out / f"inproc-{kind}.{fmt}")
-                rows.append((kind, fmt, exported, seconds, inside, exported / inside, baseline, dumped / baseline,
-                             (exported / inside) / (dumped / baseline), rss / 1024))
-        print("CLI s: the whole `flask hours export` process (with app start-up); export s: the export itself, "
-              "in process; ratio: export rows/s ÷ dump rows/s")
-        print(f"{'kind':8} {'fmt':5} {'rows':>9} {'CLI s':>7} {'export s':>8} {'rows/s':>9} {'dump s':>7} "
-              f"{'dump/s':>9} {'ratio':>6} {'CLI maxRSS MB':>13}")
-        for kind, fmt, n, s, inside, rate, base_s, base_rate, ratio, mb in rows:
-            print(f"{kind:8} {fmt:5} {n:9,} {s:7.2f} {inside:8.2f} {rate:9,.0f} {base_s:7.2f} {base_rate:9,.0f} "
-                  f"{ratio:6.2f} {mb:13.1f}")
+                with ExportServer(args.timeout, database_url=database.url) as server:
+                    session = login(server.url(), "admin", datagen.BENCH_PASSWORD)
+                    base_kib = max(peak_kib(p) for p in worker_pids(server.process.pid))
+                    first, seconds, worker_kib = download(server, session, kind, fmt, out / f"web-{kind}.{fmt}")
+                exported = count_rows(out / f"web-{kind}.{fmt}") - 1 if fmt == "csv" else dumped
+                target = out / f"cli-{kind}.{fmt}"
+                cli_s, cli_kib = timed_child([sys.executable, "-m", "flask", "--app", "app", "hours", "export",
+                                              "--year", "2026", "--kind", kind, "--format", fmt, "--output",
+                                              str(target)], env)
+                rate = exported / seconds
+                rows.append((kind, fmt, exported, first, seconds, rate, same, rate / (dumped / same),
+                             rate / (dumped / simple), base_kib / 1024, worker_kib / 1024, cli_s, cli_kib / 1024))
+        print("web: a download from gunicorn (1 sync worker, --preload) as admin, the whole export; dump: the same "
+              "SELECT by the database's tool (sqlite3 -csv / psql \\copy csv); ratio: export rows/s ÷ dump rows/s; "
+              "simple: ÷ a dump of the plain joined columns without sums")
+        print(f"{'kind':8} {'fmt':5} {'rows':>9} {'1st byte s':>10} {'web s':>7} {'rows/s':>8} {'dump s':>7} "
+              f"{'ratio':>6} {'simple':>6} {'worker MB idle':>14} {'worker peak MB':>14} {'CLI s':>6} "
+              f"{'CLI peak MB':>11}")
+        for kind, fmt, n, first, s, rate, dump_s, ratio, simple_ratio, idle, peak, cli_s, cli_mb in rows:
+            print(f"{kind:8} {fmt:5} {n:9,} {first:10.2f} {s:7.1f} {rate:8,.0f} {dump_s:7.2f} {ratio:6.2f} "
+                  f"{simple_ratio:6.2f} {idle:14.0f} {peak:14.0f} {cli_s:6.1f} {cli_mb:11.0f}")
     return 0
 
 
@@ -253,6 +301,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--entries", type=int, help="ledger entries (default 1,000,000; --quick 100,000)")
     parser.add_argument("--fresh", action="store_true", help="SQLite: make the data set again (default: reuse the "
                                                              "one kept in $OPS_BENCH_DATA, /tmp/ops-bench-data)")
+    parser.add_argument("--timeout", type=int, default=900, help="gunicorn --timeout for the downloads (default 900)")
     parser.add_argument("--reuse", action="store_true", help="PostgreSQL: keep the data of an earlier run of the "
                                                              "same size and schema")
 

@@ -257,10 +257,14 @@ def local_time_sql(column, period: reports.Period):
     return func.strftime("%Y-%m-%d %H:%M:%S", column, f"{minutes:+d} minutes")
 
 
-def ledger_table(request: ExportRequest):
-    columns = [Column("组织", 36), Column("姓名", 10), Column("手机号", 14), Column("时间", 20), Column("来源", 10),
-               Column("学时", 8, True), Column("秒数", 10, True), Column("课程", 30), Column("来源记录", 24),
-               Column("说明", 30)]
+LEDGER_COLUMNS = [Column("组织", 36), Column("姓名", 10), Column("手机号", 14), Column("时间", 20), Column("来源", 10),
+                  Column("学时", 8, True), Column("秒数", 10, True), Column("课程", 30), Column("来源记录", 24),
+                  Column("说明", 30)]
+
+
+def ledger_sql(request: ExportRequest):
+    """One row per entry: org_path, name, phone, local time (text, or the naive-UTC datetime when the zone
+    changes its offset), source, seconds, course title, source_ref, note."""
     start, end = request.period.bounds_utc()
     user_id, org_id, since, until = reports.placement(request.basis, start, end)
     conditions = [HourEntry.occurred_at >= start, HourEntry.occurred_at < end, User.is_active_flag.is_(True)]
@@ -282,7 +286,12 @@ def ledger_table(request: ExportRequest):
             .outerjoin(Course, Course.id == HourEntry.course_id)
             .where(and_(*conditions))
             .order_by(Organization.path, User.id, HourEntry.occurred_at, HourEntry.id))
+    return stmt
 
+
+def ledger_table(request: ExportRequest):
+    stmt = ledger_sql(request)
+    local_time = local_time_sql(HourEntry.occurred_at, request.period)
     labels = OrgLabels(request.root).__getitem__
     tz = current_app.config["DISPLAY_TIMEZONE"]
     units = Units().__getitem__
@@ -297,7 +306,7 @@ def ledger_table(request: ExportRequest):
         return [labels(path), text_cell(name), phone(phone_number), when(occurred_at), sources.get(source, source),
                 units(seconds), str(seconds), text_cell(title), text_cell(ref), text_cell(note)]
 
-    return columns, stream_rows(stmt, convert)
+    return LEDGER_COLUMNS, stream_rows(stmt, convert)
 
 
 # --- CSV ---------------------------------------------------------------------------------------------------------
