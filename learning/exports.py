@@ -177,12 +177,19 @@ FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
 
 def stream_rows(stmt, convert) -> Iterator[list]:
-    """The statement's rows in batches, each through ``convert``. The rows come straight from the DBAPI cursor
-    (a server-side cursor on PostgreSQL), with no SQLAlchemy row objects: the statements type their columns so
-    that the driver's own values are the ones wanted (text for enums and formatted times)."""
+    """The statement's rows in batches, each through ``convert``. The statements type their columns so that the
+    driver's own values are the ones wanted (text for enums and formatted times). SQLite: straight from the DBAPI
+    cursor, no SQLAlchemy row objects. PostgreSQL: a server-side cursor, read through SQLAlchemy (which holds the
+    first row it fetched to learn the columns)."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        connection = connection.execution_options(stream_results=True, max_row_buffer=BATCH)
+        result = connection.execution_options(stream_results=True, max_row_buffer=BATCH).execute(stmt)
+        try:
+            for batch in result.partitions(BATCH):
+                yield list(map(convert, batch))
+        finally:
+            result.close()
+        return
     result = connection.execute(stmt)
     try:
         fetch = result.cursor.fetchmany
