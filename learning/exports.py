@@ -306,12 +306,17 @@ def ledger_table(request: ExportRequest):
     sources = {**SOURCE_NAMES}
 
     def when(value) -> str:
-        return value if local_time is not None else clock.to_local(value, tz).strftime("%Y-%m-%d %H:%M:%S")
+        return clock.to_local(value, tz).strftime("%Y-%m-%d %H:%M:%S")
+
+    person = [None, None, ("", "")]  # the last member's raw name and phone, and their cells: rows come by member
 
     def convert(row) -> list:
         path, name, phone_number, occurred_at, source, seconds, title, ref, note = row
-        return [labels(path), text_cell(name), phone(phone_number), when(occurred_at), sources.get(source, source),
-                units(seconds), str(seconds), text_cell(title), text_cell(ref), text_cell(note)]
+        if name != person[0] or phone_number != person[1]:
+            person[:] = name, phone_number, (text_cell(name), phone(phone_number))
+        return [labels(path), *person[2], occurred_at if local_time is not None else when(occurred_at),
+                sources.get(source, source), units(seconds), str(seconds), text_cell(title) if title else "",
+                text_cell(ref), text_cell(note) if note else ""]
 
     return LEDGER_COLUMNS, stream_rows(stmt, convert)
 
