@@ -249,7 +249,12 @@ class WhooshEngine:
         # fill the page; the full recall pass runs when it is small or the page still has room.
         # 1. titles holding every gram of the query (short postings);
         in_title = title_query(query)
-        passes = [Q.And([recall, in_title]) if literal else in_title]
+        if not literal:  # a title holding every gram matches the query already
+            passes = [in_title]
+        elif in_title.estimate_size(searcher.reader()) > 0:  # (the phrase check is dear: only if titles may)
+            passes = [Q.And([in_title, recall])]
+        else:
+            passes = []
         # 2. the query's jieba words as words (one posting list per word, no phrase work);
         words = words_query(query)
         if words is not None:
