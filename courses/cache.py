@@ -104,6 +104,8 @@ def _on_orm_execute(state) -> None:
 
 
 def _after_commit(session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT was released (after_commit fires for it too): wait for the real commit
     if session.info.pop("courses_changed", False) and has_app_context():
         cache = current_app.extensions.get("courses_cache")
         if cache is not None:
