@@ -183,6 +183,7 @@ def stream_rows(stmt, convert) -> Iterator[list]:
     first row it fetched to learn the columns)."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL jit = off")  # see reports.without_jit
         result = connection.execution_options(stream_results=True, max_row_buffer=BATCH).execute(stmt)
         try:
             for batch in result.partitions(BATCH):

@@ -23,7 +23,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, case, exists, func, literal, not_, null, or_, select, true, union_all
+from sqlalchemy import and_, case, exists, func, literal, not_, null, or_, select, text, true, union_all
 
 from accounts.models import MembershipPeriod, Organization, User, UserPosition
 from accounts.services import subtree_condition
@@ -295,11 +295,19 @@ class Compliance:
     own: Line | None = None  # members directly in ``root``
 
 
+def without_jit() -> None:
+    """PostgreSQL: no JIT compilation in this transaction. A report over 100,000 members is costed above
+    ``jit_above_cost``, and compiling it (0.5–1 s) costs more than running it."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
+
+
 def compliance(root: Organization | None, period: Period, basis: Basis = Basis.CURRENT,
                filters: Filters | None = None) -> Compliance:
     """Counts per child organization of ``root`` (None: per top-level organization). A fixed number of
     queries whatever the size: the rules, the aggregate per organization, the organizations."""
     filters = filters or Filters()
+    without_jit()
     members = members_cte(root, period, basis, filters, detail=False)
     status = status_expr(members, period)
     stmt = select(members.c.org_id, members.c.org_path, func.count(),
@@ -334,6 +342,7 @@ def org_members(org: Organization | None, period: Period, basis: Basis = Basis.C
                 filters: Filters | None = None, *, direct_only: bool = False):
     """The member rows of ``org``'s subtree (or of ``org`` alone), most behind first: a SELECT over
     ``member_rows`` as a subquery, for paging or an export."""
+    without_jit()
     stmt = member_rows(org, period, basis, filters)
     if direct_only and org is not None:
         stmt = stmt.where(stmt.selected_columns.org_id == org.id)
