@@ -183,7 +183,9 @@ def stream_rows(stmt, convert) -> Iterator[list]:
     first row it fetched to learn the columns)."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET LOCAL jit = off")  # see reports.without_jit
+        # no JIT (see reports.without_jit); plan for the whole result, not its first tenth (a cursor's default)
+        connection.exec_driver_sql("SET LOCAL jit = off")
+        connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
         result = connection.execution_options(stream_results=True, max_row_buffer=BATCH).execute(stmt)
         try:
             for batch in result.partitions(BATCH):
