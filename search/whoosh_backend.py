@@ -259,13 +259,19 @@ class WhooshEngine:
         words = words_query(query)
         if words is not None:
             passes.append(words)
+        # 3. the literal string (a half-remembered phrase found as typed ranks above its words scattered);
+        if any(not c.literal_only and any(len(s) > 1 for s in c.grams) for c in query.clauses):
+            phrases = [_grams_query(c, "grams", phrases=True) for c in query.clauses]
+            passes.append(phrases[0] if len(phrases) == 1 else Q.And(phrases))
         hits: list[tuple[str, str, float]] = []
         seen: set[str] = set()
         for q in passes:
+            if len(hits) >= want:
+                break  # the page is full: the later passes could only rank below
             found = _collect(searcher, q, allowed, want, scan)
             hits += [hit for hit in found.hits if hit[0] not in seen]
             seen.update(hit[0] for hit in found.hits)
-        # 3. everything the query matches, scored with the words and the literal phrase.
+        # 4. everything the query matches, scored with the words and the literal phrase.
         size = min(recall.estimate_size(searcher.reader()), searcher.doc_count())
         if len(hits) < want:
             found = _collect(searcher, Q.AndMaybe(recall, boost) if boost is not None else recall, allowed,
