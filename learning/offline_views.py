@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from accounts.models import User
 from accounts.services import member_in_scope, scoped_members
@@ -49,7 +50,7 @@ def schedule():
     form = OfflineClassForm()
     courses = db.session.scalars(select(Course).where(Course.status == CourseStatus.PUBLISHED)
                                  .order_by(Course.title)).all()
-    form.course_id.choices = [(c.id, c.title) for c in courses]
+    form.course_id.choices = [SelectChoice(c.id, c.title) for c in courses]
     if form.validate_on_submit():
         course = db.session.get(Course, form.course_id.data)
         try:

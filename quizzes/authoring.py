@@ -9,6 +9,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
+from wtforms.fields.choices import SelectChoice
 
 from core import clock
 from core.extensions import db
@@ -29,9 +30,9 @@ def bank_or_404(bank_id: int) -> QuestionBank:
     return db.get_or_404(QuestionBank, bank_id)
 
 
-def course_choices() -> list[tuple[int, str]]:
+def course_choices() -> list[SelectChoice]:
     courses = db.session.scalars(db.select(Course).order_by(Course.title)).all()
-    return [(0, _("（不属于课程）"))] + [(c.id, c.title) for c in courses]
+    return [SelectChoice(0, _("（不属于课程）"))] + [SelectChoice(c.id, c.title) for c in courses]
 
 
 def to_utc(value):
@@ -254,7 +255,7 @@ def quiz_edit(quiz_id: int):
 def _quiz_form(quiz: Quiz | None):
     form = QuizForm(obj=quiz)
     form.course_id.choices = course_choices()
-    form.bank_id.choices = [(b.id, b.title) for b in db.session.scalars(db.select(QuestionBank)
+    form.bank_id.choices = [SelectChoice(b.id, b.title) for b in db.session.scalars(db.select(QuestionBank)
                                                                         .order_by(QuestionBank.title))]
     if request.method == "GET":
         if quiz is None:

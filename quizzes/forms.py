@@ -6,13 +6,15 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateTimeLocalField, FieldList, Form, FormField, IntegerField, SelectField,
                      StringField, SubmitField, TextAreaField)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-KIND_CHOICES = [("单选", _l("单选题")), ("多选", _l("多选题")), ("判断", _l("判断题")), ("填空", _l("填空题"))]
-DIFFICULTY_CHOICES = [("易", _l("易")), ("中", _l("中")), ("难", _l("难"))]
-REVIEW_CHOICES = [("immediately", _l("提交后立即可看答案与解析")),
-                  ("after_last", _l("用完全部答题次数后")),
-                  ("after_close", _l("测验关闭后"))]
+KIND_CHOICES = [SelectChoice("单选", _l("单选题")), SelectChoice("多选", _l("多选题")), SelectChoice("判断", _l("判断题")),
+                SelectChoice("填空", _l("填空题"))]
+DIFFICULTY_CHOICES = [SelectChoice("易", _l("易")), SelectChoice("中", _l("中")), SelectChoice("难", _l("难"))]
+REVIEW_CHOICES = [SelectChoice("immediately", _l("提交后立即可看答案与解析")),
+                  SelectChoice("after_last", _l("用完全部答题次数后")),
+                  SelectChoice("after_close", _l("测验关闭后"))]
 
 
 class BankForm(FlaskForm):
@@ -41,9 +43,9 @@ class ImportForm(FlaskForm):
 
 
 class DrawRuleForm(Form):
-    kind = SelectField(_l("题型"), choices=[("", _l("任意"))] + KIND_CHOICES, default="")
+    kind = SelectField(_l("题型"), choices=[SelectChoice("", _l("任意"))] + KIND_CHOICES, default="")
     tag = StringField(_l("标签"), validators=[Length(max=30)])
-    difficulty = SelectField(_l("难度"), choices=[("", _l("任意"))] + DIFFICULTY_CHOICES, default="")
+    difficulty = SelectField(_l("难度"), choices=[SelectChoice("", _l("任意"))] + DIFFICULTY_CHOICES, default="")
     count = IntegerField(_l("题数"), validators=[Optional(), NumberRange(min=0, max=200)], default=0)
     points = IntegerField(_l("每题分值"), validators=[Optional(), NumberRange(min=1, max=100)], default=1)
 

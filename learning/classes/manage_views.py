@@ -11,6 +11,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from wtforms.fields.choices import SelectChoice
 
 from accounts.models import Organization, User
 from accounts.services import subtree_condition
@@ -37,7 +38,7 @@ def managed_or_404(class_id: int) -> TrainingClass:
 
 # --- creating and editing a class ---------------------------------------------------------------------------------
 
-def _host_choices() -> list[tuple[int, str]]:
+def _host_choices() -> list[SelectChoice]:
     root = services.manage_root(current_user)
     stmt = select(Organization).order_by(Organization.path)
     base_depth = 0
@@ -45,18 +46,18 @@ def _host_choices() -> list[tuple[int, str]]:
         stmt = stmt.where(subtree_condition(root))
         base_depth = root.depth
     stmt = stmt.where(Organization.depth <= base_depth + 2).limit(500)  # down to communities, not every building
-    return [(o.id, "\u3000" * (o.depth - base_depth) + o.name) for o in db.session.scalars(stmt)]
+    return [SelectChoice(o.id, "\u3000" * (o.depth - base_depth) + o.name) for o in db.session.scalars(stmt)]
 
 
 def _fill_class_choices(form: ClassForm, current: TrainingClass | None = None) -> None:
     types = services.class_types()
     if current is not None and current.type_id not in {t.id for t in types}:
         types.append(current.class_type)  # a retired kind stays on its old classes
-    form.type_id.choices = [(t.id, t.name) for t in types]
+    form.type_id.choices = [SelectChoice(t.id, t.name) for t in types]
     form.host_org_id.choices = _host_choices()
-    if current is not None and current.host_org_id not in {c[0] for c in form.host_org_id.choices}:
-        form.host_org_id.choices.append((current.host_org_id, current.host_org.name))
-    form.enrolment.choices = list(MODE_LABELS.items())
+    if current is not None and current.host_org_id not in {c.value for c in form.host_org_id.choices}:
+        form.host_org_id.choices.append(SelectChoice(current.host_org_id, current.host_org.name))
+    form.enrolment.choices = [SelectChoice(k, v) for k, v in MODE_LABELS.items()]
 
 
 def _class_fields(form: ClassForm) -> dict:
@@ -152,12 +153,12 @@ def _plan_forms(item: TrainingClass, **given) -> dict:
              "session_form": given.get("session_form") or SessionForm(prefix="session"),
              "exam_form": given.get("exam_form") or ExamForm(prefix="exam"),
              "rules_form": given.get("rules_form") or RulesForm(prefix="rules", obj=_rules_defaults(item))}
-    forms["course_form"].course_id.choices = [(c.id, c.title) for c in db.session.scalars(
+    forms["course_form"].course_id.choices = [SelectChoice(c.id, c.title) for c in db.session.scalars(
         select(Course).where(Course.status == CourseStatus.PUBLISHED).order_by(Course.title).limit(500))]
-    forms["exam_form"].quiz_id.choices = [(q.id, q.title) for q in db.session.scalars(
+    forms["exam_form"].quiz_id.choices = [SelectChoice(q.id, q.title) for q in db.session.scalars(
         select(Quiz).where(Quiz.published.is_(True)).order_by(Quiz.id.desc()).limit(500))]
     trainers = db.session.scalars(select(User).where(User.role == Role.TRAINER).order_by(User.name).limit(300))
-    forms["session_form"].trainer_id.choices = [(0, _("（不指定）"))] + [(t.id, t.name) for t in trainers]
+    forms["session_form"].trainer_id.choices = [SelectChoice(0, _("（不指定）"))] + [SelectChoice(t.id, t.name) for t in trainers]
     return forms
 
 
