@@ -27,9 +27,12 @@ from accounts import demo as accounts_demo
 from accounts import views as accounts_views
 from core import api as api_frame
 from core import clock, permissions
+from core.chrome import csrf_token as page_csrf_token
+from core.chrome import page_chrome
 from core import views as core_views
 from core.config import load_config
 from core.database import set_sqlite_pragmas
+from core.sessions import SignedCookieSessions
 from core.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from core.nav import add_home_panel, add_nav_link, home_panels, nav_links, visible_nav
 from courses import api as courses_api
@@ -107,6 +110,7 @@ def select_locale() -> str:
 
 
 def register_extensions(app: Flask) -> None:
+    app.session_interface = SignedCookieSessions()  # a verified session cookie is not re-verified per request
     db.init_app(app)
     set_sqlite_pragmas(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
@@ -190,6 +194,7 @@ def demo_command(if_empty: bool):
 
 
 def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.globals["csrf_token"] = page_csrf_token  # Flask-WTF's, signed once a minute per session
     @app.template_filter("localtime")
     def localtime(value, fmt: str = "%Y-%m-%d %H:%M"):
         local = clock.to_local(value, app.config["DISPLAY_TIMEZONE"])
@@ -200,4 +205,5 @@ def register_template_helpers(app: Flask) -> None:
         return {"has_role": permissions.has_role, "Role": permissions.Role,
                 "current_locale": str(get_locale() or "zh"), "nav_links": nav_links(app),
                 "nav_items": lambda: visible_nav(app, current_user),
-                "home_panels": home_panels(app)}
+                "home_panels": home_panels(app), "chrome": page_chrome(app),
+                "csrf_token": page_csrf_token}  # Flask-WTF's context processor sets its own; this one runs later
