@@ -111,7 +111,7 @@ class DefaultConfig:
 
     # Full-text search (search/).
     SEARCH_INDEX_DIR: str | None = None  # this server's index on local disk; None: instance/search-index
-    SEARCH_PRELOAD = True  # load jieba's dictionary in create_app (before gunicorn --preload forks)
+    SEARCH_PRELOAD = "auto"  # load jieba in create_app: "auto" = only under gunicorn (before --preload forks)
     SEARCH_JIEBA_CACHE_DIR: str | None = None  # jieba's prefix-dictionary cache; None: instance/
     SEARCH_SYNC_ON_COMMIT = True  # apply the index log right after a commit that changed content
     SEARCH_LOG_GAP_SECONDS = 30  # a gap in the index log older than this is a rolled-back transaction
