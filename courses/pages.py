@@ -7,7 +7,6 @@ the pieces are HTML-escaped, so a marker can only come from the template itself.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -22,7 +21,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from core.extensions import db
 from courses import services, visibility
 from courses.cache import cached
-from courses.models import Course, CourseStatus, CourseTag, Lecture, LectureKind, Material
+from courses.models import Course, CourseStatus, CourseTag, Lecture, Material
 
 CATALOG_PER_PAGE = 12
 MARKER = re.compile(r"<!--(?:ub|lp):(\d+)-->")
@@ -122,7 +121,7 @@ def course_syllabus(course: Course, logged_in: bool) -> Syllabus:
         head = render_template("courses/_course_head.html", course=course, tags=tags,
                                summary_html=Markup(services.render_markdown(course.summary)))
         html = render_template("courses/_syllabus.html", lectures=lectures, logged_in=logged_in)
-        return Syllabus(tuple(lecture.id for lecture in lectures), minutes_of(lectures), Markup(head),
+        return Syllabus(tuple(lecture.id for lecture in lectures), services.study_minutes(lectures), Markup(head),
                         Pieces.split(html))
 
     return cached(("syllabus", course.id, course.updated_at, course.status, logged_in, locale_key()), build)
@@ -146,18 +145,6 @@ def is_enrolled(user, course_id: int) -> bool:
         return False
     return db.session.scalar(select(Enrollment.id).where(Enrollment.user_id == user.id,
                                                          Enrollment.course_id == course_id)) is not None
-
-
-def minutes_of(lectures: list[Lecture]) -> int:
-    seconds = 0
-    for lecture in lectures:
-        if lecture.kind == LectureKind.VIDEO:
-            seconds += lecture.duration_seconds or 0
-        elif lecture.kind in (LectureKind.TEXT, LectureKind.DOCUMENT):
-            seconds += lecture.reading_seconds or 0
-        elif lecture.starts_at and lecture.ends_at:
-            seconds += int((lecture.ends_at - lecture.starts_at).total_seconds())
-    return math.ceil(seconds / 60)
 
 
 def syllabus_badges(progress: dict):

@@ -335,10 +335,10 @@ def progress_by_lecture(user, course_id: int) -> dict[int, datetime | None]:
     return {lecture_id: completed for lecture_id, completed in rows}
 
 
-def course_minutes(course: Course) -> int:
-    """The study time of the live lectures (already loaded) in minutes."""
+def study_minutes(lectures: list[Lecture]) -> int:
+    """The study time of these lectures in minutes (video length, reading time, or the offline class's span)."""
     seconds = 0
-    for lecture in course.lectures:
+    for lecture in lectures:
         if lecture.kind == LectureKind.VIDEO:
             seconds += lecture.duration_seconds or 0
         elif lecture.kind in (LectureKind.TEXT, LectureKind.DOCUMENT):

@@ -439,10 +439,10 @@ class XlsxStream:
     def stream(self, columns: list[Column], batches: Iterable[list[list]]) -> Iterator[bytes]:
         sink = _Sink()
         archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
-        for name, text in (("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", ROOT_RELS),
+        for name, part_xml in (("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", ROOT_RELS),
                            ("xl/workbook.xml", WORKBOOK.format(name=xml_text(self.title))),
                            ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS), ("xl/styles.xml", STYLES)):
-            archive.writestr(self._info(name), text)
+            archive.writestr(self._info(name), part_xml)
         yield sink.drain()
         widths = "".join(f'<col min="{i}" max="{i}" width="{c.width}" customWidth="1"/>'
                          for i, c in enumerate(columns, start=1))
