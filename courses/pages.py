@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from flask import render_template, url_for
+from flask_login import current_user
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from jinja2 import TemplateNotFound
@@ -239,3 +240,24 @@ def tracker_html(lecture: Lecture) -> Markup:
 
 def is_preview(course: Course) -> bool:
     return course.status != CourseStatus.PUBLISHED
+
+
+VIEWER_CUT = "<!--viewer-cut-->"
+
+
+def course_viewer_parts(course: Course, syllabus: Syllabus, progress: dict, *, preview: bool = False) -> dict:
+    """A course page's parts that belong to the viewer — the hours box, "my progress", the progress bar, due
+    date and enrol button — rendered in one go (``courses/_course_viewer.html``): {"hours", "progress",
+    "actions"} of HTML."""
+    user = current_user
+    live_ids = set(syllabus.lecture_ids)
+    completed = sum(1 for lecture_id, done in progress.items() if done and lecture_id in live_ids)
+    enrollment = False if preview else is_enrolled(user, course.id)
+    due = None if preview else required_ids(user).get(course.id)
+    count = len(syllabus.lecture_ids)
+    html = render_template("courses/_course_viewer.html", course=course, completed=completed, lecture_count=count,
+                           hours_done=completed, hours_total=count, enrollment=enrollment, due=due, preview=preview,
+                           first_lecture_id=syllabus.lecture_ids[0] if syllabus.lecture_ids else None,
+                           cut=Markup(VIEWER_CUT))
+    hours, progress_html, actions = html.split(VIEWER_CUT)
+    return {"hours": Markup(hours), "progress": Markup(progress_html), "actions": Markup(actions)}

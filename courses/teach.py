@@ -146,8 +146,8 @@ def preview(course_id: int):
     if course is None:
         abort(404)
     syllabus = pages.course_syllabus(course, logged_in=True)
-    return render_template("courses/detail.html", course=course, enrollment=None, due=None, completed=0,
-                           minutes=syllabus.minutes, syllabus=syllabus, preview=True,
+    return render_template("courses/detail.html", course=course, minutes=syllabus.minutes, syllabus=syllabus,
+                           preview=True, viewer=pages.course_viewer_parts(course, syllabus, {}, preview=True),
                            syllabus_html=syllabus.rows.fill(pages.syllabus_badges({})), head_html=syllabus.head)
 
 

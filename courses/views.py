@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
@@ -13,7 +13,7 @@ from core import storage
 from core.extensions import db
 from core.nav import NavLink
 from core.permissions import login_required, public
-from courses import pages, reading, services, visibility
+from courses import page_cache, pages, reading, services, visibility
 from courses.forms import AUDIENCE_LABELS, KIND_LABELS, STATUS_LABELS
 from courses.models import Course, LectureKind
 from learning import enrollments
@@ -74,14 +74,21 @@ def catalog():
                "required": args.get("required") if args.get("required") in ("required", "optional") else None,
                "q": (args.get("q") or "").strip()[:50] or None}
     link_args = {k: v for k, v in {**filters, "sort": sort if sort != "newest" else None}.items() if v}
-    body = pages.catalog_body(current_user, sort=sort, filters=filters, link_args=link_args,
-                              page_number=max(args.get("page", 1, type=int), 1))
+    page_number = max(args.get("page", 1, type=int), 1)
+    body = pages.catalog_body(current_user, sort=sort, filters=filters, link_args=link_args, page_number=page_number)
     required = pages.required_ids(current_user)
     enrolled: set[int] = set()
     if current_user.is_authenticated and body.ids:
         enrolled = set(db.session.scalars(select(Enrollment.course_id).where(
             Enrollment.user_id == current_user.id, Enrollment.course_id.in_(body.ids))))
-    return render_template("courses/catalog.html", body=body.fill(pages.catalog_badges(required, enrolled)))
+    # The body is only cached without the required/optional filter and a title search: the page likewise.
+    key = None if filters["required"] or filters["q"] else \
+        ("catalog", sort, filters["category"], filters["tag"], page_number)
+    badges = pages.catalog_badges(required, enrolled)
+    return page_cache.render_page(
+        key, lambda: page_cache.render_with_holes("courses/catalog.html",
+                                                  body=body.fill(page_cache.numbered_hole("ub"))),
+        numbered=lambda _kind, course_id: badges(course_id))
 
 
 @bp.get("/courses/<int:course_id>")
@@ -94,14 +101,18 @@ def detail(course_id: int):
         abort(404)
     syllabus = pages.course_syllabus(course, current_user.is_authenticated)
     progress = services.progress_by_lecture(current_user, course.id)
-    enrollment = pages.is_enrolled(current_user, course.id)
-    due = pages.required_ids(current_user).get(course.id)
-    live_ids = set(syllabus.lecture_ids)
-    completed = sum(1 for lecture_id, done in progress.items() if done and lecture_id in live_ids)
-    return render_template("courses/detail.html", course=course, enrollment=enrollment, due=due,
-                           completed=completed, minutes=syllabus.minutes, syllabus=syllabus,
-                           syllabus_html=syllabus.rows.fill(pages.syllabus_badges(progress)),
-                           head_html=syllabus.head, preview=False)
+    badges = pages.syllabus_badges(progress)
+
+    def build() -> str:
+        holes = {name: page_cache.hole(name) for name in ("hours", "progress", "actions")}
+        return page_cache.render_with_holes(
+            "courses/detail.html", course=course, minutes=syllabus.minutes, syllabus=syllabus, viewer=holes,
+            syllabus_html=syllabus.rows.fill(page_cache.numbered_hole("lp")), head_html=syllabus.head,
+            preview=False)
+
+    key = ("course", course.id, course.updated_at, course.status)
+    return page_cache.render_page(key, build, named=pages.course_viewer_parts(course, syllabus, progress),
+                                  numbered=lambda _kind, lecture_id: badges(lecture_id))
 
 
 @bp.post("/courses/<int:course_id>/enroll")
@@ -139,20 +150,32 @@ def lecture(lecture_id: int):
         abort(404)
     course = item.course
     outline = pages.lecture_outline(course)
-    previous, following = outline.neighbours(item.id)
     progress = services.progress_by_lecture(current_user, course.id)
-    context = {"lecture": item, "course": course, "outline_count": len(outline.lecture_ids),
-               "outline_html": outline.html(item.id, pages.outline_badges(progress)),
-               "previous": previous, "following": following, "progress": progress, "LectureKind": LectureKind,
-               "preview": pages.is_preview(course), "tracker_html": pages.tracker_html(item)}
-    if item.kind == LectureKind.VIDEO and item.media_key:
-        context["media_url"] = lecture_media_url(item)
-    if item.kind == LectureKind.DOCUMENT and item.material_id:
-        context["document_url"] = material_file_url(item.material_id)
-        context["download_url"] = material_file_url(item.material_id, download=True)
-        if item.material is not None and item.material.file_kind != "pdf":  # a library text: read in the page
-            context["document_text"] = reading.reading_html(item.material.text or "", item.material.file_kind,
-                                                            request.args.get("hl"))
-    terms = reading.highlight_terms(request.args.get("hl"))
-    context["body_html"] = Markup(reading.highlight(item.body_html, terms) if terms else item.body_html)
-    return render_template("courses/lecture.html", **context)
+    highlight = request.args.get("hl")
+
+    def build() -> str:
+        previous, following = outline.neighbours(item.id)
+        context = {"lecture": item, "course": course, "outline_count": len(outline.lecture_ids),
+                   "outline_html": outline.html(item.id, page_cache.numbered_hole("lp")),
+                   "previous": previous, "following": following, "LectureKind": LectureKind,
+                   "preview": pages.is_preview(course), "tracker_html": pages.tracker_html(item),
+                   "lecture_done": page_cache.hole("lecture_done")}
+        if item.kind == LectureKind.VIDEO and item.media_key:
+            context["media_url"] = lecture_media_url(item)
+        if item.kind == LectureKind.DOCUMENT and item.material_id:
+            context["document_url"] = material_file_url(item.material_id)
+            context["download_url"] = material_file_url(item.material_id, download=True)
+            if item.material is not None and item.material.file_kind != "pdf":  # a library text: read in the page
+                context["document_text"] = reading.reading_html(item.material.text or "", item.material.file_kind,
+                                                                highlight)
+        terms = reading.highlight_terms(highlight)
+        context["body_html"] = Markup(reading.highlight(item.body_html, terms) if terms else item.body_html)
+        return page_cache.render_with_holes("courses/lecture.html", **context)
+
+    # A highlighted reading (?hl=) is not cached. The key holds both rows' versions (a lecture edit bumps both).
+    key = None if highlight else ("lecture", item.id, item.updated_at, item.deleted_at is not None,
+                                  item.material_id, course.id, course.updated_at, course.status)
+    done = f' · <span class="text-success">{escape(_("已完成"))}</span>' if progress.get(item.id) else ""
+    badges = pages.outline_badges(progress)
+    return page_cache.render_page(key, build, named={"lecture_done": done},
+                                  numbered=lambda _kind, lecture_id: badges(lecture_id))

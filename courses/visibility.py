@@ -16,8 +16,16 @@ from courses.models import Audience, Course, CourseStatus, Lecture, Material
 PARTY_CATEGORIES = frozenset({MemberCategory.FULL, MemberCategory.PROBATIONARY, MemberCategory.ACTIVIST})
 
 
+STAFF_ROLES = (Role.ADMIN, Role.TRAINER)
+
+
 def is_staff(user) -> bool:
-    return bool(user is not None and user.is_authenticated and user.role in (Role.ADMIN, Role.TRAINER))
+    if user is None:
+        return False
+    unwrap = getattr(user, "_get_current_object", None)  # Flask-Login's current_user: one proxy lookup, not two
+    if unwrap is not None:
+        user = unwrap()
+    return bool(user.is_authenticated and user.role in STAFF_ROLES)
 
 
 def is_party_learner(user) -> bool:

@@ -85,16 +85,21 @@ def hours_helpers():
             return None
         return member_overview(current_user, hours.current_year())
 
-    def course_hours(course: Course):
-        """The course page's box: the credit rule, my time on it, my certificate."""
+    def course_hours(course: Course, done: int | None = None, total: int | None = None):
+        """The course page's box: the credit rule, my time on it, my certificate. The course page passes the
+        progress it already counted (``done``/``total``); the time and the certificate take one query."""
         if not current_user.is_authenticated:
             return None
-        seconds = db.session.scalar(select(func.coalesce(func.sum(HourEntry.seconds), 0)).where(
-            HourEntry.user_id == current_user.id, HourEntry.course_id == course.id)) or 0
-        certificate = db.session.scalar(select(Certificate).where(
-            Certificate.user_id == current_user.id, Certificate.kind == "course", Certificate.course_id == course.id))
-        done, total = course_progress(current_user.id, course.id)
-        return {"seconds": int(seconds), "certificate": certificate, "done": done, "total": total,
+        user_id = current_user.id
+        seconds_q = select(func.coalesce(func.sum(HourEntry.seconds), 0)).where(
+            HourEntry.user_id == user_id, HourEntry.course_id == course.id).scalar_subquery()
+        certificate_q = select(Certificate.id).where(
+            Certificate.user_id == user_id, Certificate.kind == "course", Certificate.course_id == course.id
+        ).limit(1).scalar_subquery()
+        seconds, certificate_id = db.session.execute(select(seconds_q, certificate_q)).one()
+        if done is None or total is None:
+            done, total = course_progress(user_id, course.id)
+        return {"seconds": int(seconds or 0), "certificate_id": certificate_id, "done": done, "total": total,
                 "fixed": course.credit_mode == CreditMode.FIXED, "credit_hours": course.credit_hours}
 
     return {"hours_panel": hours_panel, "course_hours": course_hours, "format_units": hours.format_units,
