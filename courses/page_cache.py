@@ -108,24 +108,25 @@ def render_with_holes(template: str, **context) -> str:
                            current_user=_ViewerStandIn(current_user._get_current_object()))
 
 
-def viewer_key() -> tuple:
+def viewer_key(user) -> tuple:
     """What a page's shared parts depend on besides the page itself: which courses the viewer may see, their role
     (the navigation), the language and the URL root."""
-    role = current_user.role.value if current_user.is_authenticated else None
-    return (visibility.visibility_key(current_user), role, locale_key(), request.script_root)
+    role = user.role.value if user.is_authenticated else None
+    return (visibility.visibility_key(user), role, locale_key(), request.script_root)
 
 
 def render_page(key: Hashable | None, build: Callable[[], str], named: dict[str, str] | None = None,
                 numbered: Callable[[str, int], str] | None = None) -> str:
     """The page for this request: the cached page for ``key`` (built by ``build`` on a miss; ``key=None`` never
     caches) with this user's ``named`` values and ``numbered(kind, id)`` badges filled in."""
+    user = current_user._get_current_object()
     if key is None or session.get("_flashes"):
         page = Page.split(build())
     else:
-        page = cached(("page",) + tuple(key) + viewer_key(), lambda: Page.split(build()))
+        page = cached(("page",) + tuple(key) + viewer_key(user), lambda: Page.split(build()))
     values = {"csrf": csrf_token(), "path": quote_plus(request.path, safe=_URL_SAFE),
               "full_path": quote_plus(request.full_path, safe=_URL_SAFE),
-              "name": str(escape(current_user.name)) if current_user.is_authenticated else ""}
+              "name": str(escape(user.name)) if user.is_authenticated else ""}
     if named:
         values.update(named)
     return page.fill(values, numbered or (lambda _kind, _id: ""))

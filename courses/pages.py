@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from flask import render_template, url_for
 from flask_login import current_user
@@ -16,7 +17,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from jinja2 import TemplateNotFound
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from core.extensions import db
@@ -112,7 +113,22 @@ class Syllabus:
 def course_for_page(course_id: int) -> Course | None:
     """The course row, fresh on every request: visibility is decided on it, and its ``updated_at`` keys the
     cached parts."""
-    return db.session.scalar(select(Course).options(lazyload(Course.tag_rows)).where(Course.id == course_id))
+    return db.session.scalar(_statements()["course"], {"course_id": course_id})
+
+
+@cache
+def _statements() -> dict:
+    """The pages' per-request statements, built once (building a select costs about as much as running it)."""
+    from learning.models import Enrollment
+
+    return {
+        "course": select(Course).options(lazyload(Course.tag_rows)).where(Course.id == bindparam("course_id")),
+        "lecture": select(Lecture).options(joinedload(Lecture.course).lazyload(Course.tag_rows),
+                                           joinedload(Lecture.material).load_only(Material.file_kind))
+        .where(Lecture.id == bindparam("lecture_id")),
+        "enrolled": select(Enrollment.id).where(Enrollment.user_id == bindparam("user_id"),
+                                                Enrollment.course_id == bindparam("course_id")),
+    }
 
 
 def course_syllabus(course: Course, logged_in: bool) -> Syllabus:
@@ -140,12 +156,9 @@ def required_ids(user) -> dict:
 
 
 def is_enrolled(user, course_id: int) -> bool:
-    from learning.models import Enrollment
-
     if user is None or not user.is_authenticated:
         return False
-    return db.session.scalar(select(Enrollment.id).where(Enrollment.user_id == user.id,
-                                                         Enrollment.course_id == course_id)) is not None
+    return db.session.scalar(_statements()["enrolled"], {"user_id": user.id, "course_id": course_id}) is not None
 
 
 def syllabus_badges(progress: dict):
@@ -180,9 +193,7 @@ class Outline:
 
 
 def lecture_for_page(lecture_id: int) -> Lecture | None:
-    return db.session.scalar(select(Lecture).options(joinedload(Lecture.course).lazyload(Course.tag_rows),
-                                                     joinedload(Lecture.material).load_only(Material.file_kind))
-                             .where(Lecture.id == lecture_id))
+    return db.session.scalar(_statements()["lecture"], {"lecture_id": lecture_id})
 
 
 def lecture_outline(course: Course) -> Outline:
@@ -249,7 +260,7 @@ def course_viewer_parts(course: Course, syllabus: Syllabus, progress: dict, *, p
     """A course page's parts that belong to the viewer — the hours box, "my progress", the progress bar, due
     date and enrol button — rendered in one go (``courses/_course_viewer.html``): {"hours", "progress",
     "actions"} of HTML."""
-    user = current_user
+    user = current_user._get_current_object()
     live_ids = set(syllabus.lecture_ids)
     completed = sum(1 for lecture_id, done in progress.items() if done and lecture_id in live_ids)
     enrollment = False if preview else is_enrolled(user, course.id)

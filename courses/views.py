@@ -69,18 +69,19 @@ def visible_course_or_404(course_id: int) -> Course:
 @public
 def catalog():
     args = request.args
+    user = current_user._get_current_object()
     sort = args.get("sort") if args.get("sort") in services.SORTS else "newest"
     filters = {"category": args.get("category") or None, "tag": args.get("tag") or None,
                "required": args.get("required") if args.get("required") in ("required", "optional") else None,
                "q": (args.get("q") or "").strip()[:50] or None}
     link_args = {k: v for k, v in {**filters, "sort": sort if sort != "newest" else None}.items() if v}
     page_number = max(args.get("page", 1, type=int), 1)
-    body = pages.catalog_body(current_user, sort=sort, filters=filters, link_args=link_args, page_number=page_number)
-    required = pages.required_ids(current_user)
+    body = pages.catalog_body(user, sort=sort, filters=filters, link_args=link_args, page_number=page_number)
+    required = pages.required_ids(user)
     enrolled: set[int] = set()
-    if current_user.is_authenticated and body.ids:
+    if user.is_authenticated and body.ids:
         enrolled = set(db.session.scalars(select(Enrollment.course_id).where(
-            Enrollment.user_id == current_user.id, Enrollment.course_id.in_(body.ids))))
+            Enrollment.user_id == user.id, Enrollment.course_id.in_(body.ids))))
     # The body is only cached without the required/optional filter and a title search: the page likewise.
     key = None if filters["required"] or filters["q"] else \
         ("catalog", sort, filters["category"], filters["tag"], page_number)
@@ -94,13 +95,14 @@ def catalog():
 @bp.get("/courses/<int:course_id>")
 @public
 def detail(course_id: int):
+    user = current_user._get_current_object()  # the proxy costs a lookup per use
     course = pages.course_for_page(course_id)
-    if course is None or not visibility.can_view_course(current_user, course):
-        if not current_user.is_authenticated:  # perhaps a members-only course: ask them to log in
+    if course is None or not visibility.can_view_course(user, course):
+        if not user.is_authenticated:  # perhaps a members-only course: ask them to log in
             abort(current_app.login_manager.unauthorized())
         abort(404)
-    syllabus = pages.course_syllabus(course, current_user.is_authenticated)
-    progress = services.progress_by_lecture(current_user, course.id)
+    syllabus = pages.course_syllabus(course, user.is_authenticated)
+    progress = services.progress_by_lecture(user, course.id)
     badges = pages.syllabus_badges(progress)
 
     def build() -> str:
@@ -145,12 +147,13 @@ def cover(course_id: int):
 @bp.get("/lectures/<int:lecture_id>")
 @login_required
 def lecture(lecture_id: int):
+    user = current_user._get_current_object()
     item = pages.lecture_for_page(lecture_id)
-    if item is None or not visibility.can_view_lecture(current_user, item):
+    if item is None or not visibility.can_view_lecture(user, item):
         abort(404)
     course = item.course
     outline = pages.lecture_outline(course)
-    progress = services.progress_by_lecture(current_user, course.id)
+    progress = services.progress_by_lecture(user, course.id)
     highlight = request.args.get("hl")
 
     def build() -> str:

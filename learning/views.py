@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from accounts.models import User
 from accounts.services import member_in_scope
@@ -78,6 +78,9 @@ def _enrolled_courses(member: User) -> list[dict]:
     return rows
 
 
+COURSE_HOURS: dict = {}  # course_hours' statement
+
+
 @bp.app_context_processor
 def hours_helpers():
     def hours_panel():
@@ -91,12 +94,16 @@ def hours_helpers():
         if not current_user.is_authenticated:
             return None
         user_id = current_user.id
-        seconds_q = select(func.coalesce(func.sum(HourEntry.seconds), 0)).where(
-            HourEntry.user_id == user_id, HourEntry.course_id == course.id).scalar_subquery()
-        certificate_q = select(Certificate.id).where(
-            Certificate.user_id == user_id, Certificate.kind == "course", Certificate.course_id == course.id
-        ).limit(1).scalar_subquery()
-        seconds, certificate_id = db.session.execute(select(seconds_q, certificate_q)).one()
+        if "statement" not in COURSE_HOURS:  # built once: building it costs about as much as running it
+            user, course_ = bindparam("user_id"), bindparam("course_id")
+            seconds_q = select(func.coalesce(func.sum(HourEntry.seconds), 0)).where(
+                HourEntry.user_id == user, HourEntry.course_id == course_).scalar_subquery()
+            certificate_q = select(Certificate.id).where(
+                Certificate.user_id == user, Certificate.kind == "course", Certificate.course_id == course_
+            ).limit(1).scalar_subquery()
+            COURSE_HOURS["statement"] = select(seconds_q, certificate_q)
+        seconds, certificate_id = db.session.execute(COURSE_HOURS["statement"],
+                                                      {"user_id": user_id, "course_id": course.id}).one()
         if done is None or total is None:
             done, total = course_progress(user_id, course.id)
         return {"seconds": int(seconds or 0), "certificate_id": certificate_id, "done": done, "total": total,
