@@ -13,6 +13,10 @@ is decided by the views on the fresh row before a page is looked up; the cache k
 language, and the entries live in ``courses.cache`` (cleared by a commit on this server, bounded by
 ``COURSE_CACHE_SECONDS`` elsewhere). A request carrying flash messages renders without the cache (the messages
 are that user's).
+
+Size: a page is 10–40 kB, one entry per page × visibility key × role × language, within
+``COURSE_CACHE_MAX_ENTRIES``. A learner's visibility key holds their organization chain, so with many
+organizations the course and lecture pages (whose shared parts do not depend on it) are kept once per chain.
 """
 from __future__ import annotations
 
