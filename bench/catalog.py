@@ -19,7 +19,8 @@ import sys
 
 from bench import datagen
 from bench.harness import (BenchServer, Row, baseline_server, breakdown, count_queries, fresh_database, login,
-                           product_app, query_counter, report, warm, wrk)
+                           product_app, query_counter, report)
+from bench.wrk import warm, wrk
 
 TARGET = 0.35
 

@@ -1,7 +1,7 @@
 """Issue 4: the yearly-exam burst — 500 members start the same exam, save 20 answers each, submit.
 
 Against gunicorn (production settings, via bench/harness.py) on SQLite or PostgreSQL, in three phases
-measured with wrk, each a fixed list of requests replayed once (``harness.wrk_replay``: a Lua script
+measured with wrk, each a fixed list of requests replayed once (``bench.wrk.wrk_replay``: a Lua script
 reads the list from a file, each connection takes the next request, and each wrk thread stops when its
 share is answered, so the rate is over the burst's own duration):
 
@@ -27,8 +27,8 @@ import time
 from datetime import timedelta
 
 from bench import datagen
-from bench.harness import (USER_AGENT, BenchServer, Replay, Row, baseline_server, fetch, fresh_database,
-                           product_app, report, warm, wrk, wrk_replay)
+from bench.harness import USER_AGENT, BenchServer, Row, baseline_server, fetch, fresh_database, product_app, report
+from bench.wrk import Replay, warm, wrk, wrk_replay
 
 QUESTIONS = 20
 
@@ -197,7 +197,7 @@ def run(args) -> int:
                 "members": members, "questions": QUESTIONS, "verified": checked,
                 "requests": {"start": len(starts), "save": len(saves), "submit": len(submits)},
                 "command": "python -m bench exam " + " ".join(sys.argv[2:]),
-                "wrk": f"replay: -t2 -c{args.connections}, each request once (bench.harness.wrk_replay)"}
+                "wrk": f"replay: -t2 -c{args.connections}, each request once (bench.wrk.wrk_replay)"}
         report("exam", [Row(f"start ×{len(starts)}", start), Row(f"save ×{len(saves)}", save),
                         Row(f"submit ×{len(submits)} (2 per attempt)", submit)], [before, after], meta=meta)
     print("verified:", ", ".join(f"{k}={v}" for k, v in checked.items()))

@@ -20,8 +20,9 @@ import sys
 import tempfile
 
 from bench import datagen
-from bench.harness import (USER_AGENT, BenchServer, Row, baseline_server, fresh_database, lua_string,
-                           parse_wrk, product_app, query_counter, report, warm, wrk, wrk_script)
+from bench.harness import (USER_AGENT, BenchServer, Row, baseline_server, fresh_database, product_app, query_counter,
+                           report)
+from bench.wrk import lua_string, parse_wrk, warm, wrk, wrk_script
 
 TARGETS = {"sqlite": 0.45, "postgresql": 0.30}
 MAX_STATEMENTS = 3

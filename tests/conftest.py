@@ -7,6 +7,7 @@ test-client request still runs in an application context of its own (``IsolatedC
 in the test (``db.session.expire_all()`` or ``db.session.refresh(obj)``)."""
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from functools import lru_cache
@@ -38,6 +39,23 @@ def testing_config(**overrides) -> dict:
     }
     config.update(overrides)
     return config
+
+
+@contextlib.contextmanager
+def shared_database_app(tmp_path, connections: int, sqlite_timeout: int = 30):
+    """An app whose database several threads write at once: a SQLite file (in-memory databases are one
+    connection) or the PostgreSQL test database with a pool large enough for ``connections``."""
+    uri = None if ON_POSTGRES else f"sqlite:///{tmp_path / 'race.sqlite3'}"
+    config = testing_config(**({"SQLALCHEMY_DATABASE_URI": uri} if uri else {}))
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": connections + 2} if ON_POSTGRES else {
+        "connect_args": {"timeout": sqlite_timeout}}
+    application = create_app(config)
+    with application.app_context():
+        reset_database()
+        yield application
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
 
 
 def reset_database() -> None:

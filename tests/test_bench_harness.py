@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from accounts.models import Organization, User
 from bench import datagen
-from bench.harness import (WrkResult, count_queries, format_table, lua_string, parse_wrk, report, schema_gaps,
-                           wrk_script)
+from bench.harness import count_queries, format_table, report, schema_gaps
+from bench.wrk import WrkResult, lua_string, parse_wrk, wrk_script
 from core.extensions import db
 from courses.models import Course, CourseStatus, Lecture
 from learning.models import Enrollment, LectureProgress
@@ -113,7 +113,7 @@ def test_generated_district_is_consistent_and_usable(app, client):
 def test_replay_lines_keep_method_path_body_and_headers_and_refuse_tabs():
     import pytest
 
-    from bench.harness import Replay
+    from bench.wrk import Replay
 
     line = Replay("PUT", "/api/v1/attempts/7/answers/3", '{"response": ["甲"]}',
                   {"Authorization": "Bearer x", "Content-Type": "application/json"}).line()

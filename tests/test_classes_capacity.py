@@ -9,15 +9,13 @@ from sqlalchemy import func, select
 
 from accounts import services as account_services
 from accounts.models import User
-from app import create_app
 from core import clock
 from core.extensions import db
 from core.permissions import Role
 from learning.classes import services
 from learning.classes.models import EnrolmentMode, Participant, ParticipantStatus, TrainingClass
-from tests import conftest
 from tests.classes_helpers import make_class
-from tests.conftest import ON_POSTGRES, password_hash, reset_database
+from tests.conftest import password_hash, shared_database_app
 
 LEARNERS = 100
 WORKERS = 20  # connections at once (PostgreSQL's slots are shared with other test runs)
@@ -109,17 +107,8 @@ def test_roster_is_all_or_nothing_when_places_run_out(app, grid):
 
 @pytest.fixture
 def shared_app(tmp_path):
-    uri = None if ON_POSTGRES else f"sqlite:///{tmp_path / 'race.sqlite3'}"
-    config = conftest.testing_config(**({"SQLALCHEMY_DATABASE_URI": uri} if uri else {}))
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": WORKERS + 2} if ON_POSTGRES else {
-        "connect_args": {"timeout": 60}}
-    application = create_app(config)
-    with application.app_context():
-        reset_database()
+    with shared_database_app(tmp_path, WORKERS, sqlite_timeout=60) as application:
         yield application
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
 
 
 def test_hundred_learners_race_for_the_last_ten_places(shared_app, make_org, make_user, monkeypatch):

@@ -6,13 +6,11 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from app import create_app
 from core.extensions import db
 from learning.models import HourEntry
 from quizzes import services
 from quizzes.models import Attempt
-from tests import conftest
-from tests.conftest import ON_POSTGRES, reset_database
+from tests.conftest import shared_database_app
 from tests.quiz_helpers import correct_responses, make_bank, make_quiz
 
 THREADS = 6
@@ -20,16 +18,8 @@ THREADS = 6
 
 @pytest.fixture
 def shared_app(tmp_path):
-    uri = None if ON_POSTGRES else f"sqlite:///{tmp_path / 'race.sqlite3'}"
-    config = conftest.testing_config(**({"SQLALCHEMY_DATABASE_URI": uri} if uri else {}))
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": THREADS + 2} if ON_POSTGRES else {
-        "connect_args": {"timeout": 30}}
-    application = create_app(config)
-    with application.app_context():
-        reset_database()
+    with shared_database_app(tmp_path, THREADS) as application:
         yield application
-        db.session.remove()
-        db.drop_all()
 
 
 def run_together(app, fn) -> list:
