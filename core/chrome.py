@@ -22,7 +22,10 @@ def page_chrome(app: Flask) -> dict:
         bootstrap = app.extensions["bootstrap"]
         chrome = {
             "html_lang": "zh-CN" if locale == "zh" else "en",
-            "language_name": "中文" if locale == "zh" else "English",
+            # Two languages: the navbar links straight to the other one (no dropdown, works without JS).
+            "other_language": "en" if locale == "zh" else "zh",
+            "other_language_tag": "en" if locale == "zh" else "zh-CN",
+            "other_language_name": "English" if locale == "zh" else "中文",
             "bootstrap_css": Markup(bootstrap.load_css()),
             "bootstrap_js": Markup(bootstrap.load_js()),
             "site_css": url_for("static", filename="css/site.css"),

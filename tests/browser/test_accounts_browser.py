@@ -47,19 +47,20 @@ def test_member_logs_in_on_a_phone_uses_the_menu_switches_to_english_and_logs_ou
     expect(nav).to_be_hidden()
     toggler = page.get_by_role("button", name="菜单")
     expect(toggler).to_be_visible()
+    page.wait_for_load_state("load")  # Bootstrap's script runs at the end of the page
     toggler.tap()
-    expect(nav).to_be_visible()
+    expect(nav).to_have_class(re.compile(r"\bshow\b"))  # the collapse animation is over
     expect(nav.get_by_role("link", name="李红梅")).to_be_visible()
     expect(nav.get_by_role("button", name="退出")).to_be_visible()
 
     # Language: 中文 -> English, the page comes back in English and stays so.
-    nav.get_by_role("button", name="中文").click()
     nav.get_by_role("link", name="English").click()
     expect(page.get_by_role("heading", name="Hello, 李红梅")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.reload()
     open_menu(page)
     expect(page.locator("#mainNav").get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.locator("#mainNav").get_by_role("link", name="中文")).to_be_visible()  # the way back
 
     page.locator("#mainNav").get_by_role("button", name="Log out").click()
     expect(page.get_by_text("You have logged out.")).to_be_visible()
