@@ -3,6 +3,8 @@
     flock /tmp/ops_bench.lock .venv/bin/python -m bench.search               # everything (1,510 laws → ~64k articles)
     flock /tmp/ops_bench.lock .venv/bin/python -m bench.search --laws 200    # a quicker run
     .venv/bin/python -m bench.search --database postgresql+psycopg://ops:ops@127.0.0.1:5432/ops_f
+    flock /tmp/ops_bench.lock .venv/bin/python -m bench.search --keep /tmp/search-bulk   # build once, keep it
+    flock /tmp/ops_bench.lock .venv/bin/python -m bench.search --reuse /tmp/search-bulk  # queries only (seconds)
 
 1. Quality: the 35 documents of ../shared/corpus go into the library through ``add_material`` (the
    service behind ``flask materials import``; titles from SOURCES.md), the index catches up, and every
@@ -19,8 +21,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -185,73 +189,140 @@ def rebuild(app) -> dict:
             "docs_per_second": round(stats["documents"] / seconds, 1), "index_mb": round(stats["bytes"] / 1e6, 1)}
 
 
+def build(app, tmp: Path, laws: int | None, rebuild_too: bool, out: dict) -> None:
+    """Import the bulk laws (through the real import path) and record the indexing rate in ``out``."""
+    folder = tmp / "articles"
+    folder.mkdir()
+    written = write_articles(folder, laws)
+    from courses.cli import import_folder
+    from search import indexing
+
+    catch_up, caught_up = indexing.catch_up, []
+
+    def timed_catch_up(*a, **kw):  # the import's one catch-up at the end (then one merge): the indexing rate
+        caught_up.append(time.perf_counter())
+        applied = catch_up(*a, **kw)
+        caught_up.append(applied)
+        return applied
+
+    indexing.catch_up = timed_catch_up
+    with app.app_context():
+        start = time.perf_counter()
+        report = import_folder(folder, category="法律法规", batch_size=500)
+        end = time.perf_counter()
+        stats = indexing.get_engine().stats()
+    indexing.catch_up = catch_up
+    shutil.rmtree(folder, ignore_errors=True)
+    seconds, (index_start, applied) = end - start, caught_up[-2:]
+    index_seconds = end - index_start
+    out["import"] = {"files": written, "imported": len(report.imported), "duplicates": len(report.duplicates),
+                     "failed": len(report.failed), "seconds": round(seconds, 1),
+                     "index_seconds": round(index_seconds, 1), "indexed": applied,
+                     "docs_per_second": round(applied / index_seconds, 1),
+                     "documents": stats["documents"], "index_mb": round(stats["bytes"] / 1e6, 1)}
+    if rebuild_too:
+        out["bulk_index"] = rebuild(app)
+
+
+def print_build(out: dict) -> None:
+    if "import" in out:
+        i = out["import"]
+        print(f"import: {i['imported']} of {i['files']} files in {i['seconds']} s, of which the catch-up indexed "
+              f"{i['indexed']} documents in {i['index_seconds']} s = {i['docs_per_second']} docs/s; "
+              f"index {i['documents']} documents, {i['index_mb']} MB")
+    if "bulk_index" in out:
+        b = out["bulk_index"]
+        print(f"rebuild: {b['documents']} documents in {b['seconds']} s = {b['docs_per_second']} docs/s, "
+              f"{b['index_mb']} MB")
+
+
+def print_quality(q: dict, label: str) -> None:
+    print(f"quality ({label}): {q['queries']} queries, rank 1 {q['rank1']:.0%}, top 3 {q['top3']:.0%}, "
+          f"literal found {q['literal_found']}")
+    for miss in q["misses"]:
+        print(f"  miss: {miss['query']} → {miss['got']} (expected {miss['expect']})")
+
+
+def print_speed(s: dict) -> None:
+    print(f"{'query':<24}{'hits':>8}{'search p50':>12}{'LIKE p50':>10}")
+    for row in s["per_query"]:
+        print(f"{row['query']:<24}{row['total']:>8}{row['search_p50']:>12}{row['like_p50']:>10}")
+    print(f"search with snippets: p50 {s['search_p50_ms']} ms, p95 {s['search_p95_ms']} ms "
+          f"(target p95 < 50 ms)")
+    print(f"LIKE '%…%' scan:      p50 {s['like_p50_ms']} ms, p95 {s['like_p95_ms']} ms")
+    print(f"ratio LIKE/search:    p50 {s['ratio_p50']}×, p95 {s['ratio_p95']}× (target ≥ 20×)")
+
+
+def kept_app(folder: Path):
+    """The app on a kept build: its SQLite file, index and uploads."""
+    return product_app(f"sqlite:///{folder / 'bench.sqlite3'}", SEARCH_INDEX_DIR=str(folder / "index"),
+                       UPLOAD_FOLDER=str(folder / "uploads"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", help="PostgreSQL URL (emptied!); default: a fresh SQLite file")
     parser.add_argument("--laws", type=int, default=None, help="only the first N laws of the bulk file")
     parser.add_argument("--repeat", type=int, default=9, help="timed runs per query")
     parser.add_argument("--rebuild", action="store_true", help="also time `search rebuild` of the bulk set")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="build into DIR (new or empty; SQLite only) and keep it for --reuse")
+    parser.add_argument("--reuse", type=Path, metavar="DIR",
+                        help="time the queries against a build kept with --keep (no import)")
     args = parser.parse_args()
     if not CORPUS.exists():
         sys.exit(f"skipped: {CORPUS} is missing (the shared corpus)")
+    if args.reuse:
+        reuse(args)
+        return
+    if args.keep and (args.database or (args.keep.exists() and any(args.keep.iterdir()))):
+        sys.exit("--keep needs a new or empty folder and SQLite")
     out: dict = {}
-    with fresh_database(args.database) as database, tempfile.TemporaryDirectory() as tmp:
-        app = product_app(database.url, SEARCH_INDEX_DIR=f"{tmp}/index", UPLOAD_FOLDER=f"{tmp}/uploads")
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            tmp = args.keep.resolve()
+            database = stack.enter_context(fresh_database(f"sqlite:///{tmp / 'bench.sqlite3'}"))
+            app = kept_app(tmp)
+        else:
+            database = stack.enter_context(fresh_database(args.database))
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            app = product_app(database.url, SEARCH_INDEX_DIR=f"{tmp}/index", UPLOAD_FOLDER=f"{tmp}/uploads")
         out["database"] = database.url.split(":")[0]
         names = load_corpus(app)  # indexed by the catch-up after its commit
         out["quality"] = quality(app, names)
-        q = out["quality"]
-        print(f"quality: {q['queries']} queries, rank 1 {q['rank1']:.0%}, top 3 {q['top3']:.0%}, "
-              f"literal found {q['literal_found']}")
-        for miss in q["misses"]:
-            print(f"  miss: {miss['query']} → {miss['got']} (expected {miss['expect']})")
-
-        folder = Path(tmp) / "articles"
-        folder.mkdir()
-        written = write_articles(folder, args.laws)
-        from courses.cli import import_folder
-        from search import indexing
-
-        catch_up, caught_up = indexing.catch_up, []
-
-        def timed_catch_up(*a, **kw):  # the import's one catch-up at the end (then one merge): the indexing rate
-            caught_up.append(time.perf_counter())
-            applied = catch_up(*a, **kw)
-            caught_up.append(applied)
-            return applied
-
-        indexing.catch_up = timed_catch_up
-        with app.app_context():
-            start = time.perf_counter()
-            report = import_folder(folder, category="法律法规", batch_size=500)
-            end = time.perf_counter()
-            stats = indexing.get_engine().stats()
-        indexing.catch_up = catch_up
-        seconds, (index_start, applied) = end - start, caught_up[-2:]
-        index_seconds = end - index_start
-        out["import"] = {"files": written, "imported": len(report.imported), "duplicates": len(report.duplicates),
-                         "failed": len(report.failed), "seconds": round(seconds, 1),
-                         "index_seconds": round(index_seconds, 1), "indexed": applied,
-                         "docs_per_second": round(applied / index_seconds, 1),
-                         "documents": stats["documents"], "index_mb": round(stats["bytes"] / 1e6, 1)}
-        i = out["import"]
-        print(f"import: {i['imported']} of {i['files']} files in {i['seconds']} s, of which the catch-up indexed "
-              f"{i['indexed']} documents in {i['index_seconds']} s = {i['docs_per_second']} docs/s; "
-              f"index {i['documents']} documents, {i['index_mb']} MB")
-        if args.rebuild:
-            out["bulk_index"] = rebuild(app)
-            b = out["bulk_index"]
-            print(f"rebuild: {b['documents']} documents in {b['seconds']} s = {b['docs_per_second']} docs/s, "
-                  f"{b['index_mb']} MB")
+        print_quality(out["quality"], "the 35 documents alone")
+        build(app, tmp, args.laws, args.rebuild, out)
+        print_build(out)
+        if args.keep:
+            (tmp / "names.json").write_text(json.dumps(names))
+            (tmp / "build.json").write_text(json.dumps(out, ensure_ascii=False, indent=2))
         out["speed"] = speed(app, args.repeat)
-        s = out["speed"]
-        print(f"{'query':<24}{'hits':>8}{'search p50':>12}{'LIKE p50':>10}")
-        for row in s["per_query"]:
-            print(f"{row['query']:<24}{row['total']:>8}{row['search_p50']:>12}{row['like_p50']:>10}")
-        print(f"search with snippets: p50 {s['search_p50_ms']} ms, p95 {s['search_p95_ms']} ms "
-              f"(target p95 < 50 ms)")
-        print(f"LIKE '%…%' scan:      p50 {s['like_p50_ms']} ms, p95 {s['like_p95_ms']} ms")
-        print(f"ratio LIKE/search:    p50 {s['ratio_p50']}×, p95 {s['ratio_p95']}× (target ≥ 20×)")
+        print_speed(out["speed"])
+    write_out(out)
+
+
+def reuse(args) -> None:
+    """Quality (with the bulk laws beside the 35 documents) and speed against a kept build."""
+    folder = args.reuse.resolve()
+    out = json.loads((folder / "build.json").read_text())
+    out["reused"] = str(folder)
+    print_build(out)
+    app = kept_app(folder)
+    names = {int(k): v for k, v in json.loads((folder / "names.json").read_text()).items()}
+    if args.rebuild:
+        out.pop("import", None)
+        out["bulk_index"] = rebuild(app)
+        print_build(out)
+    print_quality(out["quality"], "the 35 documents alone, at build time")
+    out["quality_bulk"] = quality(app, names)
+    print_quality(out["quality_bulk"], "beside the bulk laws")
+    out["speed"] = speed(app, args.repeat)
+    print_speed(out["speed"])
+    write_out(out)
+
+
+def write_out(out: dict) -> None:
     out_dir = ROOT / "bench" / "out"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"search-{time.strftime('%Y%m%d-%H%M%S')}.json"
