@@ -100,9 +100,8 @@ def heartbeat(lecture_id: int):
     beat, credential = read_beat(request.get_json(silent=True), request.headers.get("X-Study-Session", ""))
     try:
         try:
-            # The hot path: a Core transaction of its own (no ORM session), committed when the block ends.
-            with study.hot_connection(db.engine) as connection:
-                result = study.credit_heartbeat(lecture_id, credential, beat, connection)
+            # The hot path: a pooled connection of its own (no ORM session), committed before it returns.
+            result = study.credit_hot(db.engine, lecture_id, credential, beat, current_app.config)
         except study.NeedsSession:  # a lecture completed, or a new day: the full path, on the session
             result = study.credit_heartbeat(lecture_id, credential, beat)
             db.session.commit()
@@ -131,12 +130,12 @@ class HeartbeatFastPath:
     A heartbeat is the one request every studying member sends every 30 seconds, and the Flask request
     cycle (request context, session cookie, URL matching, hooks, response object) costs more than its three
     SQL statements. This answers ``POST /api/v1/lectures/<id>/heartbeat`` with the view's own parsing
-    (``read_beat``), service (``study.credit_heartbeat``, hot path) and JSON; it sets nothing on the way
+    (``read_beat``), service (``study.credit_hot``) and JSON; it sets nothing on the way
     (no cookie, no session), and the heartbeat's only authentication is the study session's credential,
     checked by the service in both places. Anything it cannot answer exactly as the view would (no or
     malformed JSON, a refused credential, a completed lecture or a new day's counter, a database error)
     goes to the Flask app untouched, with the body replayed, and the view answers it: the fast path writes
-    nothing before it hands over (``credit_heartbeat`` raises before any write, and its transaction rolls back).
+    nothing before it hands over (``credit_hot`` raises before any write, and rolls back a failed one).
     """
 
     PATH = re.compile(r"/api/v1/lectures/([0-9]{1,18})/heartbeat\Z")
@@ -177,8 +176,7 @@ class HeartbeatFastPath:
             if self.engine is None:
                 with self.app.app_context():
                     self.engine = db.engine
-            with study.hot_connection(self.engine) as connection:
-                result = study.credit_heartbeat(lecture_id, credential, beat, connection, self.app.config)
+            result = study.credit_hot(self.engine, lecture_id, credential, beat, self.app.config)
         except (ValueError, ApiError, study.NeedsSession, study.SessionRefused, SQLAlchemyError):
             return None
         return json.dumps(result.as_json(), sort_keys=True, separators=(",", ":")).encode() + b"\n"

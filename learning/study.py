@@ -11,11 +11,13 @@ accepted heartbeat, measured by ``core.clock.utcnow()``, and only when every rul
 * a gap longer than interval + grace earns one interval (a sleeping laptop, a frozen tab);
 * the lecture's cap and the daily cap are not reached.
 
-The hot path is three SQL statements: read the session row, one conditional UPDATE that advances it only if
-nobody else did since the read (compare-and-set on ``last_seq``), and one INSERT into the ledger (on
-PostgreSQL the UPDATE and the INSERT are one statement, run in autocommit: two statements, two round trips).
-Of many concurrent heartbeats exactly one wins the UPDATE; the others credit nothing. The heartbeat authenticates by
-the session's own token, so no user row is loaded. Services flush; the view commits before it answers.
+The rules are one function, ``judge``, applied by two paths. The hot path (``credit_hot``, every ordinary
+heartbeat) is three SQL statements sent straight to the driver: read the session row, one conditional UPDATE
+that advances it only if nobody else did since the read (compare-and-set on ``last_seq``), and one INSERT into
+the ledger (on PostgreSQL the UPDATE and the INSERT are one statement, run in autocommit: two statements, two
+round trips). Of many concurrent heartbeats exactly one wins the UPDATE; the others credit nothing. The full
+path (``credit_heartbeat``, on the ORM session) takes the rare heartbeat that needs more: a new local day's
+counter, a completed lecture. The heartbeat authenticates by the session's own token, so no user row is loaded.
 """
 from __future__ import annotations
 
@@ -23,15 +25,16 @@ import hashlib
 import hmac
 import json
 import math
+import re
 import secrets
-import weakref
-from contextlib import contextmanager
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from core import clock
 from core.extensions import db
@@ -203,81 +206,40 @@ class BeatResult:
                 "completed": self.completed, "watched_share": self.watched_share}
 
 
-_COLUMNS = StudySession.__table__.c
-# The hot path's statements, built once (their compiled form and cache key are reused on every heartbeat).
-_READ = select(StudySession.__table__).where(_COLUMNS.id == bindparam("sid"))
-_ADVANCE = (update(StudySession.__table__)
-            .where(_COLUMNS.id == bindparam("sid"), _COLUMNS.last_seq == bindparam("seen_seq"),
-                   _COLUMNS.superseded_at.is_(None))
-            .values(last_seq=bindparam("new_seq"), last_beat_at=bindparam("now"),
-                    credited_seconds=bindparam("new_session_credited"),
-                    lecture_credited=bindparam("new_lecture_credited"), day=bindparam("new_day"),
-                    day_credited=bindparam("new_day_credited"), position=bindparam("new_position"),
-                    watched=bindparam("new_watched"), completed=bindparam("new_completed")))
-_CREDIT = insert(HourEntry.__table__)
-# PostgreSQL joins the two writes in one statement: the ledger row is inserted only if the UPDATE advanced the
-# session (``WITH advanced AS (UPDATE ... RETURNING id) INSERT ... SELECT ... FROM advanced``). One statement is
-# atomic on its own, so the hot path there runs in autocommit: no BEGIN and COMMIT round trips.
-_ADVANCED = _ADVANCE.returning(_COLUMNS.id).cte("advanced")
-_LEDGER = HourEntry.__table__.c
-_CREDIT_COLUMNS = ("user_id", "seconds", "source", "source_ref", "occurred_at", "course_id", "lecture_id", "note")
-_ADVANCE_AND_CREDIT = (insert(HourEntry.__table__).from_select(
-    list(_CREDIT_COLUMNS),
-    select(*(bindparam("now" if name == "occurred_at" else f"entry_{name}", type_=_LEDGER[name].type)
-             for name in _CREDIT_COLUMNS)).select_from(_ADVANCED)).add_cte(_ADVANCED)
-    .returning(HourEntry.__table__.c.id))  # (the driver reports no row count for it: read the row)
-# (the ledger's parameters are prefixed: an UPDATE given a parameter named like one of its table's columns
-# would SET that column)
+# The session columns a heartbeat reads, in this order: the hot path's SELECT and the full path's agree.
+SESSION_COLUMNS = ("id", "user_id", "lecture_id", "course_id", "kind", "earns_time", "token_hash", "superseded_at",
+                   "last_seq", "last_beat_at", "credited_seconds", "lecture_cap", "lecture_credited", "day",
+                   "day_credited", "video_seconds", "position", "watched", "completed")
+SessionRow = namedtuple("SessionRow", SESSION_COLUMNS)
 
 
-_AUTOCOMMIT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # engine -> its autocommit variant
+@dataclass
+class Advance:
+    """What an accepted heartbeat writes: the compare-and-set UPDATE's parameters and, when it earns seconds,
+    the ledger entry's; the answer if it wins, and the one if another heartbeat won first."""
+
+    result: BeatResult
+    conflict: BeatResult
+    params: dict
+    credit: int  # seconds for the ledger (0: no entry)
+    source_ref: str
+    newly_completed: bool
 
 
-@contextmanager
-def hot_connection(engine):
-    """The connection the hot path runs on: on PostgreSQL in autocommit (the read needs no transaction,
-    since the compare-and-set write re-checks what it read, and the write is one statement); elsewhere
-    (SQLite) one transaction, committed when the block ends. Either way the heartbeat is durable when
-    the block ends, before the answer goes out."""
-    if engine.dialect.name == "postgresql":
-        autocommit = _AUTOCOMMIT.get(engine)
-        if autocommit is None:  # (making one costs about 0.1 ms: keep it)
-            autocommit = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
-        with autocommit.connect() as connection:
-            yield connection
-    else:
-        with engine.begin() as connection:
-            yield connection
-
-
-def parse_credential(credential: str) -> tuple[int, str]:
-    sid, _, secret = (credential or "").partition(".")
-    if not sid.isdigit() or not secret:
-        raise SessionRefused()
-    return int(sid), secret
-
-
-def credit_heartbeat(lecture_id: int, credential: str, beat: Beat, connection=None, config=None) -> BeatResult:
-    """Apply one heartbeat; the caller commits before answering (an answer is a promise).
-
-    With ``connection`` (a Core connection in a transaction, e.g. ``db.engine.begin()``) it runs the hot
-    path only and raises ``NeedsSession`` before writing anything when the heartbeat needs more; without,
-    it works on the ORM session's connection and does everything (and flushes). ``config`` is the app's
-    config (default ``current_app.config``; the WSGI fast path runs outside any app context)."""
-    session_id, secret = parse_credential(credential)
-    hot_only = connection is not None
-    connection = connection if hot_only else db.session.connection()
-    row = connection.execute(_READ, {"sid": session_id}).one_or_none()
+def judge(row, lecture_id: int, secret: str, beat: Beat, now: datetime, cfg,
+          day_seconds=None) -> BeatResult | Advance:
+    """The rules, on the session row as read (``SessionRow`` or a Core row with those columns): an answer that
+    writes nothing (superseded, stale), or the ``Advance`` to write. ``day_seconds(user_id, day)`` re-reads a
+    new local day's counter; without it (the hot path) a new day, like a newly completed lecture, raises
+    ``NeedsSession`` before anything is written. ``SessionRefused`` for a wrong credential."""
     if row is None or row.lecture_id != lecture_id or not hmac.compare_digest(row.token_hash, _hash(secret)):
         raise SessionRefused()
-    base = dict(lecture_credited=row.lecture_credited, lecture_cap=row.lecture_cap, completed=row.completed)
+    base = dict(lecture_credited=row.lecture_credited, lecture_cap=row.lecture_cap, completed=bool(row.completed))
     if row.superseded_at is not None:
         return BeatResult("superseded", **base)
     if beat.seq <= row.last_seq:
         return BeatResult("stale", **base)
 
-    cfg = config if config is not None else current_app.config
-    now = clock.utcnow()
     interval = float(cfg["HEARTBEAT_INTERVAL_SECONDS"])
     elapsed = max(0.0, (now - row.last_beat_at).total_seconds())
     window = elapsed if elapsed <= interval + float(cfg["HEARTBEAT_GRACE_SECONDS"]) else interval
@@ -304,9 +266,9 @@ def credit_heartbeat(lecture_id: int, credential: str, beat: Beat, connection=No
     if daily_cap and credit:
         today = local_day(now, cfg).isoformat()
         if today != day:
-            if hot_only:
+            if day_seconds is None:
                 raise NeedsSession()
-            day, day_credited = today, online_seconds_on(row.user_id, date.fromisoformat(today))
+            day, day_credited = today, day_seconds(row.user_id, date.fromisoformat(today))
             slow.append("day")
         if credit > daily_cap - day_credited:
             credit = max(0, daily_cap - day_credited)
@@ -330,7 +292,7 @@ def credit_heartbeat(lecture_id: int, credential: str, beat: Beat, connection=No
         share = round(min(1.0, covered_seconds(intervals) / duration), 4) if duration else 0.0
 
     lecture_credited = row.lecture_credited + credit
-    completed = row.completed
+    completed = bool(row.completed)
     newly_completed = False
     if not completed:
         if is_video:
@@ -339,32 +301,184 @@ def credit_heartbeat(lecture_id: int, credential: str, beat: Beat, connection=No
             needed = float(cfg["VIDEO_COMPLETION_SHARE"]) * row.lecture_cap
             newly_completed = row.lecture_cap > 0 and lecture_credited >= needed
         completed = newly_completed
-    if newly_completed and hot_only:
+    if newly_completed and day_seconds is None:
         raise NeedsSession()
-
-    advance = {
-        "sid": row.id, "seen_seq": row.last_seq, "new_seq": beat.seq, "now": now,
-        "new_session_credited": row.credited_seconds + credit, "new_lecture_credited": lecture_credited,
-        "new_day": day, "new_day_credited": day_credited, "new_position": position, "new_watched": watched_json,
-        "new_completed": completed}
-    entry = None
-    if credit > 0 and row.earns_time:
-        entry = {"user_id": row.user_id, "seconds": credit, "source": HourSource.ONLINE,
-                 "source_ref": f"session:{row.id}:seq:{beat.seq}", "course_id": row.course_id,
-                 "lecture_id": row.lecture_id, "note": ""}
-    if entry is not None and connection.dialect.name == "postgresql":
-        won = connection.execute(_ADVANCE_AND_CREDIT, {**advance, **{f"entry_{k}": v for k, v in entry.items()}}
-                                 ).first() is not None
-    else:
-        won = connection.execute(_ADVANCE, advance).rowcount == 1
-        if won and entry is not None:
-            connection.execute(_CREDIT, {**entry, "occurred_at": now, "recorded_by_id": None})
-    if not won:  # another heartbeat of this session (or a takeover) got there first
-        return BeatResult("conflict", **base)
     if newly_completed:
+        slow.append("completed")
+
+    params = {"sid": row.id, "seen_seq": row.last_seq, "new_seq": beat.seq, "now": now,
+              "new_session_credited": row.credited_seconds + credit, "new_lecture_credited": lecture_credited,
+              "new_day": day, "new_day_credited": day_credited, "new_position": position,
+              "new_watched": watched_json, "new_completed": completed}
+    return Advance(BeatResult(status, credit, lecture_credited, row.lecture_cap, completed, share, slow),
+                   BeatResult("conflict", **base), params, credit if row.earns_time else 0,
+                   f"session:{row.id}:seq:{beat.seq}", newly_completed)
+
+
+def parse_credential(credential: str) -> tuple[int, str]:
+    sid, _, secret = (credential or "").partition(".")
+    if not sid.isdigit() or not secret:
+        raise SessionRefused()
+    return int(sid), secret
+
+
+# --- the full path: the ORM session's transaction (a new day's counter, a completed lecture) -----------------
+
+_COLUMNS = StudySession.__table__.c
+_READ = select(*(_COLUMNS[name] for name in SESSION_COLUMNS)).where(_COLUMNS.id == bindparam("sid"))
+_ADVANCE = (update(StudySession.__table__)
+            .where(_COLUMNS.id == bindparam("sid"), _COLUMNS.last_seq == bindparam("seen_seq"),
+                   _COLUMNS.superseded_at.is_(None))
+            .values(last_seq=bindparam("new_seq"), last_beat_at=bindparam("now"),
+                    credited_seconds=bindparam("new_session_credited"),
+                    lecture_credited=bindparam("new_lecture_credited"), day=bindparam("new_day"),
+                    day_credited=bindparam("new_day_credited"), position=bindparam("new_position"),
+                    watched=bindparam("new_watched"), completed=bindparam("new_completed")))
+# (the UPDATE's parameters are named unlike its table's columns: one named like a column would SET it)
+_CREDIT = insert(HourEntry.__table__)
+
+
+def credit_heartbeat(lecture_id: int, credential: str, beat: Beat) -> BeatResult:
+    """Apply one heartbeat with everything it needs (a new day's counter from the ledger, a completed
+    lecture's bookkeeping), on the ORM session: it flushes, the caller commits before answering (an answer is
+    a promise). The common heartbeat takes ``credit_hot`` instead; both apply ``judge``."""
+    session_id, secret = parse_credential(credential)
+    connection = db.session.connection()
+    row = connection.execute(_READ, {"sid": session_id}).one_or_none()
+    decision = judge(row, lecture_id, secret, beat, clock.utcnow(), current_app.config, online_seconds_on)
+    if isinstance(decision, BeatResult):
+        return decision
+    if connection.execute(_ADVANCE, decision.params).rowcount != 1:
+        return decision.conflict  # another heartbeat of this session (or a takeover) got there first
+    if decision.credit:
+        connection.execute(_CREDIT, {"user_id": row.user_id, "seconds": decision.credit,
+                                     "source": HourSource.ONLINE, "source_ref": decision.source_ref,
+                                     "occurred_at": decision.params["now"], "course_id": row.course_id,
+                                     "lecture_id": row.lecture_id, "recorded_by_id": None, "note": ""})
+    if decision.newly_completed:
         from learning.completion import lecture_completed
 
-        lecture_completed(row.user_id, row.lecture_id, now)
-        slow.append("completed")
-    return BeatResult(status, credit, lecture_credited, row.lecture_cap, completed, share, slow)
+        lecture_completed(row.user_id, row.lecture_id, decision.params["now"])
+    return decision.result
 
+
+# --- the hot path: pre-built SQL on the pooled DBAPI connection ----------------------------------------------
+#
+# Per heartbeat, SQLAlchemy's execution layer (connection, compiled-statement cache, parameter and result
+# processing) costs more CPU than SQLite spends on the statements: the hot path sends fixed SQL strings
+# straight to the driver. On SQLite: the SELECT (outside any transaction), the compare-and-set UPDATE and the
+# ledger INSERT (one transaction, committed before the answer). On PostgreSQL, in autocommit: the SELECT,
+# then one statement doing both writes (``WITH advanced AS (UPDATE ... RETURNING) INSERT ... SELECT ... FROM
+# advanced``): atomic on its own, so no BEGIN and COMMIT round trips; the ledger row exists only if the
+# UPDATE advanced the session.
+
+_HOT_READ = f"SELECT {', '.join(SESSION_COLUMNS)} FROM study_sessions WHERE id = :sid"
+_HOT_ADVANCE = ("UPDATE study_sessions SET last_seq = :new_seq, last_beat_at = :now, "
+                "credited_seconds = :new_session_credited, lecture_credited = :new_lecture_credited, "
+                "day = :new_day, day_credited = :new_day_credited, position = :new_position, "
+                "watched = :new_watched, completed = :new_completed "
+                "WHERE id = :sid AND last_seq = :seen_seq AND superseded_at IS NULL")
+_LEDGER_COLUMNS = "user_id, seconds, source, source_ref, occurred_at, course_id, lecture_id, note"
+_HOT_CREDIT = (f"INSERT INTO hour_entries ({_LEDGER_COLUMNS}) "
+               f"VALUES (:user_id, :credit, '{HourSource.ONLINE.value}', :source_ref, :now, :course_id, "
+               ":lecture_id, '')")
+_HOT_ADVANCE_AND_CREDIT = (f"WITH advanced AS ({_HOT_ADVANCE} RETURNING user_id, course_id, lecture_id) "
+                           f"INSERT INTO hour_entries ({_LEDGER_COLUMNS}) "
+                           f"SELECT user_id, :credit, '{HourSource.ONLINE.value}', :source_ref, :now, course_id, "
+                           "lecture_id, '' FROM advanced RETURNING id")
+
+
+def _pyformat(statement: str) -> str:
+    return re.sub(r":([a-z_]+)", r"%(\1)s", statement)
+
+
+@dataclass(frozen=True)
+class HotSql:
+    read: str
+    advance: str
+    credit: str  # SQLite: the INSERT after the UPDATE; PostgreSQL: the UPDATE and the INSERT in one
+    sqlite: bool
+
+
+_HOT_SQL = {
+    "sqlite": HotSql(_HOT_READ, _HOT_ADVANCE, _HOT_CREDIT, True),
+    "postgresql": HotSql(*(_pyformat(s) for s in (_HOT_READ, _HOT_ADVANCE, _HOT_ADVANCE_AND_CREDIT)), False),
+}
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite (sorts as text)
+
+
+def _execute(engine, cursor, statement: str, parameters: dict) -> None:
+    """``cursor.execute``, told to the engine's ``before/after_cursor_execute`` listeners as SQLAlchemy would
+    (they count and time statements: tests, ``bench``); they get no Connection or context (``None``)."""
+    dispatch = engine.dispatch
+    if not (dispatch.before_cursor_execute or dispatch.after_cursor_execute):
+        cursor.execute(statement, parameters)
+        return
+    for listener in dispatch.before_cursor_execute:
+        listener(None, cursor, statement, parameters, None, False)
+    cursor.execute(statement, parameters)
+    for listener in dispatch.after_cursor_execute:
+        listener(None, cursor, statement, parameters, None, False)
+
+
+def credit_hot(engine, lecture_id: int, credential: str, beat: Beat, config) -> BeatResult:
+    """Apply one ordinary heartbeat, durable when this returns (committed; on PostgreSQL each statement
+    commits itself). Raises ``SessionRefused``, or ``NeedsSession`` (a new day's counter, a completed lecture:
+    run ``credit_heartbeat``), before writing anything; a database error comes as ``sqlalchemy.exc.DBAPIError``
+    with nothing written. ``config`` is the app's config (the WSGI fast path runs outside any app context)."""
+    session_id, secret = parse_credential(credential)
+    sql = _HOT_SQL.get(engine.dialect.name)
+    if sql is None:
+        raise NeedsSession()
+    pooled = engine.raw_connection()
+    connection = pooled.driver_connection
+    statement = sql.read
+    try:
+        if not sql.sqlite:
+            connection.autocommit = True  # (client-side only: no round trip)
+        cursor = connection.cursor()
+        _execute(engine, cursor, statement, {"sid": session_id})
+        found = cursor.fetchone()
+        row = None
+        if found is not None:
+            row = SessionRow._make(found)
+            if sql.sqlite:  # SQLite hands back text and integers where PostgreSQL gives datetimes and booleans
+                row = row._replace(last_beat_at=datetime.fromisoformat(row.last_beat_at),
+                                   earns_time=bool(row.earns_time), completed=bool(row.completed))
+        now = clock.utcnow()
+        decision = judge(row, lecture_id, secret, beat, now, config)
+        if isinstance(decision, BeatResult):
+            return decision
+        params = decision.params
+        if sql.sqlite:
+            params["now"] = now.strftime(SQLITE_DATETIME)
+        if decision.credit and not sql.sqlite:
+            statement = sql.credit
+            _execute(engine, cursor, statement, {**params, "credit": decision.credit,
+                                                 "source_ref": decision.source_ref})
+            won = cursor.fetchone() is not None
+        else:
+            statement = sql.advance
+            _execute(engine, cursor, statement, params)
+            won = cursor.rowcount == 1
+            if won and decision.credit:
+                statement = sql.credit
+                _execute(engine, cursor, statement, {"user_id": row.user_id, "credit": decision.credit,
+                                                     "source_ref": decision.source_ref, "now": params["now"],
+                                                     "course_id": row.course_id, "lecture_id": row.lecture_id})
+        if sql.sqlite:
+            statement = "COMMIT"
+            connection.commit()
+        return decision.result if won else decision.conflict
+    except engine.dialect.loaded_dbapi.Error as error:
+        invalidated = engine.dialect.is_disconnect(error, connection, None)
+        if invalidated:
+            pooled.invalidate(error)
+        elif sql.sqlite:
+            connection.rollback()
+        raise DBAPIError.instance(statement, None, error, engine.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=invalidated, dialect=engine.dialect) from error
+    finally:
+        if not sql.sqlite and not connection.closed:
+            connection.autocommit = False  # as the pool lent it
+        pooled.close()
