@@ -243,9 +243,12 @@ def count_candidates(session: Session) -> int:
 
 # --- applying the log ------------------------------------------------------------------------------------
 
+_LOG_HEAD = select(func.max(IndexLogEntry.seq))  # built once: asked before every search
+
+
 def log_head(session: Session | None = None) -> int:
     session = session or db.session
-    return session.scalar(select(func.max(IndexLogEntry.seq))) or 0
+    return session.connection().execute(_LOG_HEAD).scalar() or 0
 
 
 def settled_watermark(session: Session, start: int, seqs: list[tuple[int, object]]) -> int:

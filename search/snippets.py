@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from markupsafe import Markup, escape
+from html import escape as _html_escape
+
+from markupsafe import Markup
 
 from search.analyzer import FOLD_TARGETS, normalize
 
@@ -21,6 +23,10 @@ MAX_MARKS = 40
 class Snippet:
     html: Markup
     paragraph: int | None  # 0-based line of the text where the first match lies
+
+
+def _escape(text: str) -> str:
+    return _html_escape(text, quote=True)
 
 
 def find_spans(normalized: str, keys: list[str], start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -38,6 +44,8 @@ def find_spans(normalized: str, keys: list[str], start: int = 0, end: int | None
 
 
 def mark(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> Markup:
+    """``text[start:end]`` HTML-escaped, with ``spans`` in ``<mark>`` (built as one string: markupsafe's
+    per-piece ``Markup`` arithmetic cost more than the search itself on a page of long documents)."""
     end = len(text) if end is None else end
     out = []
     cursor = start
@@ -45,11 +53,11 @@ def mark(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | Non
         a, b = max(a, start), min(b, end)
         if a >= b:
             continue
-        out.append(escape(text[cursor:a]))
-        out.append(Markup("<mark>") + escape(text[a:b]) + Markup("</mark>"))
+        out.append(_escape(text[cursor:a]))
+        out.append("<mark>" + _escape(text[a:b]) + "</mark>")
         cursor = b
-    out.append(escape(text[cursor:end]))
-    return Markup("").join(out)
+    out.append(_escape(text[cursor:end]))
+    return Markup("".join(out))
 
 
 def searchable(text: str, keys: list[str]) -> str:
@@ -77,14 +85,14 @@ def make_snippet(text: str, keys: list[str], width: int = WIDTH) -> Snippet:
     if anchor is None:
         end = min(len(text), width)
         body = " ".join(text[:end].split())
-        return Snippet(Markup(escape(body)) + (Markup("…") if end < len(text) else Markup("")), None)
+        return Snippet(Markup(_escape(body) + ("…" if end < len(text) else "")), None)
     start = max(0, anchor - LEAD)
     line_start = text.rfind("\n", start, anchor)
     if line_start != -1:
         start = line_start + 1  # begin at the paragraph when it starts close before the match
     end = min(len(text), start + width)
     spans = find_spans(normalized, keys, start, end)
-    html = mark(text, spans, start, end).replace("\n", " ")
-    prefix = Markup("…") if start > 0 else Markup("")
-    suffix = Markup("…") if end < len(text) else Markup("")
+    html = str(mark(text, spans, start, end)).replace("\n", " ")
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
     return Snippet(Markup(prefix + html + suffix), normalized.count("\n", 0, anchor))
