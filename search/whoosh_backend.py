@@ -94,9 +94,11 @@ def to_fields(doc: IndexDocument) -> dict:
 
 
 class WhooshEngine:
-    def __init__(self, base_dir: str | os.PathLike, scan_limit: int = SCAN_LIMIT):
+    def __init__(self, base_dir: str | os.PathLike, scan_limit: int = SCAN_LIMIT, fill_scan: int | None = None):
         self.base = Path(base_dir)
         self.scan_limit = scan_limit
+        self.fill_scan = fill_scan or scan_limit
+        self.count_limit = scan_limit
         self.schema = make_schema()
         self._local = threading.local()
 
@@ -266,12 +268,12 @@ class WhooshEngine:
         if any(not c.literal_only and any(len(s) > 1 for s in c.grams) for c in query.clauses):
             phrases = [_grams_query(c, "grams", phrases=True) for c in query.clauses]
             passes.append(phrases[0] if len(phrases) == 1 else Q.And(phrases))
-        hits: list[tuple[str, str, float]] = []
-        seen: set[str] = set()
+        hits: list[tuple[int, float]] = []  # (document number, score): stored fields only for the page
+        seen: set[int] = set()
         for q in passes:
             if len(hits) >= want:
                 break  # the page is full: the later passes could only rank below
-            found = _collect(searcher, q, allowed, want, scan)
+            found = _collect(searcher, q, allowed, want, max(2 * want, self.fill_scan))
             hits += [hit for hit in found.hits if hit[0] not in seen]
             seen.update(hit[0] for hit in found.hits)
         # 4. everything the query matches, scored with the words and the literal phrase.
@@ -281,16 +283,16 @@ class WhooshEngine:
                              want + len(hits), scan)
             hits += [hit for hit in found.hits if hit[0] not in seen]
             total, estimate = (max(len(hits), size), True) if found.capped else (found.count, False)
-        elif size <= scan:  # the page is full: count the matches without scoring them
+        elif size <= self.count_limit:  # the page is full: count the matches without scoring them
             matched = searcher.docs_for_query(recall)
             total, estimate = sum(1 for d in matched if allowed is None or d in allowed), False
         else:
             total, estimate = max(len(hits), size), True
         if total == 0 and query.pinyin:
             fallback = _collect(searcher, Q.Prefix("title_py", query.pinyin), allowed, want, scan)
-            return HitPage(total=fallback.count, hits=_hits(fallback.hits[offset:]), pinyin_fallback=fallback.count > 0,
-                           total_is_estimate=fallback.capped)
-        return HitPage(total=total, hits=_hits(hits[offset:want]), total_is_estimate=estimate)
+            return HitPage(total=fallback.count, hits=_hits(searcher, fallback.hits[offset:]),
+                           pinyin_fallback=fallback.count > 0, total_is_estimate=fallback.capped)
+        return HitPage(total=total, hits=_hits(searcher, hits[offset:want]), total_is_estimate=estimate)
 
     def _allowed_docs(self, searcher, access: Access, filters: Filters):
         conditions = []
@@ -469,7 +471,7 @@ class _OffsetPhraseMatcher(SpanWrappingMatcher):
 
 @dataclass
 class _Collected:
-    hits: list[tuple[str, str, float]]  # (key, title, score), best first
+    hits: list[tuple[int, float]]  # (document number, score), best first
     count: int  # matches seen (all of them unless capped)
     capped: bool  # stopped after SCAN_LIMIT matches
 
@@ -499,15 +501,17 @@ def _collect(searcher, q: Q.Query, allowed, limit: int, scan_limit: int) -> _Col
     collector = collectors.FilterCollector(top, allow=allowed) if allowed is not None else top
     searcher.search_with_collector(q, collector)
     results = collector.results()
-    hits = [(stored["key"], stored.get("title", ""), float(results.score(i) or 0)) for i, stored in enumerate(results)]
+    hits = [(docnum, float(score or 0)) for score, docnum in results.top_n]
     return _Collected(hits=hits, count=top.total, capped=top.capped)
 
 
-def _hits(found: list[tuple[str, str, float]]) -> list[Hit]:
+def _hits(searcher, found: list[tuple[int, float]]) -> list[Hit]:
+    """The page's hits with their stored fields (read only for the documents shown)."""
     hits = []
-    for key, title, score in found:
-        kind, _, object_id = key.partition(":")
-        hits.append(Hit(kind=kind, id=int(object_id), score=round(score, 4), title=title))
+    for docnum, score in found:
+        stored = searcher.stored_fields(docnum)
+        kind, _, object_id = stored["key"].partition(":")
+        hits.append(Hit(kind=kind, id=int(object_id), score=round(score, 4), title=stored.get("title", "")))
     return hits
 
 

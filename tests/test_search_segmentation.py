@@ -94,3 +94,15 @@ def test_snippet_marks_the_passage(app, reader):
     assert "<mark>两学一做</mark>" in str(result.snippet)
     assert "开头的话" not in str(result.snippet)
     assert result.url.endswith("#p-2") and "hl=" in result.url
+
+
+def test_a_quoted_phrase_finds_exactly_the_documents_holding_it(app, reader):
+    """Phrases are checked on their covering grams (违反@0 本法@2 规定@4): every gram in place, no more."""
+    add_text_material("原文", "违反本法规定的，依法追究刑事责任。")
+    add_text_material("拆开", "违反本法，依照有关法规定处罚。")  # every gram of the phrase, not in a row
+    add_text_material("颠倒", "规定本法违反的情形。")
+    add_text_material("跨标点", "不得违反本法。规定如下：")
+    add_text_material("标题里违反本法规定", "正文无关。")
+    assert set(titles(reader, '"违反本法规定"')) == {"原文", "标题里违反本法规定"}
+    assert set(titles(reader, '"依法追究刑事责任"')) == {"原文"}
+    assert titles(reader, '"本法规定的"') == ["原文"]
