@@ -1,24 +1,81 @@
-"""How Flask-Login finds the current user: the browser session, or an API bearer token."""
+"""How Flask-Login finds the current user: the browser session, or an API bearer token.
+
+Every logged-in request loads its user, so the session loader is lean: one Core statement reads the user's
+row and their organization's row (no ORM query compilation, no row processors, no lazy loads), and the two
+ORM objects are made from those rows and attached to the request's session as if a query had loaded them
+(``make_transient_to_detached``). ``current_user`` is an ordinary, persistent ``User``: services may write to
+it, pass it to relationships, and its other relationships (``managed_org``, ``position_rows``) load on first
+use. The row is read afresh on every request — nothing is remembered between requests — so a deactivated
+user, a changed role or a move to another organization takes effect at the next request on every server.
+"""
 from __future__ import annotations
 
 from flask import g
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, inspect, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from accounts import services
-from accounts.models import User
+from accounts.models import Organization, User
 from core.extensions import db
 
 
-# One query with the user's organization (the catalog, course pages and the layout all need it), built once:
-# every logged-in request runs it, and building the statement cost about a fifth of the load.
-USER_WITH_ORGANIZATION = select(User).options(joinedload(User.organization)).where(User.id == bindparam("user_id"))
+class RowLoader:
+    """Builds persistent ORM objects of ``model`` from the values of its table's columns, in table order."""
+
+    def __init__(self, model: type) -> None:
+        self.mapper = inspect(model)
+        self.columns = tuple(model.__table__.columns)
+        self.keys = tuple(self.mapper.get_property_by_column(column).key for column in self.columns)
+        self.id_index = self.keys.index("id")
+
+    def attach(self, session, values, **loaded):
+        """(the object, whether it is new); ``loaded``: relationships to count as loaded with these values."""
+        identity = self.mapper.identity_key_from_primary_key((values[self.id_index],))
+        known = session.identity_map.get(identity)
+        if known is not None:  # this request's session has loaded it already: use that one
+            return known, False
+        obj = self.mapper.class_manager.new_instance()
+        obj.__dict__.update(zip(self.keys, values))
+        obj.__dict__.update(loaded)
+        make_transient_to_detached(obj)  # "as if loaded": persistent once added, no SQL
+        return obj, True
+
+
+_USERS = RowLoader(User)
+_ORGANIZATIONS = RowLoader(Organization)
+_USER_COUNT = len(_USERS.columns)
+
+# Built once (building a select costs about as much as running it).
+USER_WITH_ORGANIZATION = (
+    select(*_USERS.columns, *_ORGANIZATIONS.columns)
+    .select_from(User.__table__.outerjoin(Organization.__table__,
+                                          User.__table__.c.organization_id == Organization.__table__.c.id))
+    .where(User.__table__.c.id == bindparam("user_id"))
+)
+
+
+def load_user_by_id(user_id: int) -> User | None:
+    """The user with their organization, in one statement; None when there is no such user."""
+    session = db.session()
+    row = session.connection().execute(USER_WITH_ORGANIZATION, {"user_id": user_id}).first()
+    if row is None:
+        return None
+    organization_values = row[_USER_COUNT:]
+    organization = None
+    if organization_values[_ORGANIZATIONS.id_index] is not None:
+        organization, new_organization = _ORGANIZATIONS.attach(session, organization_values)
+        if new_organization:
+            session.add(organization)
+    user, new_user = _USERS.attach(session, row[:_USER_COUNT], organization=organization)
+    if new_user:
+        session.add(user)
+    return user
 
 
 def init_login(login_manager) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.scalar(USER_WITH_ORGANIZATION, {"user_id": int(user_id)}) if user_id.isdigit() else None
+        user = load_user_by_id(int(user_id)) if user_id.isdigit() else None
         return user if user is not None and user.is_active else None
 
     @login_manager.request_loader

@@ -11,8 +11,8 @@ Each request fills the holes with *its own* user's values, computed afresh (neve
 is decided by the views on the fresh row before a page is looked up; the cache key holds the row's version
 (``updated_at``, status), the viewer's visibility key and role (the navigation links depend on it) and the
 language, and the entries live in ``courses.cache`` (cleared by a commit on this server, bounded by
-``COURSE_CACHE_SECONDS`` elsewhere). A request carrying flash messages renders without the cache (the messages
-are that user's).
+``COURSE_CACHE_SECONDS`` elsewhere). Flash messages are a hole too (``templates/_flashes.html``, rendered only
+for a request that has some).
 
 Size: a page is 10–40 kB, one entry per page × visibility key × role × language, within
 ``COURSE_CACHE_MAX_ENTRIES``. A learner's visibility key holds their organization chain, so with many
@@ -109,7 +109,8 @@ class _ViewerStandIn:
 
 def render_with_holes(template: str, **context) -> str:
     return render_template(template, **context, csrf_token=lambda: hole("csrf"), request=_RequestStandIn(),
-                           current_user=_ViewerStandIn(current_user._get_current_object()))
+                           current_user=_ViewerStandIn(current_user._get_current_object()),
+                           flashes_hole=hole("flashes"))
 
 
 def viewer_key(user) -> tuple:
@@ -119,18 +120,24 @@ def viewer_key(user) -> tuple:
     return (visibility.visibility_key(user), role, locale_key(), request.script_root)
 
 
+def request_values(user) -> dict[str, str]:
+    """The holes every page has, filled for this request: its CSRF token, its path, its user's name."""
+    return {"csrf": csrf_token(), "path": quote_plus(request.path, safe=_URL_SAFE),
+            "full_path": quote_plus(request.full_path, safe=_URL_SAFE),
+            "name": str(escape(user.name)) if user.is_authenticated else ""}
+
+
 def render_page(key: Hashable | None, build: Callable[[], str], named: dict[str, str] | None = None,
                 numbered: Callable[[str, int], str] | None = None) -> str:
     """The page for this request: the cached page for ``key`` (built by ``build`` on a miss; ``key=None`` never
     caches) with this user's ``named`` values and ``numbered(kind, id)`` badges filled in."""
     user = current_user._get_current_object()
-    if key is None or session.get("_flashes"):
+    if key is None:
         page = Page.split(build())
     else:
         page = cached(("page",) + tuple(key) + viewer_key(user), lambda: Page.split(build()))
-    values = {"csrf": csrf_token(), "path": quote_plus(request.path, safe=_URL_SAFE),
-              "full_path": quote_plus(request.full_path, safe=_URL_SAFE),
-              "name": str(escape(user.name)) if user.is_authenticated else ""}
+    values = request_values(user)
+    values["flashes"] = render_template("_flashes.html") if session.get("_flashes") else ""
     if named:
         values.update(named)
     return page.fill(values, numbered or (lambda _kind, _id: ""))

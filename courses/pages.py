@@ -11,19 +11,19 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from flask import render_template, url_for
+from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from jinja2 import TemplateNotFound
 from markupsafe import Markup, escape
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from core.extensions import db
 from courses import services, visibility
 from courses.cache import cached
-from courses.models import Course, CourseStatus, CourseTag, Lecture, Material
+from courses.models import Course, CourseStatus, CourseTag, CreditMode, Lecture, Material
 
 CATALOG_PER_PAGE = 12
 MARKER = re.compile(r"<!--(?:ub|lp):(\d+)-->")
@@ -111,32 +111,123 @@ class Syllabus:
 
 
 def course_for_page(course_id: int) -> Course | None:
-    """The course row, fresh on every request: visibility is decided on it, and its ``updated_at`` keys the
-    cached parts."""
+    """The course as an ORM object (for rendering a page that is not cached yet, and for authoring)."""
     return db.session.scalar(_statements()["course"], {"course_id": course_id})
+
+
+def _rows(name: str, **params):
+    """Run one of the pages' Core statements on the request's connection (no ORM machinery per row)."""
+    return db.session.connection().execute(_statements()[name], params)
+
+
+@dataclass(frozen=True)
+class CourseFacts:
+    """What a course page needs of the course on every request, cache hit or not: visibility (status, audience,
+    organization), the cache key (``updated_at``) and the hours box's credit rule."""
+
+    id: int
+    status: CourseStatus
+    audience: object
+    org_id: int | None
+    updated_at: object
+    credit_mode: object
+    credit_hours: object
+
+
+@dataclass(frozen=True)
+class LectureFacts:
+    """The same for a lecture page: the lecture's version and soft delete, and its course's facts (``course``,
+    so ``visibility.can_view_lecture`` takes it as it takes a Lecture)."""
+
+    id: int
+    deleted_at: object
+    updated_at: object
+    material_id: int | None
+    course: CourseFacts
+
+
+def course_facts(course_id: int) -> CourseFacts | None:
+    """The course's row, fresh on every request (one Core statement): visibility is decided on it, and its
+    ``updated_at`` keys the cached parts."""
+    row = _rows("course_facts", course_id=course_id).first()
+    return CourseFacts(*row) if row is not None else None
+
+
+def lecture_facts(lecture_id: int) -> LectureFacts | None:
+    """The lecture's and its course's rows in one Core statement, fresh on every request."""
+    row = _rows("lecture_facts", lecture_id=lecture_id).first()
+    if row is None:
+        return None
+    return LectureFacts(*row[:4], course=CourseFacts(*row[4:]))
+
+
+def full_course(course) -> Course:
+    """The ORM course for ``course`` (a Course already, or its facts): only a page being rendered needs it."""
+    return course if isinstance(course, Course) else course_for_page(course.id)
+
+
+def progress_by_lecture(user, course_id: int) -> dict:
+    """{lecture id: completed_at (None when started, not finished)} of ``user`` in ``course_id``: one statement,
+    as ``services.progress_by_lecture``."""
+    if user is None or not user.is_authenticated:
+        return {}
+    return dict(_rows("progress", user_id=user.id, course_id=course_id).all())
+
+
+def enrolled_among(user, course_ids) -> set[int]:
+    """Which of ``course_ids`` ``user`` is enrolled in (one statement, whatever the number of ids)."""
+    if user is None or not user.is_authenticated or not course_ids:
+        return set()
+    return set(_rows("enrolled_among", user_id=user.id, course_ids=list(course_ids)).scalars())
 
 
 @cache
 def _statements() -> dict:
-    """The pages' per-request statements, built once (building a select costs about as much as running it)."""
-    from learning.models import Enrollment
+    """The pages' per-request statements, built once (building a select costs about as much as running it).
+    The hot ones are Core selects of table columns run on the connection: a page needs a few values of each
+    row, not ORM objects."""
+    from learning.models import Certificate, Enrollment, HourEntry, LectureProgress
 
+    courses, lectures = Course.__table__.c, Lecture.__table__.c
+    enrollments, progress = Enrollment.__table__.c, LectureProgress.__table__.c
+    hours, certificates = HourEntry.__table__.c, Certificate.__table__.c
+    facts = (courses.id, courses.status, courses.audience, courses.org_id, courses.updated_at, courses.credit_mode,
+             courses.credit_hours)
+    user_id, course_id = bindparam("user_id"), bindparam("course_id")
     return {
         "course": select(Course).options(lazyload(Course.tag_rows)).where(Course.id == bindparam("course_id")),
         "lecture": select(Lecture).options(joinedload(Lecture.course).lazyload(Course.tag_rows),
                                            joinedload(Lecture.material).load_only(Material.file_kind))
         .where(Lecture.id == bindparam("lecture_id")),
-        "enrolled": select(Enrollment.id).where(Enrollment.user_id == bindparam("user_id"),
-                                                Enrollment.course_id == bindparam("course_id")),
+        "course_facts": select(*facts).where(courses.id == course_id),
+        "lecture_facts": select(lectures.id, lectures.deleted_at, lectures.updated_at, lectures.material_id, *facts)
+        .select_from(Lecture.__table__.join(Course.__table__, lectures.course_id == courses.id))
+        .where(lectures.id == bindparam("lecture_id")),
+        "progress": select(progress.lecture_id, progress.completed_at)
+        .where(progress.user_id == user_id, progress.course_id == course_id),
+        "enrolled_among": select(enrollments.course_id).where(
+            enrollments.user_id == user_id, enrollments.course_id.in_(bindparam("course_ids", expanding=True))),
+        # The course page's per-viewer facts in one go: enrolled?, the time credited on the course, the course
+        # certificate (the hours box: the same sums as learning.views.course_hours).
+        "viewer": select(
+            select(enrollments.id).where(enrollments.user_id == user_id, enrollments.course_id == course_id)
+            .limit(1).scalar_subquery(),
+            select(func.coalesce(func.sum(hours.seconds), 0))
+            .where(hours.user_id == user_id, hours.course_id == course_id).scalar_subquery(),
+            select(certificates.id).where(certificates.user_id == user_id, certificates.kind == "course",
+                                          certificates.course_id == course_id).limit(1).scalar_subquery()),
     }
 
 
-def course_syllabus(course: Course, logged_in: bool) -> Syllabus:
+def course_syllabus(course, logged_in: bool) -> Syllabus:
+    """``course``: a Course or its CourseFacts (the ORM course is loaded only to build the syllabus)."""
+
     def build() -> Syllabus:
-        lectures = services.live_lectures(course)
-        tags = sorted(db.session.scalars(select(CourseTag.tag).where(CourseTag.course_id == course.id)))
-        head = render_template("courses/_course_head.html", course=course, tags=tags,
-                               summary_html=Markup(services.render_markdown(course.summary)))
+        course_ = full_course(course)
+        lectures = services.live_lectures(course_)
+        tags = sorted(db.session.scalars(select(CourseTag.tag).where(CourseTag.course_id == course_.id)))
+        head = render_template("courses/_course_head.html", course=course_, tags=tags,
+                               summary_html=Markup(services.render_markdown(course_.summary)))
         html = render_template("courses/_syllabus.html", lectures=lectures, logged_in=logged_in)
         return Syllabus(tuple(lecture.id for lecture in lectures), services.study_minutes(lectures), Markup(head),
                         Pieces.split(html))
@@ -153,12 +244,6 @@ def required_ids(user) -> dict:
     if org is None:
         return {}
     return cached(("required", org.id, org.path), lambda: enrollments.required_course_ids(user))
-
-
-def is_enrolled(user, course_id: int) -> bool:
-    if user is None or not user.is_authenticated:
-        return False
-    return db.session.scalar(_statements()["enrolled"], {"user_id": user.id, "course_id": course_id}) is not None
 
 
 def syllabus_badges(progress: dict):
@@ -193,10 +278,13 @@ class Outline:
 
 
 def lecture_for_page(lecture_id: int) -> Lecture | None:
+    """The lecture (with its course and material) as ORM objects, for rendering a page that is not cached yet."""
     return db.session.scalar(_statements()["lecture"], {"lecture_id": lecture_id})
 
 
-def lecture_outline(course: Course) -> Outline:
+def lecture_outline(course) -> Outline:
+    """``course``: a Course or its CourseFacts (the outline needs its id and version only)."""
+
     def build() -> Outline:
         from courses.forms import KIND_LABELS
 
@@ -256,19 +344,46 @@ def is_preview(course: Course) -> bool:
 VIEWER_CUT = "<!--viewer-cut-->"
 
 
-def course_viewer_parts(course: Course, syllabus: Syllabus, progress: dict, *, preview: bool = False) -> dict:
+def course_viewer_parts(course, syllabus: Syllabus, progress: dict, *, preview: bool = False) -> dict:
     """A course page's parts that belong to the viewer — the hours box, "my progress", the progress bar, due
-    date and enrol button — rendered in one go (``courses/_course_viewer.html``): {"hours", "progress",
-    "actions"} of HTML."""
+    date and enrol button — from ``courses/_course_viewer.html``: {"hours", "progress", "actions"} of HTML.
+
+    Their facts come from one statement (enrolled?, time credited, certificate) plus the page's progress; the
+    HTML is a function of those facts (and the course's version, the language), so it is rendered once per
+    distinct set of facts and kept in ``courses.cache`` with holes for the CSRF token and the path, which are
+    filled per request. ``course``: a Course or its CourseFacts."""
+    from courses import page_cache
+
     user = current_user._get_current_object()
+    logged_in = user.is_authenticated
     live_ids = set(syllabus.lecture_ids)
     completed = sum(1 for lecture_id, done in progress.items() if done and lecture_id in live_ids)
-    enrollment = False if preview else is_enrolled(user, course.id)
-    due = None if preview else required_ids(user).get(course.id)
     count = len(syllabus.lecture_ids)
-    html = render_template("courses/_course_viewer.html", course=course, completed=completed, lecture_count=count,
-                           hours_done=completed, hours_total=count, enrollment=enrollment, due=due, preview=preview,
-                           first_lecture_id=syllabus.lecture_ids[0] if syllabus.lecture_ids else None,
-                           cut=Markup(VIEWER_CUT))
-    hours, progress_html, actions = html.split(VIEWER_CUT)
-    return {"hours": Markup(hours), "progress": Markup(progress_html), "actions": Markup(actions)}
+    enrollment, seconds, certificate_id = False, 0, None
+    if logged_in and not preview:
+        enrollment_id, seconds, certificate_id = _rows("viewer", user_id=user.id, course_id=course.id).one()
+        enrollment = enrollment_id is not None
+    elif logged_in:  # a preview: no enrolment, but the hours box as the author would see it
+        _enrollment_id, seconds, certificate_id = _rows("viewer", user_id=user.id, course_id=course.id).one()
+    due = None if preview else required_ids(user).get(course.id)
+    hours_box = "learning" in current_app.blueprints  # the hours engine provides the hours box
+    hours = {"seconds": int(seconds or 0), "certificate_id": certificate_id, "done": completed, "total": count,
+             "fixed": course.credit_mode == CreditMode.FIXED, "credit_hours": course.credit_hours} \
+        if logged_in and hours_box else None
+
+    def build() -> tuple:
+        extra = {"course_hours": lambda *_args: hours} if hours_box else {}
+        html = page_cache.render_with_holes(
+            "courses/_course_viewer.html", course=course, completed=completed, lecture_count=count,
+            hours_done=completed, hours_total=count, enrollment=enrollment, due=due, preview=preview,
+            first_lecture_id=syllabus.lecture_ids[0] if syllabus.lecture_ids else None, cut=Markup(VIEWER_CUT),
+            **extra)
+        return tuple(page_cache.Page.split(part) for part in html.split(VIEWER_CUT))
+
+    key = ("viewer", course.id, course.updated_at, course.status, course.credit_mode, course.credit_hours,
+           logged_in, preview, completed, count, enrollment, due, int(seconds or 0), certificate_id, locale_key(),
+           request.script_root)
+    parts = cached(key, build)
+    values = page_cache.request_values(user)
+    hours_html, progress_html, actions = (Markup(part.fill(values, lambda _kind, _id: "")) for part in parts)
+    return {"hours": hours_html, "progress": progress_html, "actions": actions}

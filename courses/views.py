@@ -1,12 +1,11 @@
 """Learner pages: the catalog, a course page, a lecture page, enrolling."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from core import storage
@@ -17,7 +16,6 @@ from courses import page_cache, pages, reading, services, visibility
 from courses.forms import AUDIENCE_LABELS, KIND_LABELS, STATUS_LABELS
 from courses.models import Course, LectureKind
 from learning import enrollments
-from learning.models import Enrollment
 
 bp = Blueprint("courses", __name__)
 
@@ -78,10 +76,7 @@ def catalog():
     page_number = max(args.get("page", 1, type=int), 1)
     body = pages.catalog_body(user, sort=sort, filters=filters, link_args=link_args, page_number=page_number)
     required = pages.required_ids(user)
-    enrolled: set[int] = set()
-    if user.is_authenticated and body.ids:
-        enrolled = set(db.session.scalars(select(Enrollment.course_id).where(
-            Enrollment.user_id == user.id, Enrollment.course_id.in_(body.ids))))
+    enrolled = pages.enrolled_among(user, body.ids)
     # The body is only cached without the required/optional filter and a title search: the page likewise.
     key = None if filters["required"] or filters["q"] else \
         ("catalog", sort, filters["category"], filters["tag"], page_number)
@@ -96,19 +91,20 @@ def catalog():
 @public
 def detail(course_id: int):
     user = current_user._get_current_object()  # the proxy costs a lookup per use
-    course = pages.course_for_page(course_id)
+    course = pages.course_facts(course_id)  # a few columns; the ORM course only when the page is built
     if course is None or not visibility.can_view_course(user, course):
         if not user.is_authenticated:  # perhaps a members-only course: ask them to log in
             abort(current_app.login_manager.unauthorized())
         abort(404)
     syllabus = pages.course_syllabus(course, user.is_authenticated)
-    progress = services.progress_by_lecture(user, course.id)
+    progress = pages.progress_by_lecture(user, course.id)
     badges = pages.syllabus_badges(progress)
 
     def build() -> str:
         holes = {name: page_cache.hole(name) for name in ("hours", "progress", "actions")}
         return page_cache.render_with_holes(
-            "courses/detail.html", course=course, minutes=syllabus.minutes, syllabus=syllabus, viewer=holes,
+            "courses/detail.html", course=pages.full_course(course), minutes=syllabus.minutes, syllabus=syllabus,
+            viewer=holes,
             syllabus_html=syllabus.rows.fill(page_cache.numbered_hole("lp")), head_html=syllabus.head,
             preview=False)
 
@@ -148,15 +144,17 @@ def cover(course_id: int):
 @login_required
 def lecture(lecture_id: int):
     user = current_user._get_current_object()
-    item = pages.lecture_for_page(lecture_id)
-    if item is None or not visibility.can_view_lecture(user, item):
+    facts = pages.lecture_facts(lecture_id)  # a few columns; the ORM lecture only when the page is built
+    if facts is None or not visibility.can_view_lecture(user, facts):
         abort(404)
-    course = item.course
+    course = facts.course
     outline = pages.lecture_outline(course)
-    progress = services.progress_by_lecture(user, course.id)
+    progress = pages.progress_by_lecture(user, course.id)
     highlight = request.args.get("hl")
 
     def build() -> str:
+        item = pages.lecture_for_page(lecture_id)
+        course = item.course
         previous, following = outline.neighbours(item.id)
         context = {"lecture": item, "course": course, "outline_count": len(outline.lecture_ids),
                    "outline_html": outline.html(item.id, page_cache.numbered_hole("lp")),
@@ -176,9 +174,9 @@ def lecture(lecture_id: int):
         return page_cache.render_with_holes("courses/lecture.html", **context)
 
     # A highlighted reading (?hl=) is not cached. The key holds both rows' versions (a lecture edit bumps both).
-    key = None if highlight else ("lecture", item.id, item.updated_at, item.deleted_at is not None,
-                                  item.material_id, course.id, course.updated_at, course.status)
-    done = f' · <span class="text-success">{escape(_("已完成"))}</span>' if progress.get(item.id) else ""
+    key = None if highlight else ("lecture", facts.id, facts.updated_at, facts.deleted_at is not None,
+                                  facts.material_id, course.id, course.updated_at, course.status)
+    done = f' · <span class="text-success">{escape(_("已完成"))}</span>' if progress.get(facts.id) else ""
     badges = pages.outline_badges(progress)
     return page_cache.render_page(key, build, named={"lecture_done": done},
                                   numbered=lambda _kind, lecture_id: badges(lecture_id))
