@@ -295,6 +295,13 @@ class WhooshEngine:
         return HitPage(total=total, hits=_hits(searcher, hits[offset:want]), total_is_estimate=estimate)
 
     def _allowed_docs(self, searcher, access: Access, filters: Filters):
+        """Document numbers ``access`` may see under ``filters`` (None: no limit), cached per searcher.
+        Document numbers belong to one searcher: the cache lives and dies with it (an id() key could be
+        reused by the refreshed searcher and hand it the old numbers)."""
+        cache = searcher.__dict__.setdefault("_ops_filter_cache", {})
+        cache_key = (access, filters)  # frozen dataclasses: who and which filters decide the set
+        if cache_key in cache:
+            return cache[cache_key]
         conditions = []
         if not access.staff:
             conditions.append(Q.Or([Q.Term("aud", "public")] + ([Q.Term("aud", "members")] if access.members else [])))
@@ -309,18 +316,10 @@ class WhooshEngine:
             conditions.append(Q.Term("category", filters.category))
         if filters.course_id:
             conditions.append(Q.Term("course", str(filters.course_id)))
-        if not conditions:
-            return None
-        # Document numbers belong to one searcher: the cache lives and dies with it (an id() key could be
-        # reused by the refreshed searcher and hand it the old numbers).
-        cache = searcher.__dict__.setdefault("_ops_filter_cache", {})
-        cache_key = repr(conditions)
-        docs = cache.get(cache_key)
-        if docs is None:
-            if len(cache) > 64:
-                cache.clear()
-            docs = set(searcher.docs_for_query(Q.And(conditions)))
-            cache[cache_key] = docs
+        docs = set(searcher.docs_for_query(Q.And(conditions))) if conditions else None
+        if len(cache) > 64:
+            cache.clear()
+        cache[cache_key] = docs
         return docs
 
     def stats(self) -> dict:
