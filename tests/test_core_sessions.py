@@ -91,3 +91,30 @@ def test_the_csrf_token_in_a_page_works_and_is_never_another_sessions(app, auth,
     right = second.post("/login", data={"identifier": member.phone, "password": PASSWORD,
                                         "csrf_token": tokens[second]})
     assert right.status_code == 302
+
+
+def test_a_remembered_cookie_gives_each_request_its_own_values(app, client, auth, grid):
+    """A logged-in payload (scalars only) is decoded once per worker; each request still gets its own session,
+    and a payload holding a list (flashes) is decoded afresh for each."""
+    member = grid["members"]["R-1-1"][0]
+    auth.login(member)
+    client.get("/profile")
+    cookie = session_cookie(client)
+    with app.test_request_context("/", headers={"Cookie": f"session={cookie}"}):
+        first = app.session_interface.open_session(app, request)
+        first["_user_id"] = "somebody else"
+        second = app.session_interface.open_session(app, request)
+    assert second["_user_id"] == str(member.id)
+
+    with app.test_request_context("/"):
+        from flask import session as flask_session
+        flask_session.update(second)
+        flask_session["_flashes"] = [("info", "你好")]
+        with_flashes = app.session_interface.get_signing_serializer(app).dumps(dict(flask_session))
+    with app.test_request_context("/", headers={"Cookie": f"session={with_flashes}"}):
+        one = app.session_interface.open_session(app, request)
+        two = app.session_interface.open_session(app, request)  # remembered now
+        two["_flashes"].append(("info", "另一条"))
+    assert one["_flashes"] == [("info", "你好")]
+    with app.test_request_context("/", headers={"Cookie": f"session={with_flashes}"}):
+        assert app.session_interface.open_session(app, request)["_flashes"] == [("info", "你好")]

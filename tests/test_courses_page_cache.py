@@ -124,3 +124,46 @@ def login_with_csrf(app, user):
     response = client.post("/login", data={"identifier": user.phone, "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302
     return client
+
+
+def viewer_entries(app) -> int:
+    return sum(1 for key in app.extensions["courses_cache"]._entries if key[0] == "viewer")
+
+
+def test_members_with_the_same_facts_share_the_viewer_parts_with_their_own_token(app, grid):
+    member_a, member_b = grid["members"]["R-2-1"]  # neither enrolled nor started
+    course = make_course(grid["trainer"], title="同一状态课程", lectures=2)
+    one, two = login(app, member_a), login(app, member_b)
+    mine, theirs = page(one, f"/courses/{course.id}"), page(two, f"/courses/{course.id}")
+    assert viewer_entries(app) == 1  # the hours box, progress and enrol button rendered once for both
+    for html in (mine, theirs):
+        assert "报名学习" in html and "已完成 0 / 2" in html and "0/2 讲完成" in html
+    assert f'name="csrf_token" value="{meta_token(mine)}"' in mine
+    assert f'name="csrf_token" value="{meta_token(theirs)}"' in theirs and meta_token(mine) not in theirs
+
+
+def test_the_hours_box_follows_the_ledger_and_certificates_at_once(app, grid):
+    from learning.models import Certificate, HourEntry, HourSource
+
+    member = grid["members"]["R-1-1"][0]
+    course = make_course(grid["trainer"], title="学时课程", lectures=2)
+    client = login(app, member)
+    assert "已计 0 学时" in page(client, f"/courses/{course.id}")
+    db.session.add(HourEntry(user_id=member.id, seconds=2700, source=HourSource.MANUAL, source_ref="test:1",
+                             course_id=course.id))  # written by the ledger: no course change, no cache clearing
+    db.session.commit()
+    html = page(client, f"/courses/{course.id}")
+    assert "已计 1 学时" in html and "查看结业证书" not in html
+    db.session.add(Certificate(code="C-TEST-1", user_id=member.id, kind="course", course_id=course.id, seconds=2700))
+    db.session.commit()
+    assert "查看结业证书" in page(client, f"/courses/{course.id}")
+
+
+def test_a_page_with_a_flash_is_still_served_from_the_cache(app, grid):
+    _first, second, course, _lecture = two_members(grid)
+    client = login(app, second)
+    page(client, f"/courses/{course.id}")
+    assert client.post(f"/courses/{course.id}/enroll").status_code == 302  # flashes 报名成功
+    with_flash = page(client, f"/courses/{course.id}")
+    assert "报名成功" in with_flash and "报名成功" not in page(client, f"/courses/{course.id}")
+    assert page_entries(app, "course") == 1
