@@ -27,6 +27,7 @@ from accounts import demo as accounts_demo
 from accounts import views as accounts_views
 from core import api as api_frame
 from core import clock, permissions
+from core.chrome import as_locale, best_language
 from core.chrome import csrf_token as page_csrf_token
 from core.chrome import page_chrome
 from core import views as core_views
@@ -97,16 +98,18 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def select_locale() -> str:
-    languages = list(current_app.config["LANGUAGES"])
+def select_locale():
+    """The language chosen in the session, the user's, or the browser's (a Babel Locale, parsed once)."""
+    languages = tuple(current_app.config["LANGUAGES"])
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in languages:
-        return chosen
-    if current_user and current_user.is_authenticated and current_user.locale in languages:
-        return current_user.locale
-    return request.accept_languages.best_match(languages) or languages[0]
+        return as_locale(chosen)
+    user = current_user._get_current_object()
+    if user and user.is_authenticated and user.locale in languages:
+        return as_locale(user.locale)
+    return as_locale(best_language(request.headers.get("Accept-Language", ""), languages) or languages[0])
 
 
 def register_extensions(app: Flask) -> None:

@@ -78,3 +78,33 @@ def csrf_token() -> str:
         memo.clear()
     memo[(secret, raw)] = (signed, now)
     return signed
+
+
+# --- the request's language ----------------------------------------------------------------------
+
+_LOCALES: dict[str, object] = {}
+_BEST_MATCHES: dict[tuple, str | None] = {}
+BEST_MATCHES_MAX = 1024  # distinct Accept-Language headers remembered per worker
+
+
+def as_locale(code: str):
+    """Babel's ``Locale`` for ``code``, parsed once per worker (Flask-Babel takes a Locale as it is)."""
+    locale = _LOCALES.get(code)
+    if locale is None:
+        from babel import Locale
+
+        locale = _LOCALES[code] = Locale.parse(code)
+    return locale
+
+
+def best_language(header: str, languages: tuple) -> str | None:
+    """``request.accept_languages.best_match(languages)``, parsed once per distinct header."""
+    key = (header, languages)
+    if key not in _BEST_MATCHES:
+        from werkzeug.datastructures import LanguageAccept
+        from werkzeug.http import parse_accept_header
+
+        if len(_BEST_MATCHES) >= BEST_MATCHES_MAX:
+            _BEST_MATCHES.clear()
+        _BEST_MATCHES[key] = parse_accept_header(header, LanguageAccept).best_match(languages)
+    return _BEST_MATCHES[key]

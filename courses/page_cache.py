@@ -26,7 +26,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from urllib.parse import quote_plus
 
-from flask import render_template, request, session
+from flask import g, render_template, request, session
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -121,10 +121,15 @@ def viewer_key(user) -> tuple:
 
 
 def request_values(user) -> dict[str, str]:
-    """The holes every page has, filled for this request: its CSRF token, its path, its user's name."""
-    return {"csrf": csrf_token(), "path": quote_plus(request.path, safe=_URL_SAFE),
+    """The holes every page has, filled for this request: its CSRF token, its path, its user's name (worked out
+    once per request; a copy each time, for the caller to add to)."""
+    values = g.get("page_hole_values")
+    if values is None:
+        values = g.page_hole_values = {
+            "csrf": csrf_token(), "path": quote_plus(request.path, safe=_URL_SAFE),
             "full_path": quote_plus(request.full_path, safe=_URL_SAFE),
             "name": str(escape(user.name)) if user.is_authenticated else ""}
+    return dict(values)
 
 
 def render_page(key: Hashable | None, build: Callable[[], str], named: dict[str, str] | None = None,

@@ -53,6 +53,18 @@ def locale_key() -> str:
     return str(get_locale() or "zh")
 
 
+_LABELS: dict[tuple[str, str], str] = {}
+
+
+def label(msgid: str) -> str:
+    """``escape(_(msgid))`` for the badges filled into every page, translated once per language and worker."""
+    key = (locale_key(), msgid)
+    text = _LABELS.get(key)
+    if text is None:
+        text = _LABELS[key] = str(escape(_(msgid)))
+    return text
+
+
 # --- the catalog -------------------------------------------------------------------------------
 
 def catalog_facets(user) -> tuple[list[str], list[str]]:
@@ -84,7 +96,7 @@ def catalog_badges(required: dict, enrolled: set[int]):
     """The hole-filler for catalog cards: this user's 必修 (with due date) and 已报名 badges."""
     if not required and not enrolled:
         return lambda _course_id: ""
-    t_required, t_enrolled = escape(_("必修截止")), escape(_("已报名"))
+    t_required, t_enrolled = label("必修截止"), label("已报名")
 
     def badges(course_id: int) -> str:
         out = ""
@@ -153,6 +165,17 @@ def course_facts(course_id: int) -> CourseFacts | None:
     return CourseFacts(*row) if row is not None else None
 
 
+def course_page_facts(course_id: int, user) -> tuple[CourseFacts | None, tuple | None]:
+    """A course page's one statement besides the user and progress: the course's facts and, for a logged-in
+    viewer, their facts on it (enrolment id, seconds credited, course certificate id), read together."""
+    if user is None or not user.is_authenticated:
+        return course_facts(course_id), None
+    row = _rows("course_with_viewer", course_id=course_id, user_id=user.id).first()
+    if row is None:
+        return None, None
+    return CourseFacts(*row[:-3]), tuple(row[-3:])
+
+
 def lecture_facts(lecture_id: int) -> LectureFacts | None:
     """The lecture's and its course's rows in one Core statement, fresh on every request."""
     row = _rows("lecture_facts", lecture_id=lecture_id).first()
@@ -178,7 +201,13 @@ def enrolled_among(user, course_ids) -> set[int]:
     """Which of ``course_ids`` ``user`` is enrolled in (one statement, whatever the number of ids)."""
     if user is None or not user.is_authenticated or not course_ids:
         return set()
-    return set(_rows("enrolled_among", user_id=user.id, course_ids=list(course_ids)).scalars())
+    ids, found = list(course_ids), set()
+    for start in range(0, len(ids), CATALOG_PER_PAGE):  # a catalog page: one statement
+        chunk = ids[start:start + CATALOG_PER_PAGE]
+        chunk += [0] * (CATALOG_PER_PAGE - len(chunk))  # no course has id 0
+        found.update(_rows("enrolled_among", user_id=user.id,
+                           **{f"course_{i}": course_id for i, course_id in enumerate(chunk)}).scalars())
+    return found
 
 
 @cache
@@ -194,6 +223,15 @@ def _statements() -> dict:
     facts = (courses.id, courses.status, courses.audience, courses.org_id, courses.updated_at, courses.credit_mode,
              courses.credit_hours)
     user_id, course_id = bindparam("user_id"), bindparam("course_id")
+    # A viewer's facts on a course: enrolled?, the time credited on it, its certificate (for the hours box: the
+    # same sums as learning.views.course_hours).
+    viewer = (
+        select(enrollments.id).where(enrollments.user_id == user_id, enrollments.course_id == course_id)
+        .limit(1).scalar_subquery(),
+        select(func.coalesce(func.sum(hours.seconds), 0))
+        .where(hours.user_id == user_id, hours.course_id == course_id).scalar_subquery(),
+        select(certificates.id).where(certificates.user_id == user_id, certificates.kind == "course",
+                                      certificates.course_id == course_id).limit(1).scalar_subquery())
     return {
         "course": select(Course).options(lazyload(Course.tag_rows)).where(Course.id == bindparam("course_id")),
         "lecture": select(Lecture).options(joinedload(Lecture.course).lazyload(Course.tag_rows),
@@ -205,17 +243,12 @@ def _statements() -> dict:
         .where(lectures.id == bindparam("lecture_id")),
         "progress": select(progress.lecture_id, progress.completed_at)
         .where(progress.user_id == user_id, progress.course_id == course_id),
+        # A fixed number of placeholders (a page of cards): no statement rewritten per request for the list.
         "enrolled_among": select(enrollments.course_id).where(
-            enrollments.user_id == user_id, enrollments.course_id.in_(bindparam("course_ids", expanding=True))),
-        # The course page's per-viewer facts in one go: enrolled?, the time credited on the course, the course
-        # certificate (the hours box: the same sums as learning.views.course_hours).
-        "viewer": select(
-            select(enrollments.id).where(enrollments.user_id == user_id, enrollments.course_id == course_id)
-            .limit(1).scalar_subquery(),
-            select(func.coalesce(func.sum(hours.seconds), 0))
-            .where(hours.user_id == user_id, hours.course_id == course_id).scalar_subquery(),
-            select(certificates.id).where(certificates.user_id == user_id, certificates.kind == "course",
-                                          certificates.course_id == course_id).limit(1).scalar_subquery()),
+            enrollments.user_id == user_id,
+            enrollments.course_id.in_([bindparam(f"course_{i}") for i in range(CATALOG_PER_PAGE)])),
+        "viewer": select(*viewer),
+        "course_with_viewer": select(*facts, *viewer).where(courses.id == course_id),
     }
 
 
@@ -250,8 +283,8 @@ def syllabus_badges(progress: dict):
     """Course page: 已完成 / 学习中 per lecture this user has started."""
     if not progress:
         return lambda _lecture_id: ""
-    done = f'<span class="badge text-bg-success">{escape(_("已完成"))}</span>'
-    started = f'<span class="badge text-bg-info">{escape(_("学习中"))}</span>'
+    done = f'<span class="badge text-bg-success">{label("已完成")}</span>'
+    started = f'<span class="badge text-bg-info">{label("学习中")}</span>'
     return lambda lecture_id: "" if lecture_id not in progress else (done if progress[lecture_id] else started)
 
 
@@ -306,7 +339,7 @@ def lecture_outline(course) -> Outline:
 def outline_badges(progress: dict):
     if not progress:
         return lambda _lecture_id: ""
-    done = f" · {escape(_('已完成'))}"
+    done = f" · {label('已完成')}"
     return lambda lecture_id: done if progress.get(lecture_id) else ""
 
 
@@ -344,14 +377,16 @@ def is_preview(course: Course) -> bool:
 VIEWER_CUT = "<!--viewer-cut-->"
 
 
-def course_viewer_parts(course, syllabus: Syllabus, progress: dict, *, preview: bool = False) -> dict:
+def course_viewer_parts(course, syllabus: Syllabus, progress: dict, *, preview: bool = False,
+                        viewer: tuple | None = None) -> dict:
     """A course page's parts that belong to the viewer — the hours box, "my progress", the progress bar, due
     date and enrol button — from ``courses/_course_viewer.html``: {"hours", "progress", "actions"} of HTML.
 
     Their facts come from one statement (enrolled?, time credited, certificate) plus the page's progress; the
     HTML is a function of those facts (and the course's version, the language), so it is rendered once per
     distinct set of facts and kept in ``courses.cache`` with holes for the CSRF token and the path, which are
-    filled per request. ``course``: a Course or its CourseFacts."""
+    filled per request. ``course``: a Course or its CourseFacts; ``viewer``: the viewer's facts when the page has
+    read them already (``course_page_facts``)."""
     from courses import page_cache
 
     user = current_user._get_current_object()
@@ -359,12 +394,12 @@ def course_viewer_parts(course, syllabus: Syllabus, progress: dict, *, preview: 
     live_ids = set(syllabus.lecture_ids)
     completed = sum(1 for lecture_id, done in progress.items() if done and lecture_id in live_ids)
     count = len(syllabus.lecture_ids)
-    enrollment, seconds, certificate_id = False, 0, None
-    if logged_in and not preview:
-        enrollment_id, seconds, certificate_id = _rows("viewer", user_id=user.id, course_id=course.id).one()
-        enrollment = enrollment_id is not None
-    elif logged_in:  # a preview: no enrolment, but the hours box as the author would see it
-        _enrollment_id, seconds, certificate_id = _rows("viewer", user_id=user.id, course_id=course.id).one()
+    enrollment_id, seconds, certificate_id = None, 0, None
+    if logged_in:
+        if viewer is None:
+            viewer = _rows("viewer", user_id=user.id, course_id=course.id).one()
+        enrollment_id, seconds, certificate_id = viewer
+    enrollment = enrollment_id is not None and not preview  # a preview: the hours box, no enrolment
     due = None if preview else required_ids(user).get(course.id)
     hours_box = "learning" in current_app.blueprints  # the hours engine provides the hours box
     hours = {"seconds": int(seconds or 0), "certificate_id": certificate_id, "done": completed, "total": count,

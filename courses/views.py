@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from werkzeug.routing import BuildError
 
 from core import storage
@@ -91,7 +91,8 @@ def catalog():
 @public
 def detail(course_id: int):
     user = current_user._get_current_object()  # the proxy costs a lookup per use
-    course = pages.course_facts(course_id)  # a few columns; the ORM course only when the page is built
+    # The course's few columns and this viewer's facts on it; the ORM course only when the page is built.
+    course, viewer = pages.course_page_facts(course_id, user)
     if course is None or not visibility.can_view_course(user, course):
         if not user.is_authenticated:  # perhaps a members-only course: ask them to log in
             abort(current_app.login_manager.unauthorized())
@@ -109,7 +110,7 @@ def detail(course_id: int):
             preview=False)
 
     key = ("course", course.id, course.updated_at, course.status)
-    return page_cache.render_page(key, build, named=pages.course_viewer_parts(course, syllabus, progress),
+    return page_cache.render_page(key, build, named=pages.course_viewer_parts(course, syllabus, progress, viewer=viewer),
                                   numbered=lambda _kind, lecture_id: badges(lecture_id))
 
 
@@ -176,7 +177,7 @@ def lecture(lecture_id: int):
     # A highlighted reading (?hl=) is not cached. The key holds both rows' versions (a lecture edit bumps both).
     key = None if highlight else ("lecture", facts.id, facts.updated_at, facts.deleted_at is not None,
                                   facts.material_id, course.id, course.updated_at, course.status)
-    done = f' · <span class="text-success">{escape(_("已完成"))}</span>' if progress.get(facts.id) else ""
+    done = f' · <span class="text-success">{pages.label("已完成")}</span>' if progress.get(facts.id) else ""
     badges = pages.outline_badges(progress)
     return page_cache.render_page(key, build, named={"lecture_done": done},
                                   numbered=lambda _kind, lecture_id: badges(lecture_id))
