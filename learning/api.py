@@ -140,6 +140,9 @@ class HeartbeatFastPath:
 
     PATH = re.compile(r"/api/v1/lectures/([0-9]{1,18})/heartbeat\Z")
     MAX_BODY = 4096  # a heartbeat is about 150 bytes; anything larger goes the usual way
+    # The headers the view's JSON answer carries, bar Content-Length and ``Vary: Cookie`` (this answer reads no
+    # cookie). A header the app adds to every answer (an after_request hook) belongs here too: a test compares.
+    HEADERS = (("Content-Type", "application/json"),)
 
     def __init__(self, app, wsgi_app):
         self.app = app
@@ -152,8 +155,7 @@ class HeartbeatFastPath:
             if match:
                 body = self.answer(environ, int(match.group(1)))
                 if body is not None:
-                    start_response("200 OK", [("Content-Type", "application/json"),
-                                              ("Content-Length", str(len(body)))])
+                    start_response("200 OK", [*self.HEADERS, ("Content-Length", str(len(body)))])
                     return [body]
         return self.wsgi_app(environ, start_response)
 
@@ -179,7 +181,16 @@ class HeartbeatFastPath:
             result = study.credit_hot(self.engine, lecture_id, credential, beat, self.app.config)
         except (ValueError, ApiError, study.NeedsSession, study.SessionRefused, SQLAlchemyError):
             return None
-        return json.dumps(result.as_json(), sort_keys=True, separators=(",", ":")).encode() + b"\n"
+        return reply_body(result)
+
+
+def reply_body(result: study.BeatResult) -> bytes:
+    """The view's JSON of a heartbeat's result (``jsonify``: sorted keys, compact, a newline), formatted directly
+    (a third of the cost of ``json.dumps``; the status is one of a few ASCII words, the share a float or None)."""
+    share = "null" if result.watched_share is None else repr(float(result.watched_share))
+    return (f'{{"completed":{"true" if result.completed else "false"},"credited_seconds":{int(result.credited)},'
+            f'"lecture_cap_seconds":{int(result.lecture_cap)},"lecture_seconds":{int(result.lecture_credited)},'
+            f'"status":"{result.status}","watched_share":{share}}}\n').encode()
 
 
 def hours_payload(member, year: int) -> dict:

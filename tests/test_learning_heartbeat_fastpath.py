@@ -1,0 +1,110 @@
+"""The heartbeat's WSGI fast path and hot path answer exactly as the view would, and a failed write leaves
+nothing behind: the session does not advance, the ledger gains nothing, the next heartbeat credits normally."""
+from __future__ import annotations
+
+import pytest
+from flask import request_started
+from sqlalchemy import func, select
+
+from core.extensions import db
+from learning.api import reply_body
+from learning.models import HourEntry, HourSource, StudySession
+from learning.study import BeatResult
+from tests.conftest import ON_POSTGRES
+from tests.learning_fixtures import Clock, Learner, ledger_seconds, make_course
+
+INTERVAL = 30
+
+
+@pytest.fixture
+def setup(app, grid, auth, client, monkeypatch):
+    clock = Clock(monkeypatch)
+    _, text, video = make_course()
+    member = grid["members"]["R-1-1"][0]
+    auth.login(member)
+    return clock, member, text, video, client
+
+
+def test_fast_answer_has_the_views_headers_and_json(setup, app):
+    clock, member, text, _, client = setup
+    page = Learner(client, text)
+    path = f"/api/v1/lectures/{text.id}/heartbeat"
+    cycles = []
+
+    def started(sender, **extra):
+        cycles.append(1)
+
+    request_started.connect(started, app)
+    try:
+        clock.advance(INTERVAL)
+        fast = client.post(path, json={"session": page.session, "seq": 1, "visible": True, "idle_seconds": 2})
+        assert cycles == []
+        clock.advance(INTERVAL)
+        # a body over the fast path's limit goes to the view, which answers it like any heartbeat
+        view = client.post(path, json={"session": page.session, "seq": 2, "visible": True, "idle_seconds": 2,
+                                       "padding": "x" * 5000})
+        assert cycles == [1]
+    finally:
+        request_started.disconnect(started, app)
+    assert fast.status_code == view.status_code == 200
+    assert fast.get_json()["credited_seconds"] == view.get_json()["credited_seconds"] == INTERVAL
+    assert fast.get_json().keys() == view.get_json().keys()
+    assert fast.get_data() == app.json.response(fast.get_json()).get_data()  # byte for byte what jsonify gives
+
+    def shown(response):  # Vary: Cookie only where the cookie was read (the view's cycle); the length differs
+        return {k: v for k, v in response.headers.items() if k not in ("Content-Length", "Vary")}
+
+    assert shown(fast) == shown(view)
+    assert int(fast.headers["Content-Length"]) == len(fast.get_data())
+    assert ledger_seconds(member) == 2 * INTERVAL
+
+
+@pytest.mark.parametrize("result", [
+    BeatResult("credited", 30, 60, 3600, False, None),
+    BeatResult("capped", 0, 3600, 3600, True, None),
+    BeatResult("credited", 30, 570, 1100, True, 0.9512),
+    BeatResult("hidden", 0, 0, 1100, False, 0.0),
+    BeatResult("day_capped", 0, 12, 1100, False, 1.0),
+    BeatResult("conflict", 0, 12, 60, False, 0.3333),
+])
+def test_reply_body_is_what_jsonify_gives(app, result):
+    assert reply_body(result) == app.json.response(result.as_json()).get_data()
+
+
+def test_failed_write_leaves_nothing_and_the_next_heartbeat_credits(setup, app):
+    """The ledger INSERT fails (an entry already names this heartbeat): the session's UPDATE is undone with it,
+    the fast path hands over, the view answers 500, and the connection goes back to the pool clean."""
+    clock, member, text, _, client = setup
+    page = Learner(client, text)
+    session_id = int(page.session.split(".")[0])
+    db.session.add(HourEntry(user_id=member.id, seconds=7, source=HourSource.ONLINE,
+                             source_ref=f"session:{session_id}:seq:1", course_id=text.course_id,
+                             lecture_id=text.id))
+    db.session.commit()
+    clock.advance(INTERVAL)
+    failed = client.post(f"/api/v1/lectures/{text.id}/heartbeat",
+                         json={"session": page.session, "seq": 1, "visible": True, "idle_seconds": 1})
+    assert failed.status_code == 500 and failed.get_json()["error"]["code"] == "server_error"
+    db.session.expire_all()
+    assert db.session.get(StudySession, session_id).last_seq == 0  # not advanced
+    assert ledger_seconds(member) == 7
+    clock.advance(INTERVAL)
+    assert page.beat(seq=2)["credited_seconds"] == INTERVAL  # one interval: the gap since the last accepted one
+    assert ledger_seconds(member) == 7 + INTERVAL
+    assert db.session.scalar(select(func.count(HourEntry.id))) == 2
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL only: the hot path lends itself autocommit there")
+def test_pooled_connections_come_back_as_lent(setup, app):
+    clock, member, text, _, client = setup
+    page = Learner(client, text)
+    for _ in range(3):
+        clock.advance(INTERVAL)
+        page.beat()
+    idle = [db.engine.raw_connection() for _ in range(db.engine.pool.checkedin())]
+    try:
+        assert idle and not any(c.driver_connection.autocommit for c in idle)
+    finally:
+        for connection in idle:
+            connection.close()
+    assert ledger_seconds(member) == 3 * INTERVAL
