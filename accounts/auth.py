@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import g
 from sqlalchemy import bindparam, inspect, select
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 
 from accounts import services
 from accounts.models import Organization, User
@@ -27,10 +27,19 @@ class RowLoader:
         self.columns = tuple(model.__table__.columns)
         self.keys = tuple(self.mapper.get_property_by_column(column).key for column in self.columns)
         self.id_index = self.keys.index("id")
+        self.ready = False
+
+    def _configure(self) -> None:
+        """Objects made by hand need configured mappers, which a query would have set up; in a fresh worker this
+        may be the first ORM use of all."""
+        configure_mappers()
+        self.ready = True
 
     def attach(self, session, values, **loaded):
         """(the object, whether it is new); ``loaded``: relationships to count as loaded with these values."""
         identity = self.mapper.identity_key_from_primary_key((values[self.id_index],))
+        if not self.ready:
+            self._configure()
         known = session.identity_map.get(identity)
         if known is not None:  # this request's session has loaded it already: use that one
             return known, False

@@ -14,9 +14,9 @@ language, and the entries live in ``courses.cache`` (cleared by a commit on this
 ``COURSE_CACHE_SECONDS`` elsewhere). Flash messages are a hole too (``templates/_flashes.html``, rendered only
 for a request that has some).
 
-Size: a page is 10–40 kB, one entry per page × visibility key × role × language, within
-``COURSE_CACHE_MAX_ENTRIES``. A learner's visibility key holds their organization chain, so with many
-organizations the course and lecture pages (whose shared parts do not depend on it) are kept once per chain.
+Size: a page is 10–40 kB, within ``COURSE_CACHE_MAX_ENTRIES``: a catalog page once per visibility key (a
+learner's holds their organization chain) × role × language; a course or lecture page once per role × language
+(the view has checked on the fresh row that this viewer may see it; its shared parts do not depend on who).
 """
 from __future__ import annotations
 
@@ -113,10 +113,16 @@ def render_with_holes(template: str, **context) -> str:
                            flashes_hole=hole("flashes"))
 
 
-def viewer_key(user) -> tuple:
-    """What a page's shared parts depend on besides the page itself: which courses the viewer may see, their role
-    (the navigation), the language and the URL root."""
+def viewer_key(user, *, lists_courses: bool = True) -> tuple:
+    """What a page's shared parts depend on besides the page itself: their role (the navigation), the language,
+    the URL root and — for a page that lists courses (the catalog) — which courses the viewer may see.
+
+    A course or lecture page shows one course, and the view decides on its fresh row whether this viewer may see
+    it before the page is looked up; what the page shows is then the same for every viewer of that role, so it
+    is kept once per role (``lists_courses=False``), not once per organization chain."""
     role = user.role.value if user.is_authenticated else None
+    if not lists_courses:
+        return (role, locale_key(), request.script_root)
     return (visibility.visibility_key(user), role, locale_key(), request.script_root)
 
 
@@ -133,14 +139,16 @@ def request_values(user) -> dict[str, str]:
 
 
 def render_page(key: Hashable | None, build: Callable[[], str], named: dict[str, str] | None = None,
-                numbered: Callable[[str, int], str] | None = None) -> str:
+                numbered: Callable[[str, int], str] | None = None, *, lists_courses: bool = True) -> str:
     """The page for this request: the cached page for ``key`` (built by ``build`` on a miss; ``key=None`` never
-    caches) with this user's ``named`` values and ``numbered(kind, id)`` badges filled in."""
+    caches) with this user's ``named`` values and ``numbered(kind, id)`` badges filled in. ``lists_courses``:
+    see ``viewer_key``; only a view that has checked the viewer may see the page's one course passes False."""
     user = current_user._get_current_object()
     if key is None:
         page = Page.split(build())
     else:
-        page = cached(("page",) + tuple(key) + viewer_key(user), lambda: Page.split(build()))
+        page = cached(("page",) + tuple(key) + viewer_key(user, lists_courses=lists_courses),
+                      lambda: Page.split(build()))
     values = request_values(user)
     values["flashes"] = render_template("_flashes.html") if session.get("_flashes") else ""
     if named:

@@ -110,8 +110,10 @@ def detail(course_id: int):
             preview=False)
 
     key = ("course", course.id, course.updated_at, course.status)
-    return page_cache.render_page(key, build, named=pages.course_viewer_parts(course, syllabus, progress, viewer=viewer),
-                                  numbered=lambda _kind, lecture_id: badges(lecture_id))
+    # Visibility was decided above on the fresh row: the page is shared by every viewer of this role.
+    return page_cache.render_page(key, build, named=pages.course_viewer_parts(course, syllabus, progress,
+                                                                             viewer=viewer),
+                                  numbered=lambda _kind, lecture_id: badges(lecture_id), lists_courses=False)
 
 
 @bp.post("/courses/<int:course_id>/enroll")
@@ -180,4 +182,4 @@ def lecture(lecture_id: int):
     done = f' · <span class="text-success">{pages.label("已完成")}</span>' if progress.get(facts.id) else ""
     badges = pages.outline_badges(progress)
     return page_cache.render_page(key, build, named={"lecture_done": done},
-                                  numbered=lambda _kind, lecture_id: badges(lecture_id))
+                                  numbered=lambda _kind, lecture_id: badges(lecture_id), lists_courses=False)

@@ -79,3 +79,46 @@ def test_the_current_user_is_an_ordinary_user_that_services_write_through(client
     user = db.session.get(User, organizer.id)
     assert [token.name for token in services_of_accounts.tokens_of(user)] == ["手机"]
     assert user.check_password("another-pass-1")
+
+
+FRESH_WORKER = """
+import sys
+from flask.sessions import SecureCookieSessionInterface
+from app import create_app
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "SECRET_KEY": "k", "TESTING": True})
+cookie = SecureCookieSessionInterface().get_signing_serializer(app).dumps({"_user_id": sys.argv[2], "_fresh": False})
+client = app.test_client()
+client.set_cookie("session", cookie)
+response = client.get("/profile")
+print(response.status_code, sys.argv[3] in response.get_data(as_text=True))
+"""
+
+
+def test_a_fresh_worker_s_first_request_loads_its_user(tmp_path):
+    """In a new gunicorn worker the user loader may be the process's first ORM use (mappers not configured yet)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from app import create_app
+
+    url = f"sqlite:///{tmp_path / 'worker.sqlite3'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "k", "TESTING": True})
+    with app.app_context():
+        db.create_all()
+        from accounts import services as account_services
+        from accounts.models import Organization
+        org = Organization(code="W", name="工作进程支部", kind="党支部")
+        db.session.add(org)
+        db.session.flush()
+        org.path = f"/{org.id}/"
+        user = account_services.create_user(name="新进程党员", phone="13912345678", password_hash="x",
+                                            role=Role.MEMBER, organization=org)
+        db.session.commit()
+        user_id = user.id
+        db.session.remove()
+        db.engine.dispose()
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", FRESH_WORKER, url, str(user_id), "新进程党员"], cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.split()[-2:] == ["200", "True"], done.stderr[-2000:]

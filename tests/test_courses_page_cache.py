@@ -167,3 +167,25 @@ def test_a_page_with_a_flash_is_still_served_from_the_cache(app, grid):
     with_flash = page(client, f"/courses/{course.id}")
     assert "报名成功" in with_flash and "报名成功" not in page(client, f"/courses/{course.id}")
     assert page_entries(app, "course") == 1
+
+
+def test_course_and_lecture_pages_are_shared_across_organizations_but_never_shown_outside_them(app, grid):
+    from courses.models import Audience
+
+    here, elsewhere = grid["members"]["R-1-1"][0], grid["members"]["R-2-1"][0]  # street 1, street 2: same role
+    open_course = make_course(grid["trainer"], title="全区课程", lectures=2)
+    limited = make_course(grid["trainer"], title="街道一专题", audience=Audience.MEMBERS, org=grid["streets"][0])
+    open_lecture, limited_lecture = services.live_lectures(open_course)[0], services.live_lectures(limited)[0]
+    one, two = login(app, here), login(app, elsewhere)
+
+    page(one, f"/courses/{open_course.id}"), page(two, f"/courses/{open_course.id}")
+    page(one, f"/lectures/{open_lecture.id}"), page(two, f"/lectures/{open_lecture.id}")
+    assert page_entries(app, "course") == 1 and page_entries(app, "lecture") == 1  # one per role, not per chain
+
+    assert "街道一专题" in page(one, f"/courses/{limited.id}") and page(one, f"/lectures/{limited_lecture.id}")
+    assert page_entries(app, "course") == 2 and page_entries(app, "lecture") == 2  # cached now ...
+    assert two.get(f"/courses/{limited.id}").status_code == 404  # ... and still refused outside the subtree
+    assert two.get(f"/lectures/{limited_lecture.id}").status_code == 404
+
+    assert "街道一专题" in page(one, "/courses/") and "街道一专题" not in page(two, "/courses/")
+    assert page_entries(app, "catalog") == 2  # the catalog lists courses: kept per visibility
