@@ -224,18 +224,14 @@ class WhooshEngine:
         if directory is None:
             return None
         state = getattr(self._local, "state", None)
-        if state is None or state[0] != os.getpid() or state[1] != directory:
-            if state is not None:
-                with contextlib.suppress(Exception):
-                    state[2].close()
-            ix = whoosh_index.open_dir(str(directory), schema=self.schema)
-            searcher = ix.searcher(weighting=BM25F())
-        elif state[2].up_to_date():
-            searcher = state[2]
-        elif state[2].doc_count_all() == 0:  # Whoosh cannot refresh from an empty reader
-            searcher = whoosh_index.open_dir(str(directory), schema=self.schema).searcher(weighting=BM25F())
-        else:
-            searcher = state[2].refresh()
+        if state is not None and state[0] == os.getpid() and state[1] == directory and state[2].up_to_date():
+            return state[2]
+        # A new searcher, never ``Searcher.refresh()``: whoosh-reloaded's refresh keeps the segments a merge
+        # replaced beside the merged one (every document twice after a bulk import's optimize).
+        if state is not None and state[0] == os.getpid():
+            with contextlib.suppress(Exception):
+                state[2].close()
+        searcher = whoosh_index.open_dir(str(directory), schema=self.schema).searcher(weighting=BM25F())
         self._local.state = (os.getpid(), directory, searcher)
         return searcher
 

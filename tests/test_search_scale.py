@@ -5,6 +5,8 @@ from flask_login import AnonymousUserMixin
 
 from courses.cli import import_folder
 from search import indexing, services
+from search.engine import Access, Filters, IndexDocument
+from search.query import parse
 from search.whoosh_backend import WhooshEngine
 from tests.search_helpers import add_text_material, release_connections  # noqa: F401 (autouse fixture)
 
@@ -52,3 +54,20 @@ def test_a_folder_import_indexes_once_at_the_end(app, tmp_path, monkeypatch):
     with app.test_request_context():
         found = services.search(AnonymousUserMixin(), "批量导入规定", per_page=10)
     assert found.total == 5 and indexing.get_engine().stats()["documents"] == 6
+
+
+def test_a_searcher_open_before_a_bulk_merge_counts_every_document_once(tmp_path):
+    """A worker's searcher outlives a bulk import (segments added unmerged, then one optimize): its next
+    search must see each document once, not the merged segment beside the segments it replaced."""
+    engine = WhooshEngine(tmp_path / "index")
+    engine.swap(engine.build([IndexDocument(kind="material", id=i, title=f"党建资料{i}", body="加强党建工作")
+                              for i in range(1, 13)], 1))
+    assert engine.search(parse("党建"), Access(), Filters(), 0, 10).total == 12  # a searcher is open
+    with engine.writer_lock():
+        for batch in range(3):
+            engine.apply([IndexDocument(kind="material", id=100 + 10 * batch + j, title=f"法律{batch}-{j}", body="条文")
+                          for j in range(10)], [], 2 + batch, merge=False)
+        engine.optimize()
+    found = engine.search(parse("党建"), Access(), Filters(), 0, 50)
+    assert found.total == 12 and sorted(h.id for h in found.hits) == list(range(1, 13))
+    assert engine.stats()["documents"] == 42
