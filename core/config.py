@@ -119,6 +119,7 @@ class DefaultConfig:
     SEARCH_PER_PAGE = 10  # results per page
     SEARCH_MAX_PAGE = 50  # deepest results page served
     SEARCH_SCAN_LIMIT = 300  # matches one query scores at most per pass (beyond: an estimated total, "约 N 条")
+    SEARCH_FILL_SCAN = 40  # matches a page-filling pass (titles, words, phrase) scores at most; the page ranks among them
 
 def load_config(app: Flask, overrides: dict | None = None) -> None:
     """Fill ``app.config`` from defaults, instance file, environment and ``overrides``."""

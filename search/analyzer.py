@@ -89,8 +89,11 @@ def gram_tokens(text: str) -> Iterator[tuple[str, int, int, int]]:
         previous = (unit, start) if len(unit) == 1 and _is_cjk(unit) else None
 
 
-def _is_cjk(char: str) -> bool:
+def is_cjk_char(char: str) -> bool:
     return "\u3400" <= char <= "\u4dbf" or "\u4e00" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
+
+
+_is_cjk = is_cjk_char
 
 
 def phrase_terms(text: str) -> list[list[str]]:

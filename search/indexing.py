@@ -30,7 +30,7 @@ from courses.models import Audience, Course, CourseStatus, CourseTag, Lecture, M
 from search.analyzer import load_jieba, pinyin_keys
 from search.engine import IndexDocument, doc_key
 from search.models import IndexLogEntry
-from search.whoosh_backend import SCAN_LIMIT, WhooshEngine
+from search.whoosh_backend import FILL_SCAN, SCAN_LIMIT, WhooshEngine
 
 VISIBLE_STATUSES = (CourseStatus.PUBLISHED, CourseStatus.ARCHIVED)
 BATCH = 500
@@ -65,7 +65,8 @@ def get_engine() -> WhooshEngine:
     if engine is None or engine.base != directory:
         load_jieba(current_app.config.get("SEARCH_JIEBA_CACHE_DIR") or current_app.instance_path)  # if not preloaded
         engine = current_app.extensions["search"] = WhooshEngine(
-            directory, scan_limit=current_app.config.get("SEARCH_SCAN_LIMIT", SCAN_LIMIT))
+            directory, scan_limit=current_app.config.get("SEARCH_SCAN_LIMIT", SCAN_LIMIT),
+            fill_scan=current_app.config.get("SEARCH_FILL_SCAN", FILL_SCAN))
     return engine
 
 

@@ -7,7 +7,6 @@ original text and HTML-escaped piece by piece.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from html import escape as _html_escape
 
 from markupsafe import Markup

@@ -11,12 +11,15 @@ Whoosh's own write lock stays underneath ours; ours is taken without blocking by
 (a busy writer means someone else is applying the log). Searchers are per process and refreshed when the
 index generation or its segments moved.
 
-Speed. Whoosh matches and scores in Python: 50–200 µs per matching document, so a query is answered in
-cheap passes that fill the page first — titles holding every gram of the query (short postings), then, for
-a query that is one jieba word, that word's posting list — and the full pass (grams, scored with the words
-and the literal phrase) only when the page still has room. Every pass scores at most ``SEARCH_SCAN_LIMIT``
-matches (at least twice the page); beyond that the total is Whoosh's estimate ("约 N 条") and the ranking
-covers the matches seen. The total is exact whenever the matches number fewer than the limit.
+Speed. Whoosh matches and scores in Python: 20–200 µs per matching document, so a query is answered in
+cheap passes that fill the page first — titles holding every gram of the query, then, for a query that is
+one jieba word, that word's posting list, then the literal string — each scoring at most
+``SEARCH_FILL_SCAN`` matches (at least twice the page; the page is ranked among those); and the full pass
+(grams, scored with the words and the literal phrase) only when the page still has room, scoring at most
+``SEARCH_SCAN_LIMIT`` (a literal query's full pass: ``SEARCH_FILL_SCAN``). Beyond that the total is
+Whoosh's estimate ("约 N 条"). A full page's total is counted exactly when the matches number fewer than
+the scan limit and counting reads few postings (``COUNT_POSTINGS``). Phrases are checked on their covering
+grams only (:class:`LiteralPhrase`); stored fields are read for the page shown only.
 """
 from __future__ import annotations
 
@@ -31,17 +34,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from whoosh import collectors
+from whoosh import collectors, matching
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 from whoosh.analysis import Analyzer  # noqa: F401  (tokenizers below are used as analyzers)
-from whoosh import matching
 from whoosh.fields import ID, STORED, TEXT, Schema
-from whoosh.query.spans import Span, SpanWrappingMatcher
+from whoosh.query.spans import Span
 from whoosh.scoring import BM25F
-from whoosh.util import make_binary_tree
 
-from search.analyzer import _is_cjk, GramTokenizer, KeysTokenizer, WordTokenizer, pinyin_keys
+from search.analyzer import GramTokenizer, KeysTokenizer, WordTokenizer, is_cjk_char, pinyin_keys
 from search.engine import Access, Filters, Hit, HitPage, IndexDocument, Progress
 from search.query import Clause, ParsedQuery
 
@@ -49,6 +50,8 @@ TITLE_BOOST = 3.0
 WORD_BOOST = 1.5
 PHRASE_BOOST = 2.0
 SCAN_LIMIT = 300  # default of SEARCH_SCAN_LIMIT: matches scored per pass at most (_ScanLimitedCollector)
+FILL_SCAN = 40  # default of SEARCH_FILL_SCAN: matches scored by a pass that fills the page (titles, words, phrase)
+COUNT_POSTINGS = 2000  # an exact total is counted when the recall query's posting lists hold at most this many
 NO_ORG = "none"
 CANDIDATES = 200  # hits the pinyin fallback looks at
 
@@ -94,11 +97,10 @@ def to_fields(doc: IndexDocument) -> dict:
 
 
 class WhooshEngine:
-    def __init__(self, base_dir: str | os.PathLike, scan_limit: int = SCAN_LIMIT, fill_scan: int | None = None):
+    def __init__(self, base_dir: str | os.PathLike, scan_limit: int = SCAN_LIMIT, fill_scan: int = FILL_SCAN):
         self.base = Path(base_dir)
         self.scan_limit = scan_limit
-        self.fill_scan = fill_scan or scan_limit
-        self.count_limit = scan_limit
+        self.fill_scan = min(fill_scan, scan_limit)
         self.schema = make_schema()
         self._local = threading.local()
 
@@ -244,6 +246,7 @@ class WhooshEngine:
             return HitPage(total=0)  # (Whoosh reads an empty filter set as "no filter")
         want = offset + limit
         scan = max(self.scan_limit, 2 * want)  # deep pages need more than the first matches
+        fill = max(self.fill_scan, 2 * want)
         recall, boost = recall_query(query), boost_query(query)
         literal = any(c.literal_only for c in query.clauses)
         # Whoosh scores each match in Python (50-200 µs with phrases), so the cheap passes go first and
@@ -269,17 +272,21 @@ class WhooshEngine:
         for q in passes:
             if len(hits) >= want:
                 break  # the page is full: the later passes could only rank below
-            found = _collect(searcher, q, allowed, want, max(2 * want, self.fill_scan))
+            found = _collect(searcher, q, allowed, want, fill)
             hits += [hit for hit in found.hits if hit[0] not in seen]
             seen.update(hit[0] for hit in found.hits)
         # 4. everything the query matches, scored with the words and the literal phrase.
-        size = min(recall.estimate_size(searcher.reader()), searcher.doc_count())
+        reader = searcher.reader()
+        size = min(recall.estimate_size(reader), searcher.doc_count())
         if len(hits) < want:
+            # A literal query's matches are all its literal occurrences (no word or phrase boost to rank by):
+            # the first ``fill`` of them rank as well as the first 300, at a seventh of the phrase checks.
             found = _collect(searcher, Q.AndMaybe(recall, boost) if boost is not None else recall, allowed,
-                             want + len(hits), scan)
+                             want + len(hits), scan if boost is not None else fill)
             hits += [hit for hit in found.hits if hit[0] not in seen]
             total, estimate = (max(len(hits), size), True) if found.capped else (found.count, False)
-        elif size <= self.count_limit:  # the page is full: count the matches without scoring them
+        elif size <= self.scan_limit and _postings(recall, reader) <= COUNT_POSTINGS:
+            # the page is full: count the matches without scoring them, when that reads few postings
             matched = searcher.docs_for_query(recall)
             total, estimate = sum(1 for d in matched if allowed is None or d in allowed), False
         else:
@@ -402,7 +409,7 @@ def boost_query(query: ParsedQuery) -> Q.Query | None:
 
 
 def _is_bigram(term: str) -> bool:
-    return len(term) == 2 and _is_cjk(term[0]) and _is_cjk(term[1])
+    return len(term) == 2 and is_cjk_char(term[0]) and is_cjk_char(term[1])
 
 
 def phrase_cover(words: list[str]) -> list[tuple[int, str]]:
@@ -440,28 +447,89 @@ class LiteralPhrase(Q.Phrase):
         return matching.WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
 
 
-class _OffsetPhraseMatcher(SpanWrappingMatcher):
-    """Documents where every matcher's term occurs at (a common start) + its offset."""
+class _OffsetPhraseMatcher(matching.Matcher):
+    """Documents where every term occurs at (a common start) + its offset. The term matchers leapfrog
+    each other directly (rarest first) instead of through Whoosh's binary tree of intersection matchers,
+    whose per-step bookkeeping cost more than reading the postings."""
 
     def __init__(self, matchers, offsets):
         self.ms = matchers
         self.offsets = offsets
-        super().__init__(make_binary_tree(matching.IntersectionMatcher, matchers))
+        self._active = all(m.is_active() for m in matchers)
+        self._align()
 
-    def copy(self):
-        return self.__class__([m.copy() for m in self.ms], self.offsets)
+    def _align(self) -> None:
+        """Move forward to the next document holding every term in place (or become inactive)."""
+        ms, n = self.ms, len(self.ms)
+        lead = ms[0]
+        while self._active:
+            target = lead.id()
+            i = 1
+            while i < n:
+                m = ms[i]
+                if m.id() < target:
+                    m.skip_to(target)
+                    if not m.is_active():
+                        self._active = False
+                        return
+                if m.id() > target:
+                    lead.skip_to(m.id())
+                    if not lead.is_active():
+                        self._active = False
+                        return
+                    target = lead.id()
+                    i = 1
+                    continue
+                i += 1
+            if self._in_place():
+                return
+            lead.next()
+            self._active = lead.is_active()
 
-    def replace(self, minquality=0):
-        return self if self.is_active() else matching.NullMatcher()
-
-    def _get_spans(self):
+    def _in_place(self) -> bool:
         first = self.offsets[0]
         starts = {p - first for p in self.ms[0].value_as("positions")}
         for m, offset in zip(self.ms[1:], self.offsets[1:]):
             starts.intersection_update(p - offset for p in m.value_as("positions"))
             if not starts:
-                return []
-        return [Span(p) for p in sorted(starts)]
+                return False
+        return True
+
+    def is_active(self):
+        return self._active
+
+    def id(self):
+        return self.ms[0].id()
+
+    def next(self):
+        self.ms[0].next()
+        self._active = self.ms[0].is_active()
+        self._align()
+        return False
+
+    def skip_to(self, id):
+        if self._active and id > self.ms[0].id():
+            self.ms[0].skip_to(id)
+            self._active = self.ms[0].is_active()
+            self._align()
+
+    def score(self):
+        return sum(m.score() for m in self.ms)
+
+    def supports_block_quality(self):
+        return False
+
+    def max_quality(self):  # (asked by AndMaybe's replace: an upper bound of score())
+        return sum(m.max_quality() for m in self.ms)
+
+    def copy(self):
+        return self.__class__([m.copy() for m in self.ms], self.offsets)
+
+    def replace(self, minquality=0):
+        return self if self._active else matching.NullMatcher()
+
+    def spans(self):
+        return [Span(0)]  # (only its truthiness is read, by span queries we do not use)
 
 
 @dataclass
@@ -498,6 +566,11 @@ def _collect(searcher, q: Q.Query, allowed, limit: int, scan_limit: int) -> _Col
     results = collector.results()
     hits = [(docnum, float(score or 0)) for score, docnum in results.top_n]
     return _Collected(hits=hits, count=top.total, capped=top.capped)
+
+
+def _postings(q: Q.Query, reader) -> int:
+    """How many postings matching ``q`` reads at most (Whoosh decodes nearly every block of a long list)."""
+    return sum(reader.doc_frequency(field, text) for field, text in q.iter_all_terms())
 
 
 def _hits(searcher, found: list[tuple[int, float]]) -> list[Hit]:
