@@ -17,7 +17,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from jinja2 import TemplateNotFound
 from markupsafe import Markup, escape
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from core.extensions import db
@@ -165,36 +165,35 @@ def course_facts(course_id: int) -> CourseFacts | None:
     return CourseFacts(*row) if row is not None else None
 
 
-def course_page_facts(course_id: int, user) -> tuple[CourseFacts | None, tuple | None]:
-    """A course page's one statement besides the user and progress: the course's facts and, for a logged-in
-    viewer, their facts on it (enrolment id, seconds credited, course certificate id), read together."""
+def course_page_facts(course_id: int, user) -> tuple[CourseFacts | None, tuple | None, dict]:
+    """A course page's one statement besides the user: the course's facts and, for a logged-in viewer, their facts
+    on it (enrolment id, seconds credited, course certificate id) and their progress rows (joined: one row per
+    lecture they started, or one row of NULLs). Returns (course facts, viewer facts, progress as
+    ``progress_by_lecture``); (None, None, {}) when there is no such course."""
     if user is None or not user.is_authenticated:
-        return course_facts(course_id), None
-    row = _rows("course_with_viewer", course_id=course_id, user_id=user.id).first()
-    if row is None:
-        return None, None
-    return CourseFacts(*row[:-3]), tuple(row[-3:])
+        return course_facts(course_id), None, {}
+    rows = _rows("course_page", course_id=course_id, user_id=user.id).all()
+    if not rows:
+        return None, None, {}
+    first = rows[0]
+    progress = {row[-2]: row[-1] for row in rows if row[-2] is not None}
+    return CourseFacts(*first[:-5]), tuple(first[-5:-2]), progress
 
 
-def lecture_facts(lecture_id: int) -> LectureFacts | None:
-    """The lecture's and its course's rows in one Core statement, fresh on every request."""
-    row = _rows("lecture_facts", lecture_id=lecture_id).first()
-    if row is None:
-        return None
-    return LectureFacts(*row[:4], course=CourseFacts(*row[4:]))
+def lecture_page_facts(lecture_id: int, user) -> tuple[LectureFacts | None, dict]:
+    """A lecture page's one statement besides the user: the lecture's and its course's facts with the viewer's
+    progress rows in that course joined (one row per lecture they started, or one row of NULLs)."""
+    rows = _rows("lecture_page", lecture_id=lecture_id, user_id=user.id).all()
+    if not rows:
+        return None, {}
+    first = rows[0]
+    progress = {row[-2]: row[-1] for row in rows if row[-2] is not None}
+    return LectureFacts(*first[:4], course=CourseFacts(*first[4:-2])), progress
 
 
 def full_course(course) -> Course:
     """The ORM course for ``course`` (a Course already, or its facts): only a page being rendered needs it."""
     return course if isinstance(course, Course) else course_for_page(course.id)
-
-
-def progress_by_lecture(user, course_id: int) -> dict:
-    """{lecture id: completed_at (None when started, not finished)} of ``user`` in ``course_id``: one statement,
-    as ``services.progress_by_lecture``."""
-    if user is None or not user.is_authenticated:
-        return {}
-    return dict(_rows("progress", user_id=user.id, course_id=course_id).all())
 
 
 def enrolled_among(user, course_ids) -> set[int]:
@@ -238,17 +237,21 @@ def _statements() -> dict:
                                            joinedload(Lecture.material).load_only(Material.file_kind))
         .where(Lecture.id == bindparam("lecture_id")),
         "course_facts": select(*facts).where(courses.id == course_id),
-        "lecture_facts": select(lectures.id, lectures.deleted_at, lectures.updated_at, lectures.material_id, *facts)
-        .select_from(Lecture.__table__.join(Course.__table__, lectures.course_id == courses.id))
-        .where(lectures.id == bindparam("lecture_id")),
-        "progress": select(progress.lecture_id, progress.completed_at)
-        .where(progress.user_id == user_id, progress.course_id == course_id),
-        # A fixed number of placeholders (a page of cards): no statement rewritten per request for the list.
         "enrolled_among": select(enrollments.course_id).where(
             enrollments.user_id == user_id,
             enrollments.course_id.in_([bindparam(f"course_{i}") for i in range(CATALOG_PER_PAGE)])),
         "viewer": select(*viewer),
-        "course_with_viewer": select(*facts, *viewer).where(courses.id == course_id),
+        # A page's rows with the viewer's progress in the course joined: one statement for the page's data.
+        "course_page": select(*facts, *viewer, progress.lecture_id, progress.completed_at)
+        .select_from(Course.__table__.outerjoin(LectureProgress.__table__, and_(
+            progress.course_id == courses.id, progress.user_id == user_id)))
+        .where(courses.id == course_id),
+        "lecture_page": select(lectures.id, lectures.deleted_at, lectures.updated_at, lectures.material_id, *facts,
+                               progress.lecture_id, progress.completed_at)
+        .select_from(Lecture.__table__.join(Course.__table__, lectures.course_id == courses.id)
+                     .outerjoin(LectureProgress.__table__, and_(progress.course_id == courses.id,
+                                                                progress.user_id == user_id)))
+        .where(lectures.id == bindparam("lecture_id")),
     }
 
 

@@ -92,13 +92,12 @@ def catalog():
 def detail(course_id: int):
     user = current_user._get_current_object()  # the proxy costs a lookup per use
     # The course's few columns and this viewer's facts on it; the ORM course only when the page is built.
-    course, viewer = pages.course_page_facts(course_id, user)
+    course, viewer, progress = pages.course_page_facts(course_id, user)
     if course is None or not visibility.can_view_course(user, course):
         if not user.is_authenticated:  # perhaps a members-only course: ask them to log in
             abort(current_app.login_manager.unauthorized())
         abort(404)
     syllabus = pages.course_syllabus(course, user.is_authenticated)
-    progress = pages.progress_by_lecture(user, course.id)
     badges = pages.syllabus_badges(progress)
 
     def build() -> str:
@@ -147,12 +146,13 @@ def cover(course_id: int):
 @login_required
 def lecture(lecture_id: int):
     user = current_user._get_current_object()
-    facts = pages.lecture_facts(lecture_id)  # a few columns; the ORM lecture only when the page is built
+    # A few columns of the lecture and its course, with this user's progress; the ORM lecture only when the page
+    # is built.
+    facts, progress = pages.lecture_page_facts(lecture_id, user)
     if facts is None or not visibility.can_view_lecture(user, facts):
         abort(404)
     course = facts.course
     outline = pages.lecture_outline(course)
-    progress = pages.progress_by_lecture(user, course.id)
     highlight = request.args.get("hl")
 
     def build() -> str:
