@@ -72,12 +72,10 @@ def load_user_by_id(user_id: int) -> User | None:
     organization_values = row[_USER_COUNT:]
     organization = None
     if organization_values[_ORGANIZATIONS.id_index] is not None:
-        organization, new_organization = _ORGANIZATIONS.attach(session, organization_values)
-        if new_organization:
-            session.add(organization)
+        organization, _new = _ORGANIZATIONS.attach(session, organization_values)
     user, new_user = _USERS.attach(session, row[:_USER_COUNT], organization=organization)
     if new_user:
-        session.add(user)
+        session.add(user)  # the organization comes along (save-update cascade)
     return user
 
 
