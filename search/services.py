@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from flask import current_app, has_request_context, request
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from core.extensions import db
 from courses import visibility
@@ -114,14 +114,18 @@ def search(user, raw_query: str | None, *, kind: str | None = None, category: st
     return result
 
 
+_BY_IDS = {kind: select(model).where(model.id.in_(bindparam("ids", expanding=True)))  # built once
+           for kind, model in (("course", Course), ("lecture", Lecture), ("material", Material))}
+
+
 def _load(hits) -> dict:
     wanted: dict[str, list[int]] = {}
     for hit in hits:
         wanted.setdefault(hit.kind, []).append(hit.id)
     found = {}
-    for kind, model in (("course", Course), ("lecture", Lecture), ("material", Material)):
+    for kind, stmt in _BY_IDS.items():
         if wanted.get(kind):
-            for obj in db.session.scalars(select(model).where(model.id.in_(wanted[kind]))):
+            for obj in db.session.scalars(stmt, {"ids": wanted[kind]}):
                 found[(kind, obj.id)] = obj
     return found
 

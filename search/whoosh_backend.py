@@ -51,7 +51,7 @@ WORD_BOOST = 1.5
 PHRASE_BOOST = 2.0
 SCAN_LIMIT = 300  # default of SEARCH_SCAN_LIMIT: matches scored per pass at most (_ScanLimitedCollector)
 FILL_SCAN = 40  # default of SEARCH_FILL_SCAN: matches scored by a pass that fills the page (titles, words, phrase)
-COUNT_POSTINGS = 2000  # an exact total is counted when the recall query's posting lists hold at most this many
+COUNT_POSTINGS = 600  # an exact total is counted when the recall query's posting lists hold at most this many
 NO_ORG = "none"
 CANDIDATES = 200  # hits the pinyin fallback looks at
 
@@ -247,6 +247,7 @@ class WhooshEngine:
         want = offset + limit
         scan = max(self.scan_limit, 2 * want)  # deep pages need more than the first matches
         fill = max(self.fill_scan, 2 * want)
+        phrase_fill = max(self.fill_scan // 2, 2 * want)  # (a phrase match costs 4-8 term matches: positions)
         recall, boost = recall_query(query), boost_query(query)
         literal = any(c.literal_only for c in query.clauses)
         # Whoosh scores each match in Python (50-200 µs with phrases), so the cheap passes go first and
@@ -254,35 +255,35 @@ class WhooshEngine:
         # 1. titles holding every gram of the query (short postings);
         in_title = title_query(query)
         if not literal:  # a title holding every gram matches the query already
-            passes = [in_title]
+            passes = [(in_title, fill)]
         elif in_title.estimate_size(searcher.reader()) > 0:  # (the phrase check is dear: only if titles may)
-            passes = [Q.And([in_title, recall])]
+            passes = [(Q.And([in_title, recall]), phrase_fill)]
         else:
             passes = []
         # 2. the query's jieba words as words (one posting list per word, no phrase work);
         words = words_query(query)
         if words is not None:
-            passes.append(words)
+            passes.append((words, fill))
         # 3. the literal string (a half-remembered phrase found as typed ranks above its words scattered);
         if any(not c.literal_only and any(len(s) > 1 for s in c.grams) for c in query.clauses):
             phrases = [_grams_query(c, "grams", phrases=True) for c in query.clauses]
-            passes.append(phrases[0] if len(phrases) == 1 else Q.And(phrases))
+            passes.append((phrases[0] if len(phrases) == 1 else Q.And(phrases), phrase_fill))
         hits: list[tuple[int, float]] = []  # (document number, score): stored fields only for the page
         seen: set[int] = set()
-        for q in passes:
+        for q, budget in passes:
             if len(hits) >= want:
                 break  # the page is full: the later passes could only rank below
-            found = _collect(searcher, q, allowed, want, fill)
+            found = _collect(searcher, q, allowed, want, budget)
             hits += [hit for hit in found.hits if hit[0] not in seen]
             seen.update(hit[0] for hit in found.hits)
         # 4. everything the query matches, scored with the words and the literal phrase.
         reader = searcher.reader()
-        size = min(recall.estimate_size(reader), searcher.doc_count())
+        size = min(_estimate(recall, reader), searcher.doc_count())
         if len(hits) < want:
             # A literal query's matches are all its literal occurrences (no word or phrase boost to rank by):
-            # the first ``fill`` of them rank as well as the first 300, at a seventh of the phrase checks.
+            # the first of them rank as well as the first 300, at a fifteenth of the phrase checks.
             found = _collect(searcher, Q.AndMaybe(recall, boost) if boost is not None else recall, allowed,
-                             want + len(hits), scan if boost is not None else fill)
+                             want + len(hits), scan if boost is not None else phrase_fill)
             hits += [hit for hit in found.hits if hit[0] not in seen]
             total, estimate = (max(len(hits), size), True) if found.capped else (found.count, False)
         elif size <= self.scan_limit and _postings(recall, reader) <= COUNT_POSTINGS:
@@ -566,6 +567,16 @@ def _collect(searcher, q: Q.Query, allowed, limit: int, scan_limit: int) -> _Col
     results = collector.results()
     hits = [(docnum, float(score or 0)) for score, docnum in results.top_n]
     return _Collected(hits=hits, count=top.total, capped=top.capped)
+
+
+def _estimate(q: Q.Query, reader) -> int:
+    """About how many documents ``q`` matches. Whoosh adds up an Or's branches; ours overlap (the grams
+    and the words of the same string), so the larger branch is the better guess."""
+    if isinstance(q, Q.Or):
+        return max(_estimate(sub, reader) for sub in q.subqueries)
+    if isinstance(q, Q.And):
+        return min(_estimate(sub, reader) for sub in q.subqueries)
+    return q.estimate_size(reader)
 
 
 def _postings(q: Q.Query, reader) -> int:
