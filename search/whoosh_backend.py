@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+from bisect import bisect_left
 import json
 import os
 import shutil
@@ -38,6 +39,7 @@ from whoosh import collectors, matching
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 from whoosh.analysis import Analyzer  # noqa: F401  (tokenizers below are used as analyzers)
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.query.spans import Span
 from whoosh.scoring import BM25F
@@ -448,6 +450,22 @@ class LiteralPhrase(Q.Phrase):
         return matching.WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
 
 
+def _skip(m, target: int) -> None:
+    """``m.skip_to(target)``; on a plain posting list, by bisecting the decoded block (Whoosh steps through
+    it one posting at a time in Python: most of a phrase's cost on long lists)."""
+    if type(m) is not W3LeafMatcher:
+        m.skip_to(target)
+        return
+    if target <= m.id():
+        return
+    if target > m.block_max_id():
+        m._skip_to_block(lambda: target > m.block_max_id())
+        if not m.is_active():
+            return
+    m.id()  # (decodes the block's ids)
+    m._i = bisect_left(m._ids, target, m._i)
+
+
 class _OffsetPhraseMatcher(matching.Matcher):
     """Documents where every term occurs at (a common start) + its offset. The term matchers leapfrog
     each other directly (rarest first) instead of through Whoosh's binary tree of intersection matchers,
@@ -468,13 +486,15 @@ class _OffsetPhraseMatcher(matching.Matcher):
             i = 1
             while i < n:
                 m = ms[i]
-                if m.id() < target:
-                    m.skip_to(target)
+                found = m.id()
+                if found < target:
+                    _skip(m, target)
                     if not m.is_active():
                         self._active = False
                         return
-                if m.id() > target:
-                    lead.skip_to(m.id())
+                    found = m.id()
+                if found > target:
+                    _skip(lead, found)
                     if not lead.is_active():
                         self._active = False
                         return
