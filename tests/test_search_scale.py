@@ -71,3 +71,17 @@ def test_a_searcher_open_before_a_bulk_merge_counts_every_document_once(tmp_path
     found = engine.search(parse("党建"), Access(), Filters(), 0, 50)
     assert found.total == 12 and sorted(h.id for h in found.hits) == list(range(1, 13))
     assert engine.stats()["documents"] == 42
+
+
+def test_a_phrase_is_found_exactly_across_many_posting_blocks(tmp_path):
+    """Phrase terms skip through long posting lists (several blocks each): no literal occurrence is
+    missed and no document holding the grams apart is found."""
+    engine = WhooshEngine(tmp_path / "index")
+    literal = {i for i in range(700) if i % 37 == 0 or i in (127, 128, 129, 255, 256, 699)}
+    docs = [IndexDocument(kind="material", id=i, title=f"第{i}号",
+                          body="违反本法规定的，予以处罚。" if i in literal else "违反本法，依照有关法规定处理。")
+            for i in range(700)]
+    engine.swap(engine.build(docs, 1))
+    found = engine.search(parse('"违反本法规定"'), Access(), Filters(), 0, 50)
+    assert {h.id for h in found.hits} == literal
+    assert found.total == len(literal) and not found.total_is_estimate
