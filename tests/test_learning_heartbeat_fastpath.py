@@ -108,3 +108,25 @@ def test_pooled_connections_come_back_as_lent(setup, app):
         for connection in idle:
             connection.close()
     assert ledger_seconds(member) == 3 * INTERVAL
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL only: a server connection that can be dropped")
+def test_a_connection_the_database_dropped_is_discarded_and_the_heartbeat_still_credits(setup, app):
+    import psycopg
+
+    clock, member, text, _, client = setup
+    page = Learner(client, text)
+    idle = [db.engine.raw_connection() for _ in range(db.engine.pool.checkedin())]
+    victim, others = idle[0], idle[1:]
+    pid = victim.driver_connection.info.backend_pid
+    victim.close()  # the only idle connection: the next heartbeat's checkout gets it
+    try:
+        with psycopg.connect(db.engine.url.render_as_string(hide_password=False).replace("+psycopg", ""),
+                             autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        clock.advance(INTERVAL)
+        assert page.beat()["credited_seconds"] == INTERVAL  # the fast path's attempt failed; the view's did not
+    finally:
+        for connection in others:
+            connection.close()
+    assert ledger_seconds(member) == INTERVAL
