@@ -434,14 +434,13 @@ class LiteralPhrase(Q.Phrase):
     Whoosh's span objects (the phrase check was most of a phrase query's cost)."""
 
     def matcher(self, searcher, context=None):
-        field = searcher.schema[self.fieldname]
         reader = searcher.reader()
         parts = []
         for offset, word in phrase_cover(list(self.words)):
-            if (self.fieldname, field.to_bytes(word)) not in reader:
+            frequency = reader.doc_frequency(self.fieldname, word)
+            if not frequency:  # (a term missing from the index: nothing can match)
                 return matching.NullMatcher()
-            parts.append((reader.doc_frequency(self.fieldname, word), offset,
-                          Q.Term(self.fieldname, word).matcher(searcher, context)))
+            parts.append((frequency, offset, Q.Term(self.fieldname, word).matcher(searcher, context)))
         if len(parts) == 1:
             m = parts[0][2]
         else:
