@@ -7,7 +7,8 @@ and drives ``POST /api/v1/lectures/<id>/heartbeat`` with wrk: every request is t
 compare-and-set UPDATE, one ledger INSERT, commit; on PostgreSQL the two writes are one statement) rather
 than a cheap refusal. The ratio is heartbeat req/s ÷ the baseline's req/s (measured before and after); SQL
 statements per heartbeat are counted in-process. The load average before and after is printed: the machine
-is shared, and a busy one slows the CPU-bound baseline more than the disk-bound PostgreSQL heartbeat. Targets: ≥ 0.45 on SQLite, ≥ 0.30 on PostgreSQL, ≤ 3 statements.
+is shared, and a busy one slows the CPU-bound baseline more than the disk-bound PostgreSQL heartbeat.
+Targets: ≥ 0.45 on SQLite, ≥ 0.30 on PostgreSQL, ≤ 3 statements.
 
 At 30-second intervals a server sustaining R heartbeats/s carries 30 × R learners studying at once.
 
@@ -21,8 +22,17 @@ import sys
 import tempfile
 
 from bench import datagen
-from bench.harness import (USER_AGENT, BenchServer, Row, baseline_server, fresh_database, machine, product_app,
-                           query_counter, report)
+from bench.harness import (
+    USER_AGENT,
+    BenchServer,
+    Row,
+    baseline_server,
+    fresh_database,
+    machine,
+    product_app,
+    query_counter,
+    report,
+)
 from bench.wrk import lua_string, parse_wrk, warm, wrk, wrk_script
 
 TARGETS = {"sqlite": 0.45, "postgresql": 0.30}

@@ -234,7 +234,8 @@ def judge(row, lecture_id: int, secret: str, beat: Beat, now: datetime, cfg,
     ``NeedsSession`` before anything is written. ``SessionRefused`` for a wrong credential."""
     if row is None or row.lecture_id != lecture_id or not hmac.compare_digest(row.token_hash, _hash(secret)):
         raise SessionRefused()
-    base = dict(lecture_credited=row.lecture_credited, lecture_cap=row.lecture_cap, completed=bool(row.completed))
+    base = {"lecture_credited": row.lecture_credited, "lecture_cap": row.lecture_cap,
+            "completed": bool(row.completed)}
     if row.superseded_at is not None:
         return BeatResult("superseded", **base)
     if beat.seq <= row.last_seq:
@@ -254,7 +255,7 @@ def judge(row, lecture_id: int, secret: str, beat: Beat, now: datetime, cfg,
         idle = float("inf") if beat.idle_seconds is None else max(0.0, float(beat.idle_seconds))
         present = min(window, max(0.0, window - idle + float(cfg["PRESENCE_TIMEOUT_SECONDS"])))
         status = "credited" if present > 0 else "away"
-    credit = int(round(present))
+    credit = round(present)
 
     # Caps: the lecture's, then the day's (the day counter is re-read only when the local day changed).
     remaining = max(0, row.lecture_cap - row.lecture_credited)
