@@ -14,9 +14,11 @@ index generation or its segments moved.
 Speed. Whoosh matches and scores in Python: 20–200 µs per matching document, so a query is answered in
 cheap passes that fill the page first — titles holding every gram of the query, then, for a query that is
 one jieba word, that word's posting list, then the literal string — each scoring at most
-``SEARCH_FILL_SCAN`` matches (at least twice the page; the page is ranked among those); and the full pass
-(grams, scored with the words and the literal phrase) only when the page still has room, scoring at most
-``SEARCH_SCAN_LIMIT`` (a literal query's full pass: ``SEARCH_FILL_SCAN``). Beyond that the total is
+``SEARCH_FILL_SCAN`` matches (at least twice the page; the page is ranked among those; phrase passes a
+quarter of that, at least the page: a phrase match costs the positions of 3-4 terms, unpickled one document
+at a time); and the full pass (grams, scored with the words and the literal phrase) only when the page still
+has room, scoring at most ``SEARCH_SCAN_LIMIT`` (a literal query's full pass, whose matches are all literal
+occurrences with nothing more to rank by: as a phrase pass). Beyond that the total is
 Whoosh's estimate ("约 N 条"). A full page's total is counted exactly when the matches number fewer than
 the scan limit and counting reads few postings (``COUNT_POSTINGS``). Phrases are checked on their covering
 grams only (:class:`LiteralPhrase`); stored fields are read for the page shown only.
@@ -249,7 +251,7 @@ class WhooshEngine:
         want = offset + limit
         scan = max(self.scan_limit, 2 * want)  # deep pages need more than the first matches
         fill = max(self.fill_scan, 2 * want)
-        phrase_fill = max(self.fill_scan // 2, 2 * want)  # (a phrase match costs 4-8 term matches: positions)
+        phrase_fill = max(self.fill_scan // 4, want)  # (a phrase match costs 4-8 term matches: positions)
         recall, boost = recall_query(query), boost_query(query)
         literal = any(c.literal_only for c in query.clauses)
         # Whoosh scores each match in Python (50-200 µs with phrases), so the cheap passes go first and
@@ -283,9 +285,9 @@ class WhooshEngine:
         size = min(_estimate(recall, reader), searcher.doc_count())
         if len(hits) < want:
             # A literal query's matches are all its literal occurrences (no word or phrase boost to rank by):
-            # the first of them rank as well as the first 300, at a fifteenth of the phrase checks.
+            # it scans as a phrase pass does, and at least the page beyond the hits found so far.
             found = _collect(searcher, Q.AndMaybe(recall, boost) if boost is not None else recall, allowed,
-                             want + len(hits), scan if boost is not None else phrase_fill)
+                             want + len(hits), scan if boost is not None else max(phrase_fill, want + len(hits)))
             hits += [hit for hit in found.hits if hit[0] not in seen]
             total, estimate = (max(len(hits), size), True) if found.capped else (found.count, False)
         elif size <= self.scan_limit and _postings(recall, reader) <= COUNT_POSTINGS:
