@@ -28,6 +28,7 @@ import math
 import re
 import secrets
 from collections import namedtuple
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -410,16 +411,21 @@ SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in 
 
 def _execute(engine, cursor, statement: str, parameters: dict) -> None:
     """``cursor.execute``, told to the engine's ``before/after_cursor_execute`` listeners as SQLAlchemy would
-    (they count and time statements: tests, ``bench``); they get no Connection or context (``None``)."""
+    (they count and time statements: tests, ``bench``). They get no Connection or context (``None``); one that
+    needs them (Flask-SQLAlchemy's SQLALCHEMY_RECORD_QUERIES) fails here and is passed over, not the heartbeat."""
     dispatch = engine.dispatch
     if not (dispatch.before_cursor_execute or dispatch.after_cursor_execute):
         cursor.execute(statement, parameters)
         return
-    for listener in dispatch.before_cursor_execute:
-        listener(None, cursor, statement, parameters, None, False)
+    _tell(dispatch.before_cursor_execute, cursor, statement, parameters)
     cursor.execute(statement, parameters)
-    for listener in dispatch.after_cursor_execute:
-        listener(None, cursor, statement, parameters, None, False)
+    _tell(dispatch.after_cursor_execute, cursor, statement, parameters)
+
+
+def _tell(listeners, cursor, statement: str, parameters: dict) -> None:
+    for listener in listeners:
+        with suppress(Exception):  # an observer that needs a Connection or context: the statement goes on
+            listener(None, cursor, statement, parameters, None, False)
 
 
 def credit_hot(engine, lecture_id: int, credential: str, beat: Beat, config) -> BeatResult:

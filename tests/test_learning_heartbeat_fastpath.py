@@ -130,3 +130,28 @@ def test_a_connection_the_database_dropped_is_discarded_and_the_heartbeat_still_
         for connection in others:
             connection.close()
     assert ledger_seconds(member) == INTERVAL
+
+
+def test_statements_are_told_to_listeners_and_one_needing_a_context_does_not_stop_the_heartbeat(setup, app):
+    from sqlalchemy import event
+
+    clock, member, text, _, client = setup
+    page = Learner(client, text)
+    seen = []
+
+    def counts(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement.split()[0].upper())
+
+    def needs_context(context, **kwargs):  # like Flask-SQLAlchemy's query recording
+        context.started = 1
+
+    event.listen(db.engine, "before_cursor_execute", needs_context, named=True)
+    event.listen(db.engine, "before_cursor_execute", counts)
+    try:
+        clock.advance(INTERVAL)
+        assert page.beat()["credited_seconds"] == INTERVAL
+    finally:
+        event.remove(db.engine, "before_cursor_execute", needs_context)
+        event.remove(db.engine, "before_cursor_execute", counts)
+    assert seen == (["SELECT", "WITH"] if ON_POSTGRES else ["SELECT", "UPDATE", "INSERT"])
+    assert ledger_seconds(member) == INTERVAL
