@@ -3,7 +3,7 @@
 Every logged-in request loads its user, so the session loader is lean: one Core statement reads the user's
 row and their organization's row (no ORM query compilation, no row processors, no lazy loads), and the two
 ORM objects are made from those rows and attached to the request's session as if a query had loaded them
-(``make_transient_to_detached``). ``current_user`` is an ordinary, persistent ``User``: services may write to
+(``RowLoader.attach``). ``current_user`` is an ordinary, persistent ``User``: services may write to
 it, pass it to relationships, and its other relationships (``managed_org``, ``position_rows``) load on first
 use. The row is read afresh on every request — nothing is remembered between requests — so a deactivated
 user, a changed role or a move to another organization takes effect at the next request on every server.
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from flask import g
 from sqlalchemy import bindparam, inspect, select
-from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm.attributes import instance_state
 
 from accounts import services
 from accounts.models import Organization, User
@@ -36,18 +37,28 @@ class RowLoader:
         self.ready = True
 
     def attach(self, session, values, **loaded):
-        """(the object, whether it is new); ``loaded``: relationships to count as loaded with these values."""
-        identity = self.mapper.identity_key_from_primary_key((values[self.id_index],))
+        """The persistent object for ``values`` in ``session``: the one the session holds already, or a new one
+        made "as if loaded by a query" — its column values (and ``loaded`` relationships) committed, its other
+        relationships left to load on first use. No SQL.
+
+        This does by hand, for two objects per request, what ``make_transient_to_detached`` followed by
+        ``Session.add`` does (that pair walks every relationship's cascade and re-derives the identity: three
+        times the cost). It uses two semi-private SQLAlchemy calls, ``InstanceState._commit_all`` and
+        ``Session._update_impl`` (the ones ``add`` ends in); tests/test_accounts_auth.py covers them."""
         if not self.ready:
             self._configure()
+        identity = self.mapper.identity_key_from_primary_key((values[self.id_index],))
         known = session.identity_map.get(identity)
         if known is not None:  # this request's session has loaded it already: use that one
-            return known, False
+            return known
         obj = self.mapper.class_manager.new_instance()
-        obj.__dict__.update(zip(self.keys, values))
-        obj.__dict__.update(loaded)
-        make_transient_to_detached(obj)  # "as if loaded": persistent once added, no SQL
-        return obj, True
+        state = instance_state(obj)
+        state.dict.update(zip(self.keys, values))
+        state.dict.update(loaded)
+        state.key = identity
+        state._commit_all(state.dict)
+        session._update_impl(state)
+        return obj
 
 
 _USERS = RowLoader(User)
@@ -72,11 +83,8 @@ def load_user_by_id(user_id: int) -> User | None:
     organization_values = row[_USER_COUNT:]
     organization = None
     if organization_values[_ORGANIZATIONS.id_index] is not None:
-        organization, _new = _ORGANIZATIONS.attach(session, organization_values)
-    user, new_user = _USERS.attach(session, row[:_USER_COUNT], organization=organization)
-    if new_user:
-        session.add(user)  # the organization comes along (save-update cascade)
-    return user
+        organization = _ORGANIZATIONS.attach(session, organization_values)
+    return _USERS.attach(session, row[:_USER_COUNT], organization=organization)
 
 
 def init_login(login_manager) -> None:

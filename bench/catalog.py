@@ -2,8 +2,9 @@
 
 Generates 1,000 courses / 10,000 lectures / 100,000 members (``--quick``: 200 / 2,000 / 10,000),
 serves them with gunicorn and measures ``/courses/``, ``/courses/<id>`` and ``/lectures/<id>``
-(a text and a video lecture) with wrk, as req/s ÷ the baseline's req/s (measured before and
-after the pages). The SQL statements per page are counted in-process on the same database.
+(a text and a video lecture) with wrk, as req/s ÷ the baseline's req/s (measured before the first
+page and after every page; the table's ratio uses their mean, and a second line gives each page's
+ratio to the two baseline runs around it). The SQL statements per page are counted in-process on the same database.
 Target: every page ≥ 0.35 of the trivial route on SQLite.
 
 The pages are measured warm: the warm-up requests build the cached parts (courses/cache.py), which then live
@@ -133,13 +134,20 @@ def run(args) -> int:
             warm(base.url("/"))
             for _, path in routes + references:
                 warm(server.url(path), headers=session.headers())
+            # The trivial route is measured before the first page and after every page: on a shared machine the
+            # load drifts, and each page also gets a ratio to the two baseline runs around it.
             baselines = [wrk(base.url("/"), **options)]
-            rows = [Row(name, wrk(server.url(path), headers=session.headers(), **options),
-                        queries=queries[path], target=TARGET) for name, path in routes]
-            rows += [Row(name, wrk(server.url(path), headers=session.headers(), **options), queries=queries[path])
-                     for name, path in references]
-            baselines.append(wrk(base.url("/"), **options))
+            rows = []
+            for name, path in routes + references:
+                rows.append(Row(name, wrk(server.url(path), headers=session.headers(), **options),
+                                queries=queries[path], target=TARGET if (name, path) in routes else None))
+                baselines.append(wrk(base.url("/"), **options))
+        neighbours = {row.name: round(row.result.rps / ((baselines[i].rps + baselines[i + 1].rps) / 2), 3)
+                      for i, row in enumerate(rows)}
+        print("ratio to the baseline runs just before and after each page: "
+              + ", ".join(f"{name.split(' ')[0]} {ratio}" for name, ratio in neighbours.items()))
         payload = report("catalog", rows, baselines, meta={
+            "ratio_to_neighbouring_baselines": neighbours,
             "database": database.kind, "schema": database.schema, "data": generated.describe(),
             "command": "python -m bench " + " ".join(sys.argv[1:]),
             "wrk": f"-t2 -c{args.connections} -d{args.duration:g}s", "course_cache": not args.no_cache})

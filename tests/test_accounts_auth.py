@@ -122,3 +122,26 @@ def test_a_fresh_worker_s_first_request_loads_its_user(tmp_path):
     done = subprocess.run([sys.executable, "-c", FRESH_WORKER, url, str(user_id), "新进程党员"], cwd=root,
                           capture_output=True, text=True, timeout=120)
     assert done.stdout.split()[-2:] == ["200", "True"], done.stderr[-2000:]
+
+
+def test_the_loaded_user_is_persistent_clean_and_lazy_where_it_was_not_read(app, grid):
+    from sqlalchemy import inspect as sa_inspect
+
+    from accounts.auth import load_user_by_id
+
+    organizer_id, street_id = grid["street_organizer"].id, grid["streets"][0].id
+    member_id, community_path = grid["members"]["R-1-1"][0].id, grid["communities"][0].path
+    with app.test_request_context("/"):  # a request's own session, as in production
+        user = load_user_by_id(member_id)
+        assert sa_inspect(user).persistent and sa_inspect(user.organization).persistent
+        assert user.organization.path == community_path and not db.session.dirty
+        assert db.session.get(User, member_id) is user  # the session's one object for that row
+        assert load_user_by_id(member_id) is user
+        keeper = load_user_by_id(organizer_id)
+        assert "managed_org" not in sa_inspect(keeper).dict  # not read by the loader ...
+        assert keeper.managed_org.id == street_id  # ... loaded on first use
+        user.name = "改过的名字"
+        db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(User, member_id).name == "改过的名字"
+    assert load_user_by_id(10**9) is None
