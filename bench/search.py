@@ -6,6 +6,10 @@
     flock /tmp/ops_bench.lock .venv/bin/python -m bench.search --keep /tmp/search-bulk   # build once, keep it
     flock /tmp/ops_bench.lock .venv/bin/python -m bench.search --reuse /tmp/search-bulk  # queries only (seconds)
 
+   (``--reuse`` prints the build's indexing rate and quality, asks the labelled queries again beside the bulk
+   laws — stricter: 62,000 more documents compete — and times the query set; ``--reuse DIR --rebuild``
+   also times ``flask search rebuild`` of the kept database.)
+
 1. Quality: the 35 documents of ../shared/corpus go into the library through ``add_material`` (the
    service behind ``flask materials import``; titles from SOURCES.md), the index catches up, and every
    query of bench/search_queries.json is asked: share with a right document at rank 1 and in the top 3,
