@@ -85,3 +85,16 @@ def test_a_phrase_is_found_exactly_across_many_posting_blocks(tmp_path):
     found = engine.search(parse('"违反本法规定"'), Access(), Filters(), 0, 50)
     assert {h.id for h in found.hits} == literal
     assert found.total == len(literal) and not found.total_is_estimate
+
+
+def test_a_phrase_skips_documents_replaced_or_deleted_since_the_segment_was_written(tmp_path):
+    engine = WhooshEngine(tmp_path / "index")
+    engine.swap(engine.build([IndexDocument(kind="material", id=i, title=f"第{i}号",
+                                            body="违反本法规定的，予以处罚。" if i % 3 == 0 else "违反本法，依照有关法规定处理。")
+                              for i in range(300)], 1))
+    with engine.writer_lock():  # the old segment keeps the replaced and deleted documents, marked deleted
+        engine.apply([IndexDocument(kind="material", id=i, title=f"第{i}号", body="不再违反本法。")
+                      for i in range(0, 30, 3)], ["material:33"], 2)
+    found = engine.search(parse('"违反本法规定"'), Access(), Filters(), 0, 200)
+    assert sorted(h.id for h in found.hits) == [i for i in range(30, 300, 3) if i != 33]
+    assert found.total == 89
