@@ -487,5 +487,8 @@ def credit_hot(engine, lecture_id: int, credential: str, beat: Beat, config) -> 
                                   connection_invalidated=invalidated, dialect=engine.dialect) from error
     finally:
         if not sql.sqlite and not connection.closed:
-            connection.autocommit = False  # as the pool lent it
+            try:
+                connection.autocommit = False  # as the pool lent it
+            except engine.dialect.loaded_dbapi.Error:
+                pooled.invalidate()  # never back into the pool in autocommit
         pooled.close()
