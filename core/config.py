@@ -74,6 +74,10 @@ class DefaultConfig:
     HEARTBEAT_INTERVAL_SECONDS = 30
     # A heartbeat later than interval + grace credits only one interval (a sleeping laptop earns nothing more).
     HEARTBEAT_GRACE_SECONDS = 15
+    # PostgreSQL: an ordinary heartbeat's write commits asynchronously (no wait for the log flush). A database
+    # server crash may lose the last ~0.6 s of heartbeats, each with its ledger row; SQLite's synchronous=NORMAL
+    # makes the same trade. False: every heartbeat waits until it is on disk.
+    HEARTBEAT_ASYNC_COMMIT = True
     # Text/document pages: no input for this long asks "still studying?" and stops earning.
     PRESENCE_TIMEOUT_SECONDS = 180
     # Playback rates the video player allows; the slowest sets a video lecture's cap.

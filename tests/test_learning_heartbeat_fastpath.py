@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from flask import request_started
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from core.extensions import db
 from learning.api import reply_body
@@ -108,6 +108,40 @@ def test_pooled_connections_come_back_as_lent(setup, app):
         for connection in idle:
             connection.close()
     assert ledger_seconds(member) == 3 * INTERVAL
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL only: asynchronous commit is a PostgreSQL setting")
+@pytest.mark.parametrize("async_commit", [True, False])
+def test_async_commit_credits_the_same_and_leaves_other_writes_durable(setup, app, async_commit):
+    """Asynchronous commit is for the heartbeat's own transaction only: the connection goes back to the pool
+    with ``synchronous_commit`` as the server has it, so an exam submission on it still waits for the disk."""
+    app.config["HEARTBEAT_ASYNC_COMMIT"] = async_commit
+    clock, member, text, _, client = setup
+    page = Learner(client, text)
+    executed = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        executed.append(statement)
+
+    event.listen(db.engine, "after_cursor_execute", record)
+    try:
+        for seq in range(1, 4):
+            clock.advance(INTERVAL)
+            assert page.beat(seq=seq)["credited_seconds"] == INTERVAL
+    finally:
+        event.remove(db.engine, "after_cursor_execute", record)
+    assert ledger_seconds(member) == 3 * INTERVAL
+    assert len(executed) == 6  # the hot path's two statements per heartbeat (no fall back to the view)
+    assert sum("synchronous_commit" in statement for statement in executed) == (3 if async_commit else 0)
+    idle = [db.engine.raw_connection() for _ in range(db.engine.pool.checkedin())]
+    try:
+        for connection in idle:
+            cursor = connection.driver_connection.cursor()
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+    finally:
+        for connection in idle:
+            connection.close()
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL only: a server connection that can be dropped")
