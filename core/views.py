@@ -1,9 +1,9 @@
-"""Site-wide pages: home, health check, language switch, the OpenAPI document."""
+"""Site-wide pages: home, health and liveness checks, language switch, the OpenAPI document."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session, url_for
 from sqlalchemy import text
 
 from core.api import build_openapi, doc
@@ -27,6 +27,14 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
 @public
 def index():
     return render_template("home/index.html")
+
+
+@bp.get("/livez")
+@public
+def livez():
+    """Liveness for a load balancer or supervisor: the worker answers (no database, unlike ``/healthz``). Also the
+    trivial route of this server that ``bench catalog`` divides the pages by."""
+    return Response("ok\n", mimetype="text/plain")
 
 
 @bp.get("/healthz")

@@ -54,6 +54,14 @@ def test_healthz_round_trips_the_database(client):
     assert response.get_json() == {"status": "ok"}
 
 
+def test_livez_answers_without_the_database(tmp_path):
+    application = create_app({"TESTING": True, "SECRET_KEY": "x",
+                              "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/x.db"})
+    response = application.test_client().get("/livez")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain" and response.get_data(as_text=True) == "ok\n"
+
+
 def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path):
     application = create_app({"TESTING": True, "SECRET_KEY": "x",
                               "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/x.db"})
