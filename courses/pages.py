@@ -17,13 +17,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from jinja2 import TemplateNotFound
 from markupsafe import Markup, escape
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from core.extensions import db
 from courses import services, visibility
 from courses.cache import cached
-from courses.models import Course, CourseStatus, CourseTag, CreditMode, Lecture, Material
+from courses.models import Course, CourseStatus, CourseTag, Lecture, Material
 
 CATALOG_PER_PAGE = 12
 MARKER = re.compile(r"<!--(?:ub|lp):(\d+)-->")
@@ -214,23 +214,19 @@ def _statements() -> dict:
     """The pages' per-request statements, built once (building a select costs about as much as running it).
     The hot ones are Core selects of table columns run on the connection: a page needs a few values of each
     row, not ORM objects."""
-    from learning.models import Certificate, Enrollment, HourEntry, LectureProgress
+    from learning.hours import course_box_columns
+    from learning.models import Enrollment, LectureProgress
 
     courses, lectures = Course.__table__.c, Lecture.__table__.c
     enrollments, progress = Enrollment.__table__.c, LectureProgress.__table__.c
-    hours, certificates = HourEntry.__table__.c, Certificate.__table__.c
     facts = (courses.id, courses.status, courses.audience, courses.org_id, courses.updated_at, courses.credit_mode,
              courses.credit_hours)
     user_id, course_id = bindparam("user_id"), bindparam("course_id")
-    # A viewer's facts on a course: enrolled?, the time credited on it, its certificate (for the hours box: the
-    # same sums as learning.views.course_hours).
+    # A viewer's facts on a course: enrolled?, then the hours box's time credited on it and its certificate.
     viewer = (
         select(enrollments.id).where(enrollments.user_id == user_id, enrollments.course_id == course_id)
         .limit(1).scalar_subquery(),
-        select(func.coalesce(func.sum(hours.seconds), 0))
-        .where(hours.user_id == user_id, hours.course_id == course_id).scalar_subquery(),
-        select(certificates.id).where(certificates.user_id == user_id, certificates.kind == "course",
-                                      certificates.course_id == course_id).limit(1).scalar_subquery())
+        *course_box_columns(user_id, course_id))
     return {
         "course": select(Course).options(lazyload(Course.tag_rows)).where(Course.id == bindparam("course_id")),
         "lecture": select(Lecture).options(joinedload(Lecture.course).lazyload(Course.tag_rows),
@@ -405,9 +401,11 @@ def course_viewer_parts(course, syllabus: Syllabus, progress: dict, *, preview: 
     enrollment = enrollment_id is not None and not preview  # a preview: the hours box, no enrolment
     due = None if preview else required_ids(user).get(course.id)
     hours_box = "learning" in current_app.blueprints  # the hours engine provides the hours box
-    hours = {"seconds": int(seconds or 0), "certificate_id": certificate_id, "done": completed, "total": count,
-             "fixed": course.credit_mode == CreditMode.FIXED, "credit_hours": course.credit_hours} \
-        if logged_in and hours_box else None
+    hours = None
+    if logged_in and hours_box:
+        from learning.hours import course_box
+
+        hours = course_box(course, seconds, certificate_id, completed, count)
 
     def build() -> tuple:
         extra = {"course_hours": lambda *_args: hours} if hours_box else {}

@@ -16,8 +16,8 @@ from sqlalchemy import func, or_, select
 from accounts.models import MemberCategory, Position, User
 from core import clock
 from core.extensions import db
-from courses.models import Course
-from learning.models import HourEntry, HourRequirement, HourSource
+from courses.models import Course, CreditMode
+from learning.models import Certificate, HourEntry, HourRequirement, HourSource
 
 # 《中国共产党党员教育管理工作条例》(2019) 第二十条 and the 2019–2023 national training plan for party members.
 REGULATION = "《中国共产党党员教育管理工作条例》第二十条"
@@ -199,3 +199,21 @@ def members_earned(user_ids: list[int], year: int) -> dict[int, int]:
         .group_by(HourEntry.user_id)).all()
     return {uid: int(total or 0) for uid, total in rows}
 
+
+def course_box_columns(user_id, course_id) -> tuple:
+    """The course page's hours box as two scalar subqueries — the seconds credited on the course and its
+    certificate's id — to select together with whatever else a page reads (``user_id``/``course_id``: values
+    or bind parameters)."""
+    seconds = select(func.coalesce(func.sum(HourEntry.seconds), 0)).where(
+        HourEntry.user_id == user_id, HourEntry.course_id == course_id).scalar_subquery()
+    certificate = select(Certificate.id).where(
+        Certificate.user_id == user_id, Certificate.kind == "course", Certificate.course_id == course_id
+    ).limit(1).scalar_subquery()
+    return seconds, certificate
+
+
+def course_box(course: Course, seconds, certificate_id, done: int, total: int) -> dict:
+    """What ``learning/_course_hours.html`` shows: the credit rule, my time on the course, my progress and
+    certificate."""
+    return {"seconds": int(seconds or 0), "certificate_id": certificate_id, "done": done, "total": total,
+            "fixed": course.credit_mode == CreditMode.FIXED, "credit_hours": course.credit_hours}

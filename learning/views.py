@@ -11,7 +11,7 @@ from accounts.services import member_in_scope
 from core.extensions import db
 from core.nav import NavLink
 from core.permissions import Role, has_role, login_required, public
-from courses.models import Course, CreditMode
+from courses.models import Course
 from learning import hours
 from learning.completion import certificate_by_code, course_progress, is_current, year_certificate
 from learning.models import Certificate, Enrollment, HourEntry, HourSource
@@ -95,19 +95,12 @@ def hours_helpers():
             return None
         user_id = current_user.id
         if "statement" not in COURSE_HOURS:  # built once: building it costs about as much as running it
-            user, course_ = bindparam("user_id"), bindparam("course_id")
-            seconds_q = select(func.coalesce(func.sum(HourEntry.seconds), 0)).where(
-                HourEntry.user_id == user, HourEntry.course_id == course_).scalar_subquery()
-            certificate_q = select(Certificate.id).where(
-                Certificate.user_id == user, Certificate.kind == "course", Certificate.course_id == course_
-            ).limit(1).scalar_subquery()
-            COURSE_HOURS["statement"] = select(seconds_q, certificate_q)
+            COURSE_HOURS["statement"] = select(*hours.course_box_columns(bindparam("user_id"), bindparam("course_id")))
         seconds, certificate_id = db.session.execute(COURSE_HOURS["statement"],
                                                       {"user_id": user_id, "course_id": course.id}).one()
         if done is None or total is None:
             done, total = course_progress(user_id, course.id)
-        return {"seconds": int(seconds or 0), "certificate_id": certificate_id, "done": done, "total": total,
-                "fixed": course.credit_mode == CreditMode.FIXED, "credit_hours": course.credit_hours}
+        return hours.course_box(course, seconds, certificate_id, done, total)
 
     return {"hours_panel": hours_panel, "course_hours": course_hours, "format_units": hours.format_units,
             "hours_duration": hours.format_duration, "hour_source_labels": SOURCE_LABELS}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from core import clock
 from core.extensions import db
 from courses.models import Course, CourseStatus, CreditMode, Lecture, LectureKind
@@ -81,3 +83,14 @@ def ledger_seconds(user) -> int:
     db.session.expire_all()
     return int(db.session.scalar(select(func.coalesce(func.sum(HourEntry.seconds), 0))
                                  .where(HourEntry.user_id == user.id)) or 0)
+
+
+@pytest.fixture
+def setup(app, grid, auth, client, monkeypatch):
+    """A member of R-1-1 logged in, a course with a text and a video lecture, and a movable clock:
+    ``(clock, member, text, video, client)``. Import it into a test module to use it."""
+    clock = Clock(monkeypatch)
+    _, text, video = make_course()
+    member = grid["members"]["R-1-1"][0]
+    auth.login(member)
+    return clock, member, text, video, client

@@ -8,11 +8,9 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, func, select, text
 
-from app import create_app
 from core.extensions import db
 from learning.models import HourEntry
-from tests import conftest
-from tests.conftest import DATABASE_URL, ON_POSTGRES, IsolatedClient, reset_database
+from tests.conftest import ON_POSTGRES, IsolatedClient, shared_database_app
 from tests.learning_fixtures import Clock, Learner, ledger_seconds, make_course
 
 INTERVAL = 30
@@ -22,16 +20,10 @@ INTERVAL = 30
 def file_app(tmp_path):
     """The app on a real file database (SQLite file, or PostgreSQL when DATABASE_URL names one): threads
     need separate connections that see each other's commits, which an in-memory SQLite cannot give."""
-    uri = DATABASE_URL if ON_POSTGRES else "sqlite:///" + str(tmp_path / "hours.sqlite3")
-    application = create_app(conftest.testing_config(SQLALCHEMY_DATABASE_URI=uri))
-    application.instance_path = str(tmp_path / "instance")
-    application.test_client_class = IsolatedClient
-    with application.app_context():
-        reset_database()
+    with shared_database_app(tmp_path, connections=50) as application:
+        application.instance_path = str(tmp_path / "instance")
+        application.test_client_class = IsolatedClient
         yield application
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
 
 
 def test_fifty_simultaneous_heartbeats_credit_one_interval(file_app, make_org, make_member, monkeypatch):

@@ -9,18 +9,12 @@ from sqlalchemy import select
 from core.extensions import db
 from learning.models import HourEntry, LectureProgress
 from tests.conftest import AuthActions
-from tests.learning_fixtures import Clock, Learner, ledger_seconds, make_course
+from tests import learning_fixtures
+from tests.learning_fixtures import Learner, ledger_seconds
 
 INTERVAL = 30
+setup = learning_fixtures.setup  # the fixture: a logged-in member, a course, a movable clock
 
-
-@pytest.fixture
-def setup(app, grid, auth, client, monkeypatch):
-    clock = Clock(monkeypatch)
-    course, text, video = make_course()
-    member = grid["members"]["R-1-1"][0]
-    auth.login(member)
-    return clock, member, text, video, client
 
 
 def test_honest_reader_loses_less_than_two_percent(setup):

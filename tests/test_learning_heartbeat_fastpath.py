@@ -11,18 +11,12 @@ from learning.api import reply_body
 from learning.models import HourEntry, HourSource, StudySession
 from learning.study import BeatResult
 from tests.conftest import ON_POSTGRES
-from tests.learning_fixtures import Clock, Learner, ledger_seconds, make_course
+from tests import learning_fixtures
+from tests.learning_fixtures import Learner, ledger_seconds
 
 INTERVAL = 30
+setup = learning_fixtures.setup  # the fixture: a logged-in member, a course, a movable clock
 
-
-@pytest.fixture
-def setup(app, grid, auth, client, monkeypatch):
-    clock = Clock(monkeypatch)
-    _, text, video = make_course()
-    member = grid["members"]["R-1-1"][0]
-    auth.login(member)
-    return clock, member, text, video, client
 
 
 def test_fast_answer_has_the_views_headers_and_json(setup, app):
