@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import Iterable
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import and_, delete, func, literal, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
@@ -328,21 +329,32 @@ def children_of(org: Organization | None) -> list[Organization]:
 
 # --- members: add, edit, deactivate, transfer ------------------------------------------------------
 
+# Sent (sender: the member) in the transaction of a change to what a member may do or see — deactivation, a new
+# category (their role in the party), a transfer — after the change is flushed. The hours engine ends the
+# member's open study sessions on it; receivers flush, never commit.
+member_access_changed = Namespace().signal("member-access-changed")
+
+
 def update_member(member: User, *, name: str, phone: str, category: MemberCategory,
                   positions: Iterable[Position]) -> None:
     phone = validate_phone(phone)
     if phone_taken(phone, exclude_id=member.id):
         raise AccountError("phone_taken")
+    category_changed = member.category != category
     member.name = name.strip()[:64]
     member.phone = phone
     member.category = category
     member.positions = positions
     db.session.flush()
+    if category_changed:
+        member_access_changed.send(member)
 
 
 def set_member_active(member: User, active: bool) -> None:
     member.is_active_flag = active
     db.session.flush()
+    if not active:
+        member_access_changed.send(member)
 
 
 def transfer_member(member: User, to_org: Organization, *, by: User | None = None, note: str = "") -> MembershipPeriod:
@@ -364,6 +376,7 @@ def transfer_member(member: User, to_org: Organization, *, by: User | None = Non
     db.session.add(period)
     member.organization_id = to_org.id  # an organizer keeps the subtree they manage
     db.session.flush()
+    member_access_changed.send(member)
     return period
 
 

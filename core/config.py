@@ -78,8 +78,11 @@ class DefaultConfig:
     # server crash may lose the last ~0.6 s of heartbeats, each with its ledger row; SQLite's synchronous=NORMAL
     # makes the same trade. False: every heartbeat waits until it is on disk.
     HEARTBEAT_ASYNC_COMMIT = True
-    # Text/document pages: no input for this long asks "still studying?" and stops earning.
-    PRESENCE_TIMEOUT_SECONDS = 180
+    # Text/document pages: time counts until this long after the learner's last input; the page asks
+    # "还在学习吗？" a little before.
+    PRESENCE_TIMEOUT_SECONDS = 120
+    # A study session with no heartbeat for this long is closed (its page starts a new one).
+    STUDY_SESSION_EXPIRE_SECONDS = 2 * 3600
     # Playback rates the video player allows; the slowest sets a video lecture's cap.
     MIN_PLAYBACK_RATE = 0.75
     MAX_PLAYBACK_RATE = 2.0
@@ -88,7 +91,7 @@ class DefaultConfig:
     # Reading speed for a text/document lecture's estimated reading time (its cap), characters per minute.
     READING_CHARS_PER_MINUTE = 300
     # Online study credited per member per day, in seconds; 0 = no daily cap.
-    DAILY_ONLINE_CAP_SECONDS = 0
+    DAILY_ONLINE_CAP_SECONDS = 8 * 3600
     # Minutes in one 学时 (45 or 60 by local rule).
     MINUTES_PER_HOUR_UNIT = 45
     # How seconds become 学时 for display and export: "floor:0.5" (down to half 学时), "round:0.1", "floor:1" ...

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Iterable
 
+from blinker import Namespace
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, false, func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -59,6 +60,13 @@ def set_tags(course: Course, tags: Iterable[str]) -> None:
         CourseTag(tag=t) for t in wanted if t not in {row.tag for row in course.tag_rows}]
 
 
+# Sent (sender: the course; ``lecture``: one lecture, or None for all) in the transaction that may take a
+# course or lecture out of some learners' sight — a deleted lecture, an archived course, a new audience or
+# organization limit — after it is flushed. The hours engine ends the study sessions of those who may no longer
+# see it; receivers flush, never commit.
+lecture_access_changed = Namespace().signal("lecture-access-changed")
+SIGHT_FIELDS = ("audience", "org")
+
 COURSE_FIELDS = ("title", "summary", "category", "audience", "org", "credit_mode", "credit_hours", "cover_key")
 
 
@@ -75,11 +83,14 @@ def create_course(by, *, title: str, tags: Iterable[str] | str = (), **fields) -
 def update_course(course: Course, by, *, tags: Iterable[str] | str | None = None, **fields) -> Course:
     if "title" in fields:
         fields["title"] = fields["title"].strip()
+    sight_before = [getattr(course, name) for name in SIGHT_FIELDS]
     _apply_course_fields(course, fields)
     if tags is not None:
         set_tags(course, parse_tags(tags))
     touch(course)
     db.session.flush()
+    if [getattr(course, name) for name in SIGHT_FIELDS] != sight_before:
+        lecture_access_changed.send(course, lecture=None)
     return course
 
 
@@ -128,6 +139,7 @@ def archive(course: Course, by) -> Course:
     """Hide the course from the catalog; enrollments, progress and direct links stay."""
     course.status = CourseStatus.ARCHIVED
     db.session.flush()
+    lecture_access_changed.send(course, lecture=None)
     return course
 
 
@@ -226,6 +238,7 @@ def delete_lecture(lecture: Lecture, by) -> None:
     touch(lecture.course)
     record_change(lecture.course, by, _("删除课时“%(title)s”。", title=lecture.title))
     db.session.flush()
+    lecture_access_changed.send(lecture.course, lecture=lecture)
 
 
 def move_lecture(lecture: Lecture, direction: int) -> None:
