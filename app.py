@@ -86,6 +86,8 @@ DEMO_LOADERS = (courses_demo.load, demo_library.load, quizzes_demo.load, learnin
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
+    if app.testing and app.config.get("TEST_CLOCK_FILE"):  # tests driving a real server move its clock
+        clock.follow_file(app.config["TEST_CLOCK_FILE"])
     app.wsgi_app = learning_api.HeartbeatFastPath(app, app.wsgi_app)  # study heartbeats skip the Flask cycle
     if app.config["PROXY_FIX_X_FOR"]:
         hops = app.config["PROXY_FIX_X_FOR"]

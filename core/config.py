@@ -90,6 +90,9 @@ class DefaultConfig:
     VIDEO_CAP_GRACE_SECONDS = 300
     # Reading speed for a text/document lecture's estimated reading time (its cap), characters per minute.
     READING_CHARS_PER_MINUTE = 300
+    # Tests that drive a real server only: a file holding the server's "now" (ISO, naive UTC). Read only when
+    # TESTING is on as well (core.clock.follow_file); ignored in production.
+    TEST_CLOCK_FILE = ""
     # Online study credited per member per day, in seconds; 0 = no daily cap.
     DAILY_ONLINE_CAP_SECONDS = 8 * 3600
     # Minutes in one 学时 (45 or 60 by local rule).
