@@ -54,3 +54,14 @@ def test_organizer_sees_the_raw_trail(app, grid, auth, client, monkeypatch):
     auth.login(grid["street_organizer"])
     page = client.get(f"/hours/members/{member.id}?year=2025").get_data(as_text=True)
     assert page.count("session:1:seq:") == 10
+
+
+def test_english_says_study_hours_and_counts_minutes_right(app, grid, auth, client, monkeypatch):
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2025, 12, 1))
+    course, text, _ = make_course(reading_seconds=60)
+    auth.login(grid["members"]["R-1-1"][0])
+    english = {"Accept-Language": "en"}
+    page = client.get("/hours?year=2025", headers=english).get_data(as_text=True)
+    assert "My study hours" in page and "My hours" not in page
+    syllabus = client.get(f"/courses/{course.id}", headers=english).get_data(as_text=True)
+    assert "About 1 minute" in syllabus and "About 1 minutes" not in syllabus
