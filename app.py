@@ -88,7 +88,8 @@ def create_app(config: dict | None = None) -> Flask:
     load_config(app, config)
     if app.testing and app.config.get("TEST_CLOCK_FILE"):  # tests driving a real server move its clock
         clock.follow_file(app.config["TEST_CLOCK_FILE"])
-    app.wsgi_app = learning_api.HeartbeatFastPath(app, app.wsgi_app)  # study heartbeats skip the Flask cycle
+    if app.config["HEARTBEAT_FAST_PATH"]:  # study heartbeats skip the Flask cycle (bench/heartbeat.py)
+        app.wsgi_app = learning_api.HeartbeatFastPath(app, app.wsgi_app)
     if app.config["PROXY_FIX_X_FOR"]:
         hops = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

@@ -12,7 +12,7 @@ Targets: ≥ 0.45 on SQLite, ≥ 0.30 on PostgreSQL, ≤ 3 statements (4 on Post
 
 At 30-second intervals a server sustaining R heartbeats/s carries 30 × R learners studying at once.
 
-    python -m bench heartbeat [--quick] [--learners 2000] [--database-url postgresql+psycopg://...]
+    python -m bench heartbeat [--quick] [--view] [--learners 2000] [--database-url postgresql+psycopg://...]
 """
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ MAX_STATEMENTS = {"sqlite": 3, "postgresql": 4}  # PostgreSQL: SET LOCAL synchro
 
 def add_arguments(parser) -> None:
     parser.add_argument("--learners", type=int, default=2000, help="study sessions driven in turn")
+    parser.add_argument("--view", action="store_true",
+                        help="answer heartbeats by the Flask view (HEARTBEAT_FAST_PATH off): what the fast path earns")
 
 
 def open_sessions(database_url: str, lecture_id: int, learners: int) -> list[str]:
@@ -181,7 +183,8 @@ def run(args) -> int:
         print(f"learners: {len(credentials)} open study sessions on lecture {lecture_id}")
         url_path = f"/api/v1/lectures/{lecture_id}/heartbeat"
         host = machine()  # the load average before the runs: the machine is shared, a busy one skews the ratio
-        with baseline_server() as base, BenchServer(database_url=database.url) as server:
+        with baseline_server() as base, BenchServer(
+                database_url=database.url, env={"FLASK_HEARTBEAT_FAST_PATH": "false"} if args.view else None) as server:
             warm(base.url("/"))
             baselines = [wrk(base.url("/"), **options)]
             result = run_heartbeats(server.url(url_path), heartbeat_script(lecture_id, credentials, threads),
