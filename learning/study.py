@@ -321,8 +321,10 @@ def judge(row, lecture_id: int, secret: str, beat: Beat, now: datetime, cfg,
     # Presence: how much of the window the learner was there.
     watched_json, position, share = row.watched, row.position, None
     if is_video:
-        status, present, watched_json, position = _video_window(row, beat, window, cfg)
-        if not beat.visible:
+        status, present, new_watched, position = _video_window(row, beat, window, cfg)
+        if beat.visible:
+            watched_json = new_watched
+        else:  # a hidden page earns nothing and watches nothing
             status, present = "hidden", 0.0
         duration = float(row.video_seconds or 0)
         share = round(min(1.0, covered_seconds(json.loads(watched_json or "[]")) / duration), 4) if duration else 0.0

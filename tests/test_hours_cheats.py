@@ -1,6 +1,6 @@
 """The cheating suite (issue 12): each cheat is a small client of the real HTTP API, against a real gunicorn
 server (2 sync workers) started here on a database of its own (a SQLite file under tmp_path; on PostgreSQL a
-database named after DATABASE_URL's plus ``_cheats``, created and dropped here). The server's clock is faked
+database named after DATABASE_URL's plus ``_cheats``, created here when missing, emptied before and after). The server's clock is faked
 (``TEST_CLOCK_FILE``, honoured only with ``TESTING``): the test writes "now" into a file, so ten minutes of
 study take a moment and every window is exact.
 
@@ -318,7 +318,10 @@ def unseen_lecture(world):
 # --- the server and its world -------------------------------------------------------------------------------
 
 def own_database(tmp_path):
-    """(URL for the server, cleanup): a SQLite file, or a PostgreSQL database of this suite's own."""
+    """(URL for the server, cleanup): a SQLite file, or a PostgreSQL database of this suite's own (DATABASE_URL's
+    name + ``_cheats``). The PostgreSQL database is created when missing and emptied (its public schema dropped
+    and made again) before and after the run rather than dropped: DROP DATABASE waits for a checkpoint, which
+    took 8 to 50 s on a busy shared machine."""
     if not ON_POSTGRES:
         return f"sqlite:///{tmp_path / 'cheats.sqlite3'}", lambda: None
     import psycopg
@@ -326,16 +329,24 @@ def own_database(tmp_path):
 
     url = make_url(DATABASE_URL)
     name = f"{url.database}_cheats"
-    admin_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    own = url.set(database=name)
 
-    def run(statement: str) -> None:
-        with psycopg.connect(admin_url, autocommit=True) as connection:
-            connection.execute(statement)
+    def run(target, *statements: str) -> None:
+        with psycopg.connect(target.set(drivername="postgresql").render_as_string(hide_password=False),
+                             autocommit=True) as connection:
+            for statement in statements:
+                connection.execute(statement)
 
-    run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    run(f'CREATE DATABASE "{name}"')
-    return url.set(database=name).render_as_string(hide_password=False), \
-        lambda: run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False),
+                         autocommit=True) as connection:
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+    def empty() -> None:
+        run(own, "DROP SCHEMA public CASCADE", "CREATE SCHEMA public")
+
+    empty()
+    return own.render_as_string(hide_password=False), empty
 
 
 def seed(database_url: str) -> tuple[dict, dict]:
