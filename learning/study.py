@@ -196,6 +196,12 @@ def end_sessions(condition) -> int:
         .values(superseded_at=clock.utcnow()).execution_options(synchronize_session=False)).rowcount
 
 
+def close_idle_sessions() -> int:
+    """Close the open sessions without a heartbeat for ``STUDY_SESSION_EXPIRE_SECONDS``."""
+    limit = timedelta(seconds=int(current_app.config["STUDY_SESSION_EXPIRE_SECONDS"]))
+    return end_sessions(StudySession.last_beat_at < clock.utcnow() - limit)
+
+
 @member_access_changed.connect
 def end_member_sessions(member, **_) -> int:
     """A member deactivated, given another category or transferred: their open sessions end."""

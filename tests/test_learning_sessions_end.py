@@ -100,3 +100,12 @@ def test_course_out_of_sight_ends_the_sessions_of_those_who_cannot_see_it(world,
         expected = "credited"  # an archived course stays reachable for its learners (courses.visibility)
     db.session.commit()
     assert next_beat(world, learner)["status"] == expected
+
+
+def test_idle_sessions_are_closed_by_the_cron_command(world):
+    learner = world["page"](world["member"], world["text"])
+    world["clock"].advance(2 * 3600 + 1)
+    result = world["app"].test_cli_runner().invoke(args=["hours", "close-idle-sessions"])
+    assert "closed 1 idle study sessions" in result.output
+    world["clock"].advance(INTERVAL)
+    assert learner.beat()["status"] == "superseded"
