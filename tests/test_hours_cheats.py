@@ -58,6 +58,12 @@ class World:
         self.now += timedelta(seconds=seconds)
         self.clock_file.write_text(self.now.isoformat())
 
+    def steps(self, count: int = STRETCH // INTERVAL, seconds: float = INTERVAL):
+        """Move the server's clock ``count`` times by ``seconds``; yields the step's number after each move."""
+        for step in range(count):
+            self.advance(seconds)
+            yield step
+
     def call(self, method: str, path: str, body=None, token: str | None = None, opener=None):
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.base + path, data=data, method=method)
@@ -105,91 +111,74 @@ class Page:
                          **fields)
 
 
-def scenario(name: str):
+def scenario(name: str, member: str):
+    """Register a scenario played by ``member``: a function(world) -> the seconds of real study in it."""
     def register(function):
-        SCENARIOS.append((name, function))
+        SCENARIOS.append((name, member, function))
         return function
     return register
 
 
 # --- honest learners --------------------------------------------------------------------------------------
 
-HONEST = {}
-
-
-@scenario("honest: reading (input every ~20 s)")
+@scenario("honest: reading (input every ~20 s)", "reader")
 def honest_reader(world):
     page = Page(world, "reader", "text")
-    for step in range(STRETCH // INTERVAL):
-        world.advance(INTERVAL)
+    for step in world.steps():
         page.beat(idle_seconds=(7 * step) % 20)
-    HONEST["reader"] = STRETCH
     return STRETCH
 
 
-@scenario("honest: watching at 1x")
-def honest_1x(world):
-    page = Page(world, "watcher", "video")
-    for _ in range(STRETCH // INTERVAL):
-        world.advance(INTERVAL)
-        page.play(INTERVAL)
-    HONEST["watcher"] = STRETCH
-    return STRETCH
+def honest_watcher(member: str, rate: float):
+    def watch(world):
+        page = Page(world, member, "video")
+        for _ in world.steps():
+            page.play(INTERVAL, rate=rate)
+        return STRETCH
+    return watch
 
 
-@scenario("honest: watching at 1.5x")
-def honest_fast(world):
-    page = Page(world, "fast_watcher", "video")
-    for _ in range(STRETCH // INTERVAL):
-        world.advance(INTERVAL)
-        page.play(INTERVAL, rate=1.5)
-    HONEST["fast_watcher"] = STRETCH
-    return STRETCH
+for _member, _rate in (("watcher", 1.0), ("fast_watcher", 1.5)):
+    scenario(f"honest: watching at {_rate:g}x", _member)(honest_watcher(_member, _rate))
 
 
-@scenario("honest: watching, pausing briefly twice")
+@scenario("honest: watching, pausing briefly twice", "pauser")
 def honest_pauses(world):
     page = Page(world, "pauser", "video")
-    for step in range(STRETCH // INTERVAL):
-        world.advance(INTERVAL)
+    for step in world.steps():
         page.play(INTERVAL - 5 if step in (5, 12) else INTERVAL)  # paused 5 s in two windows
-    HONEST["pauser"] = STRETCH - 10  # real study time: the pauses are not study
-    return STRETCH - 10
+    return STRETCH - 10  # real study time: the pauses are not study
 
 
 # --- the thirteen cheats ------------------------------------------------------------------------------------
 
-@scenario("1 paused video left open (mouse moving)")
+@scenario("1 paused video left open (mouse moving)", "c1")
 def paused_video(world):
     page = Page(world, "c1", "video")
-    for _ in range(STRETCH // INTERVAL):
-        world.advance(INTERVAL)
+    for _ in world.steps():
         page.beat(playing=False, position=0, segment_start=0, idle_seconds=0)
     return 0
 
 
-@scenario("2 video ended and left open")
+@scenario("2 video ended and left open", "c2")
 def ended_video(world):
     page = Page(world, "c2", "short_video")
-    for _ in range(SHORT_VIDEO_SECONDS // INTERVAL):
-        world.advance(INTERVAL)
+    for _ in world.steps(SHORT_VIDEO_SECONDS // INTERVAL):
         page.play(INTERVAL)
-    for _ in range((STRETCH - SHORT_VIDEO_SECONDS) // INTERVAL):  # "playing" claimed at the end
-        world.advance(INTERVAL)
+    for _ in world.steps((STRETCH - SHORT_VIDEO_SECONDS) // INTERVAL):  # "playing" claimed at the end
         page.beat(playing=True, position=SHORT_VIDEO_SECONDS, segment_start=SHORT_VIDEO_SECONDS, idle_seconds=0)
     return SHORT_VIDEO_SECONDS
 
 
-@scenario("3 claimed 16x and 0.1x rates")
+@scenario("3 claimed 16x and 0.1x rates", "c3")
 def odd_rates(world):
     page = Page(world, "c3", "video")
-    for step in range(STRETCH // INTERVAL):
-        world.advance(INTERVAL)
+    for step in world.steps():
         page.play(INTERVAL, rate=16 if step < 10 else 0.1)
     return 0
 
 
-@scenario("4 seek to the end")
+@scenario("4 seek to the end", "c4")
 def seek_to_end(world):
     page = Page(world, "c4", "video")
     world.advance(INTERVAL)
@@ -199,23 +188,21 @@ def seek_to_end(world):
     page.position = VIDEO_SECONDS - 10
     world.advance(INTERVAL)
     page.beat(playing=True, position=VIDEO_SECONDS, segment_start=VIDEO_SECONDS - 10, idle_seconds=0)  # 10 s
-    for _ in range(STRETCH // INTERVAL - 3):
-        world.advance(INTERVAL)
+    for _ in world.steps(STRETCH // INTERVAL - 3):
         page.beat(playing=True, position=VIDEO_SECONDS, segment_start=VIDEO_SECONDS, idle_seconds=0)
     return INTERVAL + 10  # what was really played
 
 
-@scenario("5 two tabs on two lectures")
+@scenario("5 two tabs on two lectures", "c5")
 def two_tabs(world):
     reading, watching = Page(world, "c5", "text"), Page(world, "c5", "video")
-    for _ in range(STRETCH // INTERVAL):
-        world.advance(INTERVAL)
+    for _ in world.steps():
         reading.beat(idle_seconds=0)
         watching.play(INTERVAL)
     return STRETCH
 
 
-@scenario("6 two devices starting at the same instant")
+@scenario("6 two devices starting at the same instant", "c6")
 def two_devices(world):
     barrier, pages = threading.Barrier(2), [None, None]
 
@@ -229,87 +216,78 @@ def two_devices(world):
     for thread in threads:
         thread.join()
     live = [page for page in pages if page.credential]
-    for _ in range(STRETCH // INTERVAL):
-        world.advance(INTERVAL)
+    for _ in world.steps():
         for page in live:
             page.beat(idle_seconds=0)
     return STRETCH
 
 
-@scenario("7 1-second heartbeat flood")
+@scenario("7 1-second heartbeat flood", "c7")
 def flood(world):
     page = Page(world, "c7", "text")
-    for _ in range(STRETCH):
-        world.advance(1)
+    for _ in world.steps(STRETCH, seconds=1):
         page.beat(idle_seconds=0)
     return STRETCH
 
 
-@scenario("8 replayed and out-of-order sequence numbers")
+@scenario("8 replayed and out-of-order sequence numbers", "c8")
 def replays(world):
     page = Page(world, "c8", "text")
-    for step in range(1, STRETCH // INTERVAL + 1):
-        world.advance(INTERVAL)
-        page.beat(seq=2 * step, idle_seconds=0)
-        page.beat(seq=2 * step, idle_seconds=0)  # replayed
-        page.beat(seq=2 * step - 1, idle_seconds=0)  # late, out of order
+    for step in world.steps():
+        page.beat(seq=2 * step + 2, idle_seconds=0)
+        page.beat(seq=2 * step + 2, idle_seconds=0)  # replayed
+        page.beat(seq=2 * step + 1, idle_seconds=0)  # late, out of order
     return STRETCH
 
 
-@scenario("9 forged client_time far in the future")
+@scenario("9 forged client_time far in the future", "c9")
 def future_client_time(world):
     page = Page(world, "c9", "text")
-    for _ in range(STRETCH // INTERVAL):
-        world.advance(INTERVAL)
+    for _ in world.steps():
         page.beat(idle_seconds=0, client_time="2099-12-31T23:59:59Z", elapsed=86400, credited_seconds=86400)
     return STRETCH
 
 
-@scenario("10 hidden tab")
+@scenario("10 hidden tab", "c10")
 def hidden_tab(world):
     page = Page(world, "c10", "text")
-    for _ in range(STRETCH // INTERVAL):
-        world.advance(INTERVAL)
+    for _ in world.steps():
         page.beat(visible=False, idle_seconds=0)
     return 0
 
 
-@scenario("11 idle reader (no input for 30 minutes)")
+@scenario("11 idle reader (no input for 30 minutes)", "c11")
 def idle_reader(world):
     page = Page(world, "c11", "text")
-    for step in range(1, 1800 // INTERVAL + 1):
-        world.advance(INTERVAL)
-        page.beat(idle_seconds=INTERVAL * step)
+    for step in world.steps(1800 // INTERVAL):
+        page.beat(idle_seconds=INTERVAL * (step + 1))
     return 120  # PRESENCE_TIMEOUT_SECONDS after the last input
 
 
-@scenario("12 a deactivated member's open session")
+@scenario("12 a deactivated member's open session", "c12")
 def deactivated(world):
     page = Page(world, "c12", "text")
-    for _ in range(5):
-        world.advance(INTERVAL)
+    for _ in world.steps(5):
         page.beat(idle_seconds=0)
     organizer = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
     form = urllib.parse.urlencode({"identifier": "13700000001", "password": PASSWORD}).encode()
     organizer.open(world.base + "/login", data=form, timeout=30).read()
     organizer.open(world.base + f"/members/{world.ids['c12']}/active", data=b"active=0", timeout=30).read()
     answers = []
-    for _ in range(STRETCH // INTERVAL - 5):
-        world.advance(INTERVAL)
+    for _ in world.steps(STRETCH // INTERVAL - 5):
         answers.append(page.beat(idle_seconds=0)["status"])
     assert set(answers) == {"superseded"}, answers
     assert Page(world, "c12", "text").status == 401  # and no new session
     return 5 * INTERVAL
 
 
-@scenario("13 heartbeats to a lecture the member cannot see")
+@scenario("13 heartbeats to a lecture the member cannot see", "c13")
 def unseen_lecture(world):
     refused = Page(world, "c13", "hidden_text")
     assert refused.status == 404 and refused.credential is None
     page = Page(world, "c13", "text")  # a session on a lecture they may see, its credential sent elsewhere
     statuses = set()
-    for _ in range(STRETCH // INTERVAL):
-        world.advance(INTERVAL)
+    for _ in world.steps():
         statuses.add(page.beat(url_lecture=world.ids["hidden_text"], idle_seconds=0)["http"])
     assert statuses == {401}
     return 0
@@ -420,19 +398,15 @@ def test_cheats_earn_nothing_beyond_honest_study(tmp_path):
         with BenchServer(database_url=database_url, env=env, health_path="/livez") as server:
             world.base = server.url("").rstrip("/")
             results = []
-            for name, run in SCENARIOS:
-                allowed = run(world)
-                results.append((name, allowed))
+            for name, member, run in SCENARIOS:
+                results.append((name, member, run(world)))
         ledger, sessions = totals(database_url)
     finally:
         drop()
 
-    by_member = {"honest: reading (input every ~20 s)": "reader", "honest: watching at 1x": "watcher",
-                 "honest: watching at 1.5x": "fast_watcher", "honest: watching, pausing briefly twice": "pauser"}
     lines = [f"{'scenario':<48} {'earned':>7} {'allowed':>8} {'honest':>7}"]
     failures = []
-    for index, (name, allowed) in enumerate(results):
-        member = by_member.get(name) or f"c{index - 3}"
+    for name, member, allowed in results:
         earned = ledger.get(ids[member], 0)
         lines.append(f"{name:<48} {earned:>7} {allowed:>8} {STRETCH:>7}")
         if name.startswith("honest"):
