@@ -2,10 +2,12 @@
 
 The heartbeat has its own blueprint: it is authenticated by the study session's credential (a secret the
 session start handed to this page or app, sent with every heartbeat), not by the login cookie. So it needs
-no CSRF token (nothing ambient authorizes it) and loads no user row: the hot path is three SQL statements.
-Ordinary heartbeats are answered by ``HeartbeatFastPath``, a WSGI layer in front of the Flask app (wired in
-``create_app``) that runs the same parsing and service without the Flask request cycle; the view answers
-the rest (refusals, malformed bodies, completions). Starting a session is an ordinary logged-in API call (cookie + CSRF header, or a bearer token).
+no CSRF token (nothing ambient authorizes it) and loads no user row: the hot path is three SQL statements in a
+transaction of its own. Ordinary heartbeats are answered by ``HeartbeatFastPath``, a WSGI layer in front of the
+Flask app (wired in ``create_app`` when ``HEARTBEAT_FAST_PATH``) that runs the same parsing and service without
+the Flask request cycle, with the headers of ``fast_path_headers``; the view answers the rest (refusals,
+malformed bodies, completions). Starting a session is an ordinary logged-in API call (cookie + CSRF header, or a
+bearer token); two at once for one member leave one active session (the database's partial unique index).
 """
 from __future__ import annotations
 
