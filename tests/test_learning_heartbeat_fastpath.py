@@ -143,3 +143,17 @@ def test_a_connection_the_database_dropped_is_discarded_and_the_heartbeat_still_
         for connection in others:
             connection.close()
     assert ledger_seconds(member) == INTERVAL
+
+
+def test_headers_registered_for_every_answer_reach_the_fast_answer(setup, app):
+    """``fast_path_headers`` is the one place the fast path's headers come from: a header every answer carries
+    (``app.extensions["response_headers"]``, as a security hook would register it) is on the fast answer too."""
+    clock, member, text, _, client = setup
+    app.extensions["response_headers"] = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin")]
+    page = Learner(client, text)
+    clock.advance(INTERVAL)
+    response = client.post(f"/api/v1/lectures/{text.id}/heartbeat",
+                           json={"session": page.session, "seq": 1, "visible": True, "idle_seconds": 2})
+    assert response.get_json()["credited_seconds"] == INTERVAL
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
