@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import accounts.models  # noqa: F401  (every model module, so create_all and Alembic see every table)
+import core.throttle  # noqa: F401
 import courses.models  # noqa: F401
 import learning.models  # noqa: F401
 import learning.classes.models  # noqa: F401

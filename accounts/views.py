@@ -48,13 +48,15 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        user, retry_after = services.authenticate(form.identifier.data, form.password.data, client_address())
+        retry_after = services.reserve_login_attempt(form.identifier.data, client_address())
+        db.session.commit()  # the attempt counts before the password is checked, and no lock waits on the hash
+        user = None if retry_after else services.authenticate(form.identifier.data, form.password.data,
+                                                              client_address())
         if user is not None:
             login_user(user, remember=form.remember.data)
             services.clear_login_failures(user)
             db.session.commit()
             return redirect(safe_next(request.args.get("next"), url_for("core.index")))
-        db.session.commit()  # the failure is recorded for throttling
         if retry_after:
             minutes = max(1, (retry_after + 59) // 60)
             flash(_("登录失败次数过多，请 %(minutes)d 分钟后再试。", minutes=minutes), "danger")

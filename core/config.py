@@ -38,6 +38,9 @@ class DefaultConfig:
     LOGIN_MAX_FAILURES = 5
     LOGIN_WINDOW_SECONDS = 600
 
+    # Redis (redis://host:6379/0): throttles (and the job queue) use it instead of the database when set.
+    REDIS_URL: str | None = None
+
     # Pages.
     PER_PAGE = 20
     API_MAX_PER_PAGE = 100
@@ -98,6 +101,10 @@ class DefaultConfig:
     VIDEO_COMPLETION_SHARE = 0.95
     # Seconds an offline class's check-in code (QR and short code) stays the same.
     CHECKIN_CODE_SECONDS = 30
+    # Wrong check-in codes allowed per user, and per address, within the window (then refused until it ends).
+    CHECKIN_MAX_FAILURES = 10
+    CHECKIN_MAX_FAILURES_PER_ADDRESS = 30
+    CHECKIN_WINDOW_SECONDS = 600
     # Run on every new SQLite connection: heartbeats are many small writes, and the default rollback journal
     # with an fsync per commit serializes them (WAL: a commit writes the log, readers never block the writer).
     SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000")
