@@ -21,6 +21,7 @@ from core.extensions import db
 from core.nav import NavLink
 from core.permissions import Role, login_required, public, role_required
 from core.views import safe_next
+from core.requests import accepts_upload
 
 bp = Blueprint("accounts", __name__)
 
@@ -377,6 +378,7 @@ def _import_path(token: str) -> Path:
 
 @bp.route("/members/import", methods=["GET", "POST"])
 @role_required(Role.ORGANIZER)
+@accepts_upload("MEMBER_IMPORT_MAX_BYTES")
 def member_import():
     """Step 1: upload; the page previews every row and names every bad one. Nothing is written yet."""
     form = ImportForm()

@@ -65,6 +65,10 @@ class DefaultConfig:
     MAX_IMAGE_BYTES = 5 * 1024 * 1024
     # Whole request body; a little above the video limit so form fields fit (larger requests get 413).
     MAX_CONTENT_LENGTH = 510 * 1024 * 1024
+    # Body of any other request (forms, JSON); a view taking uploads adds its upload size (core/requests.py).
+    MAX_BODY_BYTES = 64 * 1024
+    # Largest member import file (XLSX/CSV), in bytes (the importer refuses more than 5 MB itself).
+    MEMBER_IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
     # Course pages (courses/cache.py): seconds a cached catalog part (facets, cards, counts) or syllabus may be
     # served on a server other than the one where the course changed (this server clears at once); 0: no cache.

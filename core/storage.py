@@ -23,6 +23,8 @@ from flask import Response, abort, current_app, send_file
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
+from core.text import single_line
+
 VIDEO_KINDS = frozenset({"mp4", "webm"})
 DOCUMENT_KINDS = frozenset({"pdf", "docx", "txt", "md"})
 IMAGE_KINDS = frozenset({"png", "jpeg", "webp"})
@@ -300,6 +302,7 @@ def send_stored(key: str, *, mime: str, download_name: str, as_attachment: bool)
         abort(404)
     if not path.is_file():
         abort(404)
+    download_name = single_line(download_name) or "file"  # a header value: one line (werkzeug encodes the rest)
     response = send_file(path, mimetype=mime, as_attachment=as_attachment, download_name=download_name,
                          conditional=True, etag=True, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -18,6 +18,7 @@ from core.extensions import db
 from core.nav import NavLink
 from core.permissions import Role, login_required, role_required
 from core.storage import UploadError
+from core.requests import accepts_upload
 from courses import reading
 from courses.materials import DuplicateMaterial, add_material, archive_material, visible_categories, visible_materials
 from courses.models import Audience, Lecture, LectureKind, Material
@@ -98,6 +99,7 @@ def file(material_id: int):
 
 @bp.route("/materials/upload", methods=["GET", "POST"])
 @role_required(Role.TRAINER)
+@accepts_upload("MAX_VIDEO_BYTES")
 def upload():
     form = MaterialUploadForm()
     status = 200

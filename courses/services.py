@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from core import clock
 from core.extensions import db
 from core.markdown import render_markdown
+from core.text import single_line
 from courses import visibility
 from courses.models import Course, CourseChange, CourseStatus, CourseTag, Lecture, LectureKind
 
@@ -63,7 +64,7 @@ COURSE_FIELDS = ("title", "summary", "category", "audience", "org", "credit_mode
 
 
 def create_course(by, *, title: str, tags: Iterable[str] | str = (), **fields) -> Course:
-    course = Course(title=title.strip(), created_by_id=by.id if by else None, status=CourseStatus.DRAFT,
+    course = Course(title=single_line(title), created_by_id=by.id if by else None, status=CourseStatus.DRAFT,
                     enrollment_count=0, summary="", category="")
     _apply_course_fields(course, fields)
     db.session.add(course)
@@ -74,7 +75,7 @@ def create_course(by, *, title: str, tags: Iterable[str] | str = (), **fields) -
 
 def update_course(course: Course, by, *, tags: Iterable[str] | str | None = None, **fields) -> Course:
     if "title" in fields:
-        fields["title"] = fields["title"].strip()
+        fields["title"] = single_line(fields["title"])
     _apply_course_fields(course, fields)
     if tags is not None:
         set_tags(course, parse_tags(tags))
@@ -165,7 +166,7 @@ LECTURE_FIELDS = ("title", "body_markdown", "reading_seconds", "starts_at", "end
 
 def add_lecture(course: Course, by, *, kind: LectureKind, title: str, **fields) -> Lecture:
     last = db.session.scalar(select(func.max(Lecture.position)).where(Lecture.course_id == course.id))
-    lecture = Lecture(course_id=course.id, kind=LectureKind(kind), title=title.strip(),
+    lecture = Lecture(course_id=course.id, kind=LectureKind(kind), title=single_line(title),
                       position=(last or 0) + 1, body_markdown="", body_html="")
     lecture.course = course
     _apply_lecture_fields(lecture, fields)
@@ -194,7 +195,7 @@ def _apply_lecture_fields(lecture: Lecture, fields: dict) -> None:
         if name not in LECTURE_FIELDS:
             raise TypeError(f"unknown lecture field {name!r}")
         if name == "title":
-            value = value.strip()
+            value = single_line(value)
         setattr(lecture, name, value)
     if "body_markdown" in fields:
         lecture.body_markdown = lecture.body_markdown or ""

@@ -13,6 +13,7 @@ from core import clock, storage
 from core.extensions import db
 from core.nav import NavLink
 from core.permissions import Role, role_required
+from core.requests import accepts_upload
 from courses import pages, services
 from courses.forms import AssignForm, CourseForm, LectureForm
 from courses.models import Audience, Course, CourseStatus, CreditMode, Lecture, LectureKind, RequiredAssignment
@@ -79,6 +80,7 @@ def _course_fields(form: CourseForm) -> dict | None:
 
 @bp.route("/teach/courses/new", methods=["GET", "POST"])
 @role_required(*STAFF)
+@accepts_upload("MAX_IMAGE_BYTES")
 def new_course():
     form = CourseForm()
     if form.validate_on_submit():
@@ -94,6 +96,7 @@ def new_course():
 
 @bp.route("/teach/courses/<int:course_id>", methods=["GET", "POST"])
 @role_required(*STAFF)
+@accepts_upload("MAX_IMAGE_BYTES")
 def edit_course(course_id: int):
     course = course_or_404(course_id)
     form = CourseForm(obj=course)
@@ -239,6 +242,7 @@ def _render_lecture_form(form, course, lecture, status=200):
 
 @bp.route("/teach/courses/<int:course_id>/lectures/new", methods=["GET", "POST"])
 @role_required(*STAFF)
+@accepts_upload("MAX_VIDEO_BYTES")
 def new_lecture(course_id: int):
     course = course_or_404(course_id)
     form = LectureForm()
@@ -253,6 +257,7 @@ def new_lecture(course_id: int):
 
 @bp.route("/teach/lectures/<int:lecture_id>", methods=["GET", "POST"])
 @role_required(*STAFF)
+@accepts_upload("MAX_VIDEO_BYTES")
 def edit_lecture(lecture_id: int):
     lecture = lecture_or_404(lecture_id)
     form = LectureForm(obj=lecture)

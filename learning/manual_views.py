@@ -13,6 +13,7 @@ from accounts.services import member_in_scope
 from core import clock
 from core.extensions import db
 from core.permissions import Role, role_required
+from core.requests import accepts_upload
 from learning import hours, manual
 from learning.forms import ManualEntryForm, ReversalForm
 from learning.models import HourAudit, HourEntry
@@ -27,6 +28,7 @@ def _local_noon_utc(day) -> datetime:
 
 @bp.route("/<int:member_id>", methods=["GET", "POST"])
 @role_required(Role.ORGANIZER)
+@accepts_upload("MAX_DOCUMENT_BYTES")
 def member_hours(member_id: int):
     member = member_in_scope(current_user, member_id)
     year = request.args.get("year", type=int) or hours.current_year()
