@@ -32,6 +32,7 @@ from accounts import services
 from accounts.models import MemberCategory, Organization, Position, User
 from core.extensions import db
 from core.permissions import Role
+from core.text import is_clean_name
 
 HEADERS = {"name": "姓名", "phone": "手机号", "org_code": "组织编码", "category": "人员类别", "positions": "职务"}
 TEMPLATE_ROWS = [["张三", "13800001234", "R-1-1", "正式党员", "书记"], ["李四", "13800005678", "R-1-1", "预备党员", ""]]
@@ -181,6 +182,8 @@ def check_row(cells: dict[str, str], orgs: dict[str, Organization], scope: Organ
     name = cells["name"].strip()
     if not name or len(name) > 64:
         return _("姓名为空或超过 64 字")
+    if not is_clean_name(name):
+        return _("姓名含有控制字符或仅由不可见字符组成")
     if not services.PHONE_RE.match(services.normalise_phone(cells["phone"])):
         return _("手机号格式不正确：%(phone)s", phone=cells["phone"].strip()[:20])
     org = orgs.get(cells["org_code"].strip())

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 
+from core.text import xlsx_cell
 from quizzes import grading, services
 from quizzes.models import Difficulty, Question, QuestionBank, QuestionKind
 from quizzes.services import QuestionData
@@ -268,9 +269,9 @@ def table_bytes(header: list[str], rows: list[list[object]], fmt: str, sheet_tit
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = sheet_title
-    sheet.append(header)
+    sheet.append([xlsx_cell(v) for v in header])
     for row in rows:
-        sheet.append(row)
+        sheet.append([xlsx_cell(v) for v in row])  # a name with a control character must not break the file
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"  # text, never a formula
