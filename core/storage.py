@@ -10,6 +10,7 @@ A stored file is named by its key, ``ab/cd/<32 hex>.<ext>``: two shard folders a
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import secrets
@@ -262,6 +263,16 @@ def _normalise_text(path: Path) -> int:
     if encoded != data:
         path.write_bytes(encoded)
     return len(encoded)
+
+
+def zip_inflated_size(data: bytes) -> int | None:
+    """What a ZIP (XLSX, DOCX) declares it inflates to, in bytes; None if it is no readable ZIP. zipfile never
+    inflates a member past its declared size, so this bounds what reading it can cost."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
 
 
 def _check_zip_size(path: Path) -> None:
