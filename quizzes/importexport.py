@@ -151,7 +151,8 @@ def duplicate_key(kind: QuestionKind, stem: str) -> tuple[str, str]:
 
 def read_table(data: bytes, filename: str) -> list[list[object]]:
     """The first sheet's rows (at most MAX_ROWS + 2: the header, and one too many to notice). A workbook
-    inflating beyond MAX_INFLATED_BYTES is refused before it is opened (one huge shared string would otherwise be held and echoed)."""
+    inflating beyond MAX_INFLATED_BYTES is refused before it is opened (one huge shared string would
+    otherwise be held and echoed)."""
     if filename.lower().endswith(".xlsx") or data[:2] == b"PK":
         from openpyxl import load_workbook
 
