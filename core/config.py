@@ -109,6 +109,8 @@ class DefaultConfig:
     CHECKIN_MAX_FAILURES = 10
     CHECKIN_MAX_FAILURES_PER_ADDRESS = 30
     CHECKIN_WINDOW_SECONDS = 600
+    # A manual entry above this many 学时 waits for a second organizer's or an admin's approval.
+    MANUAL_APPROVAL_ABOVE_HOURS = 8
     # Run on every new SQLite connection: heartbeats are many small writes, and the default rollback journal
     # with an fsync per commit serializes them (WAL: a commit writes the log, readers never block the writer).
     SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000")

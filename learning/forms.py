@@ -39,3 +39,7 @@ class ManualEntryForm(FlaskForm):
 class ReversalForm(FlaskForm):
     reason = StringField(_l("冲销原因"), validators=[DataRequired(), Length(max=500)])
     submit = SubmitField(_l("冲销"))
+
+
+class DecisionForm(FlaskForm):
+    """Approve or reject a manual entry waiting for approval (the CSRF token only)."""

@@ -259,6 +259,8 @@ def check_out(offline_class: OfflineClass, user: User, code: str, now: datetime 
 def mark_attendance(offline_class: OfflineClass, member: User, by: User, now: datetime | None = None) -> Attendance:
     """An organizer marks a member of their subtree present (no smartphone): full credit, recorded as theirs."""
     now = now or clock.utcnow()
+    if member.id == by.id:
+        raise CheckInError(_("不能为自己登记出勤。"))
     existing = _existing(offline_class, member)
     if existing is not None:
         return Attendance(existing, False, 0)

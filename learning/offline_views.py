@@ -177,7 +177,12 @@ def roster(class_id: int):
 def mark(class_id: int, member_id: int):
     item = _managed_or_404(class_id)
     member = member_in_scope(current_user, member_id)
-    result = offline.mark_attendance(item, member, current_user)
+    try:
+        result = offline.mark_attendance(item, member, current_user)
+    except offline.CheckInError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("offline.roster", class_id=item.id))
     db.session.commit()
     flash(_("已为%(name)s登记出勤。", name=member.name) if result.new else _("%(name)s已签到过。", name=member.name),
           "success")

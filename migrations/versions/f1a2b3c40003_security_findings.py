@@ -1,5 +1,5 @@
 """Security findings (issue 13): throttle counters shared by every server (login, check-in codes) replace
-the login_attempts rows.
+the login_attempts rows; manual hour entries above the approval threshold wait in manual_hour_requests.
 
 Revision ID: f1a2b3c40003
 Revises: d6e0a7a10002
@@ -32,8 +32,38 @@ def upgrade():
         batch_op.drop_index('ix_login_attempts_address_created_at')
     op.drop_table('login_attempts')
 
+    op.create_table('manual_hour_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('seconds', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=500), nullable=False),
+    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=False),
+    sa.Column('requested_at', sa.DateTime(), nullable=False),
+    sa.Column('attachment_key', sa.String(length=100), nullable=True),
+    sa.Column('attachment_mime', sa.String(length=100), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.Column('entry_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_manual_hour_requests_decided_by_id_users')),
+    sa.ForeignKeyConstraint(['entry_id'], ['hour_entries.id'], name=op.f('fk_manual_hour_requests_entry_id_hour_entries')),
+    sa.ForeignKeyConstraint(['member_id'], ['users.id'], name=op.f('fk_manual_hour_requests_member_id_users')),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_manual_hour_requests_requested_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_manual_hour_requests')),
+    sa.UniqueConstraint('entry_id', name=op.f('uq_manual_hour_requests_entry_id'))
+    )
+    with op.batch_alter_table('manual_hour_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_manual_hour_requests_member_id'), ['member_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_manual_hour_requests_status'), ['status'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('manual_hour_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_manual_hour_requests_status'))
+        batch_op.drop_index(batch_op.f('ix_manual_hour_requests_member_id'))
+    op.drop_table('manual_hour_requests')
+
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('identifier', sa.String(length=100), nullable=False),
