@@ -33,6 +33,7 @@ from core.chrome import csrf_token as page_csrf_token
 from core.chrome import page_chrome
 from core import views as core_views
 from core import requests as core_requests
+from core import security as core_security
 from core.config import load_config
 from core.database import set_sqlite_pragmas
 from core.sessions import SignedCookieSessions
@@ -98,6 +99,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_template_helpers(app)
+    core_security.init_app(app)  # CSP, frame, referrer, nosniff on every response: wraps the WSGI stack, last
     return app
 
 

@@ -23,9 +23,12 @@ class DefaultConfig:
     # Sessions and cookies.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False  # set True behind HTTPS
+    SESSION_COOKIE_SECURE = False  # set True behind HTTPS (README: the nginx recipe)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False  # set True behind HTTPS
+    # Strict-Transport-Security max-age in seconds; 0: not sent (set it only when every visit is HTTPS).
+    HSTS_SECONDS = 0
     WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
 
     # Language and time.
