@@ -22,6 +22,7 @@ from core.requests import accepts_upload
 from courses import reading
 from courses.materials import DuplicateMaterial, add_material, archive_material, visible_categories, visible_materials
 from courses.models import Audience, Lecture, LectureKind, Material
+from courses.services import can_edit
 from courses.visibility import can_view_lecture, can_view_material, is_staff
 
 bp = Blueprint("courses_library", __name__)
@@ -129,6 +130,9 @@ def upload():
 @role_required(Role.TRAINER)
 def archive(material_id: int):
     material = visible_material_or_404(material_id)
+    if not (current_user.role == Role.ADMIN or material.uploaded_by_id == current_user.id
+            or (material.course is not None and can_edit(current_user, material.course))):
+        abort(403)  # only who uploaded it, the authors of its course, or an admin
     archive_material(material, current_user)
     db.session.commit()
     flash(_("资料《%(title)s》已归档，学习记录仍然保留。", title=material.title), "info")

@@ -29,17 +29,23 @@ STAFF = (Role.TRAINER,)
 
 
 def course_or_404(course_id: int) -> Course:
+    """A course the current user may edit (owner, co-author, admin): 404 if none, 403 if someone else's."""
     course = db.session.get(Course, course_id)
     if course is None:
         abort(404)
+    if not services.can_edit(current_user, course):
+        abort(403)
     return course
 
 
 def lecture_or_404(lecture_id: int) -> Lecture:
+    """A live lecture of a course the current user may edit (as ``course_or_404``)."""
     lecture = db.session.scalar(select(Lecture).options(joinedload(Lecture.course))
                                 .where(Lecture.id == lecture_id, Lecture.deleted_at.is_(None)))
     if lecture is None:
         abort(404)
+    if not services.can_edit(current_user, lecture.course):
+        abort(403)
     return lecture
 
 
@@ -115,7 +121,36 @@ def edit_course(course_id: int):
     status = 400 if request.method == "POST" else 200
     return render_template("courses/teach/course.html", form=form, course=course,
                            lectures=services.live_lectures(course), problems=services.publish_problems(course),
-                           changes=services.changes_of(course)), status
+                           changes=services.changes_of(course), authors=services.authors_of(course)), status
+
+
+@bp.post("/teach/courses/<int:course_id>/authors")
+@role_required(*STAFF)
+def add_author(course_id: int):
+    """The owner (or an admin) adds a co-author by phone or username."""
+    course = course_or_404(course_id)
+    author = account_services.find_user_by_login(request.form.get("login", "")[:100])
+    try:
+        if author is None:
+            raise services.CourseError(_("找不到这个手机号或用户名。"))
+        services.add_author(course, author, current_user)
+    except services.CourseError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("已添加合作者。"), "success")
+    return redirect(url_for("courses_teach.edit_course", course_id=course.id))
+
+
+@bp.get("/teach/courses/<int:course_id>/history")
+@role_required(*STAFF)
+def history(course_id: int):
+    """Every change to the course since it was published: who, when, what."""
+    course = db.session.get(Course, course_id)
+    if course is None:
+        abort(404)
+    return render_template("courses/teach/history.html", course=course, changes=services.changes_of(course))
 
 
 @bp.post("/teach/courses/<int:course_id>/publish")

@@ -1,5 +1,5 @@
 """Security findings (issue 13): throttle counters shared by every server (login, check-in codes) replace
-the login_attempts rows; manual hour entries above the approval threshold wait in manual_hour_requests.
+the login_attempts rows; course co-authors; manual hour entries above the approval threshold wait in manual_hour_requests.
 
 Revision ID: f1a2b3c40003
 Revises: d6e0a7a10002
@@ -57,8 +57,29 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_manual_hour_requests_member_id'), ['member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_manual_hour_requests_status'), ['status'], unique=False)
 
+    op.create_table('course_authors',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('course_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('added_by_id', sa.Integer(), nullable=True),
+    sa.Column('added_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['added_by_id'], ['users.id'], name=op.f('fk_course_authors_added_by_id_users')),
+    sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_course_authors_course_id_courses')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_course_authors_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_course_authors')),
+    sa.UniqueConstraint('course_id', 'user_id', name='uq_course_authors_course_user')
+    )
+    with op.batch_alter_table('course_authors', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_course_authors_course_id'), ['course_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_course_authors_user_id'), ['user_id'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('course_authors', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_course_authors_user_id'))
+        batch_op.drop_index(batch_op.f('ix_course_authors_course_id'))
+    op.drop_table('course_authors')
+
     with op.batch_alter_table('manual_hour_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_manual_hour_requests_status'))
         batch_op.drop_index(batch_op.f('ix_manual_hour_requests_member_id'))
