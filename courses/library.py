@@ -84,9 +84,12 @@ def index():
 @login_required
 def detail(material_id: int):
     material = visible_material_or_404(material_id)
-    body = reading.reading_html(material.text or "", material.file_kind, request.args.get("hl"))
-    return render_template("courses/library/detail.html", material=material, body=body,
-                           can_manage=is_staff(current_user))
+    pages = reading.reading_pages(material.text or "")
+    number = min(max(request.args.get("page", 1, type=int), 1), len(pages))
+    start, text = pages[number - 1]
+    body = reading.reading_html(text, material.file_kind, request.args.get("hl"), start=start)
+    return render_template("courses/library/detail.html", material=material, body=body, page=number,
+                           pages=len(pages), can_manage=is_staff(current_user))
 
 
 @bp.get("/materials/<int:material_id>/file")
