@@ -32,6 +32,7 @@ from core.chrome import as_locale, best_language
 from core.chrome import csrf_token as page_csrf_token
 from core.chrome import page_chrome
 from core import views as core_views
+from core import jobs as core_jobs
 from core import requests as core_requests
 from core import security as core_security
 from core.config import load_config
@@ -90,6 +91,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
     core_requests.init_app(app)  # bounded <int:> ids and query integers, per-route body limits
+    core_jobs.init_app(app)  # Huey: SQLite file, or Redis with REDIS_URL; immediate in tests
     app.wsgi_app = learning_api.HeartbeatFastPath(app, app.wsgi_app)  # study heartbeats skip the Flask cycle
     if app.config["PROXY_FIX_X_FOR"]:
         hops = app.config["PROXY_FIX_X_FOR"]

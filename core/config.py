@@ -44,6 +44,11 @@ class DefaultConfig:
     # Redis (redis://host:6379/0): throttles (and the job queue) use it instead of the database when set.
     REDIS_URL: str | None = None
 
+    # Background jobs (core/jobs.py, Huey): the queue's SQLite file without Redis (None: instance/jobs.sqlite3);
+    # run jobs at once in the caller (None: only when TESTING).
+    JOBS_SQLITE_PATH: str | None = None
+    JOBS_IMMEDIATE: bool | None = None
+
     # Pages.
     PER_PAGE = 20
     API_MAX_PER_PAGE = 100

@@ -20,7 +20,8 @@ from core.permissions import Role, login_required, role_required
 from core.storage import UploadError
 from core.requests import accepts_upload
 from courses import reading
-from courses.materials import DuplicateMaterial, add_material, archive_material, visible_categories, visible_materials
+from courses.materials import (DuplicateMaterial, add_material, archive_material, extract_material_text,
+                              visible_categories, visible_materials)
 from courses.models import Audience, Lecture, LectureKind, Material
 from courses.services import can_edit
 from courses.visibility import can_view_lecture, can_view_material, is_staff
@@ -111,7 +112,7 @@ def upload():
         try:
             material = add_material(form.file.data, title=form.title.data, uploaded_by=current_user,
                                     audience=Audience(form.audience.data), category=form.category.data,
-                                    org=form.org)
+                                    org=form.org, background=True)
         except UploadError as error:
             form.file.errors = [error.message]
             status = 400
@@ -122,6 +123,8 @@ def upload():
             status = 409
         else:
             db.session.commit()
+            if material.text_status == "processing":
+                extract_material_text(material.id)  # a job: this request does not wait for the text
             flash(_("资料《%(title)s》已上传。", title=material.title), "success")
             return redirect(url_for("courses_library.detail", material_id=material.id))
     elif request.method == "POST":

@@ -126,6 +126,9 @@ class Material(TimestampMixin, db.Model):
     course_id: Mapped[Optional[int]] = mapped_column(ForeignKey("courses.id"), index=True)
     uploaded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     deleted_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    # "processing" while a background job extracts the text (PDF, DOCX uploaded on the web), "ready", "failed"
+    text_status: Mapped[str] = mapped_column(String(20), default="ready", server_default="ready")
+    text_note: Mapped[str] = mapped_column(String(300), default="", server_default="")  # why it failed
 
     course: Mapped[Optional[Course]] = relationship(foreign_keys=[course_id])
     org: Mapped[Optional[Organization]] = relationship()

@@ -242,7 +242,7 @@ def _uploaded_fields(form: LectureForm, kind: LectureKind, course: Course, title
             return None
         try:
             material = materials.add_material(upload, title=title, uploaded_by=current_user, course=course,
-                                              audience=course.audience, org=course.org)
+                                              audience=course.audience, org=course.org, background=True)
         except materials.DuplicateMaterial as duplicate:
             material = duplicate.existing
         except storage.UploadError as error:
@@ -250,6 +250,14 @@ def _uploaded_fields(form: LectureForm, kind: LectureKind, course: Course, title
             return None
         return {"material_id": material.id}
     return {}
+
+
+def _extract_in_background(lecture: Lecture) -> None:
+    """After the commit: a newly uploaded document's text is extracted by a job."""
+    from courses import materials
+
+    if lecture.material is not None and lecture.material.text_status == "processing":
+        materials.extract_material_text(lecture.material.id)
 
 
 def _save_lecture(form: LectureForm, course: Course, lecture: Lecture | None) -> Lecture | None:
@@ -283,8 +291,10 @@ def new_lecture(course_id: int):
     form = LectureForm()
     if request.method == "GET" and request.args.get("kind") in {k.value for k in LectureKind}:
         form.kind.data = request.args["kind"]
-    if form.validate_on_submit() and _save_lecture(form, course, None) is not None:
+    saved = form.validate_on_submit() and _save_lecture(form, course, None)
+    if saved:
         db.session.commit()
+        _extract_in_background(saved)
         flash(_("课时已添加。"), "success")
         return redirect(url_for("courses_teach.edit_course", course_id=course_id))
     return _render_lecture_form(form, course, None, 400 if request.method == "POST" else 200)
@@ -306,6 +316,7 @@ def edit_lecture(lecture_id: int):
     course_id = lecture.course_id
     if form.validate_on_submit() and _save_lecture(form, lecture.course, lecture) is not None:
         db.session.commit()
+        _extract_in_background(lecture)
         flash(_("课时已保存。"), "success")
         return redirect(url_for("courses_teach.edit_course", course_id=course_id))
     return _render_lecture_form(form, lecture.course, lecture, 400 if request.method == "POST" else 200)

@@ -1,5 +1,5 @@
 """Security findings (issue 13): throttle counters shared by every server (login, check-in codes) replace
-the login_attempts rows; course co-authors; manual hour entries above the approval threshold wait in manual_hour_requests.
+the login_attempts rows; course co-authors; materials' text status (extracted by a job); manual hour entries above the approval threshold wait in manual_hour_requests.
 
 Revision ID: f1a2b3c40003
 Revises: d6e0a7a10002
@@ -73,8 +73,16 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_course_authors_course_id'), ['course_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_course_authors_user_id'), ['user_id'], unique=False)
 
+    with op.batch_alter_table('materials', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('text_status', sa.String(length=20), server_default='ready', nullable=False))
+        batch_op.add_column(sa.Column('text_note', sa.String(length=300), server_default='', nullable=False))
+
 
 def downgrade():
+    with op.batch_alter_table('materials', schema=None) as batch_op:
+        batch_op.drop_column('text_note')
+        batch_op.drop_column('text_status')
+
     with op.batch_alter_table('course_authors', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_course_authors_user_id'))
         batch_op.drop_index(batch_op.f('ix_course_authors_course_id'))
