@@ -31,6 +31,7 @@ run: install translations
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
 	@echo "Serving on http://127.0.0.1:$(PORT)"
+	$(BIN)/huey_consumer worker.huey --workers 1 --quiet & trap 'kill $$!' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --preload --timeout 300 --access-logfile - "app:create_app()"
 
 test: install translations

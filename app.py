@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import accounts.models  # noqa: F401  (every model module, so create_all and Alembic see every table)
+import core.throttle  # noqa: F401
 import courses.models  # noqa: F401
 import learning.models  # noqa: F401
 import learning.classes.models  # noqa: F401
@@ -31,6 +32,9 @@ from core.chrome import as_locale, best_language
 from core.chrome import csrf_token as page_csrf_token
 from core.chrome import page_chrome
 from core import views as core_views
+from core import jobs as core_jobs
+from core import requests as core_requests
+from core import security as core_security
 from core.config import load_config
 from core.database import set_sqlite_pragmas
 from core.sessions import SignedCookieSessions
@@ -88,6 +92,8 @@ def create_app(config: dict | None = None) -> Flask:
     load_config(app, config)
     if app.testing and app.config.get("TEST_CLOCK_FILE"):  # tests driving a real server move its clock
         clock.follow_file(app.config["TEST_CLOCK_FILE"])
+    core_requests.init_app(app)  # bounded <int:> ids and query integers, per-route body limits
+    core_jobs.init_app(app)  # Huey: SQLite file, or Redis with REDIS_URL; immediate in tests
     if app.config["HEARTBEAT_FAST_PATH"]:  # study heartbeats skip the Flask cycle (bench/heartbeat.py)
         app.wsgi_app = learning_api.HeartbeatFastPath(app, app.wsgi_app)
     if app.config["PROXY_FIX_X_FOR"]:
@@ -98,6 +104,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_template_helpers(app)
+    core_security.init_app(app)  # CSP, frame, referrer, nosniff on every response: wraps the WSGI stack, last
     return app
 
 

@@ -32,6 +32,8 @@ from accounts import services
 from accounts.models import MemberCategory, Organization, Position, User
 from core.extensions import db
 from core.permissions import Role
+from core.storage import zip_inflated_size
+from core.text import is_clean_name
 
 HEADERS = {"name": "姓名", "phone": "手机号", "org_code": "组织编码", "category": "人员类别", "positions": "职务"}
 TEMPLATE_ROWS = [["张三", "13800001234", "R-1-1", "正式党员", "书记"], ["李四", "13800005678", "R-1-1", "预备党员", ""]]
@@ -42,6 +44,7 @@ POSITION_WORDS = {"书记": Position.SECRETARY, "委员": Position.COMMITTEE, **
 MAX_ROWS = 5_000
 MAX_CELL = 200
 MAX_BYTES = 5 * 1024 * 1024
+MAX_INFLATED_BYTES = 20 * 2**20  # an XLSX's declared inflated size
 
 
 class ImportError_(ValueError):  # noqa: N801 - not the builtin
@@ -94,6 +97,10 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
         raise ImportError_(_("文件过大（不超过 5 MB）。"))
     if data.startswith(b"PK\x03\x04"):
         import openpyxl
+
+        inflated = zip_inflated_size(data)
+        if inflated is not None and inflated > MAX_INFLATED_BYTES:
+            raise ImportError_(_("XLSX 文件解压后过大（不超过 %(mb)d MB）。", mb=MAX_INFLATED_BYTES // 2**20))
 
         try:
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
@@ -181,6 +188,8 @@ def check_row(cells: dict[str, str], orgs: dict[str, Organization], scope: Organ
     name = cells["name"].strip()
     if not name or len(name) > 64:
         return _("姓名为空或超过 64 字")
+    if not is_clean_name(name):
+        return _("姓名含有控制字符或仅由不可见字符组成")
     if not services.PHONE_RE.match(services.normalise_phone(cells["phone"])):
         return _("手机号格式不正确：%(phone)s", phone=cells["phone"].strip()[:20])
     org = orgs.get(cells["org_code"].strip())

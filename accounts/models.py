@@ -142,22 +142,6 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-class LoginAttempt(db.Model):
-    """A failed login, kept to throttle guessing per account and per address."""
-
-    __tablename__ = "login_attempts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    identifier: Mapped[str] = mapped_column(String(100))
-    address: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
-
-    __table_args__ = (
-        Index("ix_login_attempts_identifier_created_at", "identifier", "created_at"),
-        Index("ix_login_attempts_address_created_at", "address", "created_at"),
-    )
-
-
 class MembershipPeriod(db.Model):
     """A stretch of a member's membership of one organization (组织关系). Written when a member is
     transferred: the old stretch gets its end, a new one starts. A member without any row has always

@@ -21,6 +21,7 @@ from core.extensions import db
 from core.nav import NavLink
 from core.permissions import Role, login_required, public, role_required
 from core.views import safe_next
+from core.requests import accepts_upload
 
 bp = Blueprint("accounts", __name__)
 
@@ -48,13 +49,15 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        user, retry_after = services.authenticate(form.identifier.data, form.password.data, client_address())
+        retry_after = services.reserve_login_attempt(form.identifier.data, client_address())
+        db.session.commit()  # the attempt counts before the password is checked, and no lock waits on the hash
+        user = None if retry_after else services.authenticate(form.identifier.data, form.password.data,
+                                                              client_address())
         if user is not None:
             login_user(user, remember=form.remember.data)
             services.clear_login_failures(user)
             db.session.commit()
             return redirect(safe_next(request.args.get("next"), url_for("core.index")))
-        db.session.commit()  # the failure is recorded for throttling
         if retry_after:
             minutes = max(1, (retry_after + 59) // 60)
             flash(_("登录失败次数过多，请 %(minutes)d 分钟后再试。", minutes=minutes), "danger")
@@ -375,6 +378,7 @@ def _import_path(token: str) -> Path:
 
 @bp.route("/members/import", methods=["GET", "POST"])
 @role_required(Role.ORGANIZER)
+@accepts_upload("MEMBER_IMPORT_MAX_BYTES")
 def member_import():
     """Step 1: upload; the page previews every row and names every bad one. Nothing is written yet."""
     form = ImportForm()

@@ -23,9 +23,12 @@ class DefaultConfig:
     # Sessions and cookies.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False  # set True behind HTTPS
+    SESSION_COOKIE_SECURE = False  # set True behind HTTPS (README: the nginx recipe)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False  # set True behind HTTPS
+    # Strict-Transport-Security max-age in seconds; 0: not sent (set it only when every visit is HTTPS).
+    HSTS_SECONDS = 0
     WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
 
     # Language and time.
@@ -37,6 +40,14 @@ class DefaultConfig:
     # within the window refuse further attempts until the oldest failure ages out.
     LOGIN_MAX_FAILURES = 5
     LOGIN_WINDOW_SECONDS = 600
+
+    # Redis (redis://host:6379/0): throttles (and the job queue) use it instead of the database when set.
+    REDIS_URL: str | None = None
+
+    # Background jobs (core/jobs.py, Huey): the queue's SQLite file without Redis (None: instance/jobs.sqlite3);
+    # run jobs at once in the caller (None: only when TESTING).
+    JOBS_SQLITE_PATH: str | None = None
+    JOBS_IMMEDIATE: bool | None = None
 
     # Pages.
     PER_PAGE = 20
@@ -62,6 +73,10 @@ class DefaultConfig:
     MAX_IMAGE_BYTES = 5 * 1024 * 1024
     # Whole request body; a little above the video limit so form fields fit (larger requests get 413).
     MAX_CONTENT_LENGTH = 510 * 1024 * 1024
+    # Body of any other request (forms, JSON); a view taking uploads adds its upload size (core/requests.py).
+    MAX_BODY_BYTES = 64 * 1024
+    # Largest member import file (XLSX/CSV), in bytes (the importer refuses more than 5 MB itself).
+    MEMBER_IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
     # Course pages (courses/cache.py): seconds a cached catalog part (facets, cards, counts) or syllabus may be
     # served on a server other than the one where the course changed (this server clears at once); 0: no cache.
@@ -107,6 +122,12 @@ class DefaultConfig:
     VIDEO_COMPLETION_SHARE = 0.95
     # Seconds an offline class's check-in code (QR and short code) stays the same.
     CHECKIN_CODE_SECONDS = 30
+    # Wrong check-in codes allowed per user, and per address, within the window (then refused until it ends).
+    CHECKIN_MAX_FAILURES = 10
+    CHECKIN_MAX_FAILURES_PER_ADDRESS = 30
+    CHECKIN_WINDOW_SECONDS = 600
+    # A manual entry above this many 学时 waits for a second organizer's or an admin's approval.
+    MANUAL_APPROVAL_ABOVE_HOURS = 8
     # Run on every new SQLite connection: heartbeats are many small writes, and the default rollback journal
     # with an fsync per commit serializes them (WAL: a commit writes the log, readers never block the writer).
     SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000")

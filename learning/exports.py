@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +29,7 @@ from accounts.models import MemberCategory, Organization, PersonalDataAudit, Pos
 from accounts.services import subtree_condition
 from core import clock
 from core.extensions import db
+from core.text import xlsx_cell
 from courses.models import Course
 from learning import hours, reports
 from learning.models import HourEntry, HourSource
@@ -352,7 +352,6 @@ def csv_stream(columns: list[Column], batches: Iterable[list[list]]) -> Iterator
 
 # --- XLSX, streamed --------------------------------------------------------------------------------------------
 
-ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same export gives the same bytes
 
 CONTENT_TYPES = (
@@ -425,7 +424,7 @@ class _Sink:
 
 
 def xml_text(value: str) -> str:
-    return escape(ILLEGAL_XML.sub("\ufffd", value))
+    return escape(xlsx_cell(value))
 
 
 class XlsxStream:

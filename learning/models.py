@@ -264,3 +264,28 @@ class Certificate(db.Model):
     course: Mapped[Optional[Course]] = relationship()
 
     __table_args__ = (Index("ix_certificates_user_kind", "user_id", "kind"),)
+
+
+class ManualHourRequest(db.Model):
+    """A manual entry above ``MANUAL_APPROVAL_ABOVE_HOURS``, waiting for a second organizer or an admin.
+    Approved: the ledger entry is written (recorded by the requester) and ``entry_id`` points at it."""
+
+    __tablename__ = "manual_hour_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    seconds: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
+    attachment_key: Mapped[Optional[str]] = mapped_column(String(100))
+    attachment_mime: Mapped[Optional[str]] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending/approved/rejected
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    entry_id: Mapped[Optional[int]] = mapped_column(ForeignKey("hour_entries.id"), unique=True)
+
+    member: Mapped[User] = relationship(foreign_keys=[member_id])
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[Optional[User]] = relationship(foreign_keys=[decided_by_id])

@@ -26,7 +26,7 @@ def square_class(app, grid, monkeypatch):
     course, _, _ = make_course("广场党课")
     item = offline.schedule_class(course=course, title="社区广场党课", place="幸福社区广场",
                                   starts_at=T0 + timedelta(minutes=10), ends_at=T0 + timedelta(minutes=100),
-                                  by=grid["trainer"])
+                                  org=grid["communities"][0], by=grid["trainer"])
     db.session.commit()
     return clock, item
 
