@@ -17,8 +17,9 @@ from flask import Flask
 class DefaultConfig:
     # Database: SQLite file in instance/ unless DATABASE_URL names another.
     SQLALCHEMY_DATABASE_URI: str | None = None
-    # Connections are recycled after 30 minutes instead of pinged before every request (a round trip each).
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 1800}
+    # A pooled connection is tested before use (a PostgreSQL restart or failover costs no request an error) and
+    # recycled after 30 minutes.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "pool_recycle": 1800}
 
     # Sessions and cookies.
     SESSION_COOKIE_HTTPONLY = True
@@ -63,11 +64,13 @@ class DefaultConfig:
     # Whole request body; a little above the video limit so form fields fit (larger requests get 413).
     MAX_CONTENT_LENGTH = 510 * 1024 * 1024
 
-    # Course pages (courses/cache.py): seconds a cached catalog part (facets, cards, counts) or syllabus may be
-    # served on a server other than the one where the course changed (this server clears at once); 0: no cache.
-    COURSE_CACHE_SECONDS = 30
-    # Most entries that cache holds per worker process (a few kB to ~30 kB each).
-    COURSE_CACHE_MAX_ENTRIES = 2048
+    # The shared cache (core/cache.py, Flask-Caching) and the cluster's shared state.
+    # Redis for the cache (and what else several servers must share); None: a cache in each process (SimpleCache).
+    REDIS_URL: str | None = None
+    CACHE_DEFAULT_TIMEOUT = 300  # seconds an entry lives (keys carry the content version: no staleness from this)
+    CACHE_THRESHOLD = 2048  # SimpleCache: most entries per process
+    # Seconds a previewed member import stays staged in the database for its confirmation.
+    MEMBER_IMPORT_TTL_SECONDS = 3600
 
     # Training hours (学时): the hours engine (learning/).
     # Seconds between a lecture page's heartbeats.
