@@ -30,8 +30,9 @@ messages: install
 run: install translations
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
+	@$(FLASK) check-secret-key
 	@echo "Serving on http://127.0.0.1:$(PORT)"
-	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --preload --timeout 300 --access-logfile - "app:create_app()"
+	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --preload --access-logfile - "app:create_app()"
 
 test: install translations
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

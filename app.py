@@ -1,6 +1,7 @@
 """Open Party School (开放式网络党校): the application factory. Wiring only."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -30,7 +31,7 @@ from core import clock, permissions
 from core import cache as core_cache
 from core.chrome import page_chrome
 from core import views as core_views
-from core.config import load_config
+from core.config import load_config, shared_secret_warning
 from core.database import set_sqlite_pragmas
 from core.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from core.nav import add_home_panel, add_nav_link, home_panels, nav_links, visible_nav
@@ -93,6 +94,8 @@ def create_app(config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_template_helpers(app)
+    if "gunicorn" in sys.modules and shared_secret_warning(app):
+        app.logger.warning(shared_secret_warning(app))
     return app
 
 
@@ -174,6 +177,20 @@ def register_commands(app: Flask) -> None:
     learning_report_cli.register(app)  # flask hours export
     learning_cli.register(app)  # flask hours requirements / require
     app.cli.add_command(demo_command)
+    app.cli.add_command(check_secret_key_command)
+
+
+@click.command("check-secret-key")
+@with_appcontext
+def check_secret_key_command():
+    """Warn loudly when servers sharing a database could sign with different keys (make run calls it)."""
+    from core.extensions import db as database
+    from sqlalchemy import inspect
+
+    warning = shared_secret_warning(current_app)
+    if warning and inspect(database.engine).has_table("users"):  # an existing database others may use
+        banner = "!" * 78
+        click.echo(f"{banner}\n{warning}\n{banner}", err=True)
 
 
 @click.command("demo")

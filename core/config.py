@@ -120,8 +120,8 @@ class DefaultConfig:
     SEARCH_INDEX_DIR: str | None = None  # this server's index on local disk; None: instance/search-index
     SEARCH_PRELOAD = "auto"  # load jieba in create_app: "auto" = only under gunicorn (before --preload forks)
     SEARCH_JIEBA_CACHE_DIR: str | None = None  # jieba's prefix-dictionary cache; None: instance/
-    SEARCH_SYNC_ON_COMMIT = True  # apply the index log right after a commit that changed content
-    SEARCH_LOG_GAP_SECONDS = 30  # a gap in the index log older than this is a rolled-back transaction
+    SEARCH_SYNC_ON_COMMIT = True  # without a background indexer (tests, CLI): apply the log right after a commit
+    SEARCH_WORKER_INTERVAL = 1.0  # seconds between a server process's background catch-ups (0: no thread)
     SEARCH_CATCH_UP_INTERVAL = 0.5  # seconds between search-time catch-ups while a log gap is open
     SEARCH_PER_PAGE = 10  # results per page
     SEARCH_MAX_PAGE = 50  # deepest results page served
@@ -143,6 +143,19 @@ def load_config(app: Flask, overrides: dict | None = None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+        app.config["SECRET_KEY_FROM_INSTANCE_FILE"] = True
+
+
+def shared_secret_warning(app: Flask) -> str | None:
+    """A warning when several servers may share this database but each would sign with its own key: the key came
+    from this machine's ``instance/secret_key`` and the database is not a local SQLite file."""
+    if not app.config.get("SECRET_KEY_FROM_INSTANCE_FILE"):
+        return None
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return None
+    return ("SECRET_KEY is not set: this server signs sessions, CSRF tokens and check-in codes with its own "
+            f"{Path(app.instance_path) / 'secret_key'}. Every server on this database needs the SAME key: set "
+            "FLASK_SECRET_KEY (the same value on each server, e.g. in deploy/ops.env), or copy that file to each.")
 
 
 def normalise_database_url(url: str) -> str:

@@ -3,9 +3,11 @@ version that every server reads from the database.
 
 * The backend is Flask-Caching's: ``SimpleCache`` (this process) by default, ``RedisCache`` when ``REDIS_URL`` is
   set, so every worker of every server shares one cache (``core/cache.py`` configures it).
-* ``content_version`` is one row. A flush that adds, changes or deletes a course, lecture, tag, material,
-  organization or required-course assignment sets it to a new random number *in the same transaction*
-  (SQLAlchemy's ``after_flush`` and ``do_orm_execute`` for bulk statements). Each request reads the row once,
+* ``content_version`` is one row. A transaction that adds, changes or deletes a course, lecture, tag, material,
+  organization or required-course assignment (noticed by SQLAlchemy's ``after_flush`` and, for bulk statements,
+  ``do_orm_execute``) sets it to a new random number just before it commits (``before_commit``): *in the same
+  transaction*, holding the row's lock only for the commit itself, so a long transaction does not hold up
+  other writers. Each request reads the row once,
   and every key built by :func:`cached` holds it, so a change is seen by every server at its next request and a
   rolled-back change leaves the old version — whose entries match the old content. A random number rather than a
   counter: a counter rolled back and incremented again would name two different contents with one key.
@@ -46,6 +48,9 @@ def init_app(app: Flask) -> None:
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "do_orm_execute", _on_orm_execute)
+        event.listen(Session, "before_commit", _before_commit)
+        event.listen(Session, "after_commit", _forget)
+        event.listen(Session, "after_rollback", _forget)
 
 
 def content_version() -> int:
@@ -87,20 +92,33 @@ def bump(connection) -> None:
 
 
 def _after_flush(session, _context) -> None:
+    if session.info.get("content_changed"):
+        return
     watched = _watched()
     for collection in (session.new, session.dirty, session.deleted):
         if any(isinstance(obj, watched) for obj in collection):
-            bump(session.connection())
-            if has_request_context():
-                g.pop("content_version", None)
+            session.info["content_changed"] = True
             return
 
 
 def _on_orm_execute(state) -> None:
     """Bulk ``update(Course)``/``delete(Lecture)`` through the session change content too."""
-    if state.is_update or state.is_delete:
+    if (state.is_update or state.is_delete) and not state.session.info.get("content_changed"):
         mapper = state.bind_arguments.get("mapper")
         if mapper is not None and issubclass(mapper.class_, _watched()):
-            bump(state.session.connection())
-            if has_request_context():
-                g.pop("content_version", None)
+            state.session.info["content_changed"] = True
+
+
+def _before_commit(session) -> None:
+    session.flush()  # commit would flush after this hook: a change noticed only by that flush must count
+    if session.info.get("content_changed"):
+        bump(session.connection())
+        if has_request_context():
+            g.pop("content_version", None)
+
+
+def _forget(session) -> None:
+    """After the real commit or rollback (not a savepoint's: the outer transaction may still commit its
+    changes)."""
+    if not session.in_nested_transaction():
+        session.info.pop("content_changed", None)
