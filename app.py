@@ -178,6 +178,21 @@ def register_commands(app: Flask) -> None:
     learning_cli.register(app)  # flask hours requirements / require
     app.cli.add_command(demo_command)
     app.cli.add_command(check_secret_key_command)
+    app.cli.add_command(once_command)
+
+
+@click.command("once", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+@with_appcontext
+def once_command(command):
+    """Run a flask command unless another server runs it now (cron on every server: once per cluster)."""
+    from core.cluster import cluster_lock
+
+    with cluster_lock(" ".join(command)) as held:
+        if not held:
+            click.echo(f"{' '.join(command)}: already running on another server", err=True)
+            return
+        current_app.cli.main(args=list(command), prog_name="flask", standalone_mode=False)
 
 
 @click.command("check-secret-key")

@@ -69,6 +69,9 @@ class DefaultConfig:
     REDIS_URL: str | None = None
     CACHE_DEFAULT_TIMEOUT = 300  # seconds an entry lives (keys carry the content version: no staleness from this)
     CACHE_THRESHOLD = 2048  # SimpleCache: most entries per process
+    # Behind nginx: uploads are answered with X-Accel-Redirect to this internal location (deploy/nginx-ops.conf
+    # maps it onto UPLOAD_FOLDER), so nginx sends the file; None: the app sends it.
+    UPLOAD_ACCEL_REDIRECT: str | None = None
     # Seconds a previewed member import stays staged in the database for its confirmation.
     MEMBER_IMPORT_TTL_SECONDS = 3600
 
