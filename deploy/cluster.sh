@@ -52,7 +52,7 @@ start() {
   if ! pg_ctlcluster 15 main status >/dev/null 2>&1; then touch "$STATE/postgres.started"; fi
   case "$DATABASE_URL" in *127.0.0.1:5432/*) .ci/postgres "${DATABASE_URL##*/}" ;; esac
   make -s install translations >/dev/null
-  $FLASK db upgrade >/dev/null
+  $FLASK db upgrade >"$STATE/upgrade.log" 2>&1 || { cat "$STATE/upgrade.log" >&2; exit 1; }
   [ "${OPS_DEMO:-1}" = 1 ] && $FLASK demo --if-empty >/dev/null
   mkdir -p "$FLASK_UPLOAD_FOLDER"
 
@@ -104,8 +104,10 @@ CONF
   else
     url=http://127.0.0.1:${WEB_PORTS%% *}
   fi
-  for _ in $(seq 1 150); do curl -fs "$url/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-  curl -fs "$url/healthz" >/dev/null || { echo "cluster did not come up; logs in $STATE" >&2; exit 1; }
+  for check in $(for port in $WEB_PORTS; do echo "http://127.0.0.1:$port"; done) "$url"; do
+    for _ in $(seq 1 150); do curl -fs "$check/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+    curl -fs "$check/healthz" >/dev/null || { echo "$check did not come up; logs in $STATE" >&2; exit 1; }
+  done
   echo "Cluster serving on $url (app servers on ports $WEB_PORTS, Redis on $REDIS_PORT; logs in $STATE)"
 }
 
