@@ -23,13 +23,16 @@ import io
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, delete, select
+from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import generate_password_hash
 
 from accounts import services
 from accounts.models import MemberCategory, Organization, Position, User
+from core import clock
 from core.extensions import db
 from core.permissions import Role
 from core.storage import zip_inflated_size
@@ -45,6 +48,35 @@ MAX_ROWS = 5_000
 MAX_CELL = 200
 MAX_BYTES = 5 * 1024 * 1024
 MAX_INFLATED_BYTES = 20 * 2**20  # an XLSX's declared inflated size
+
+
+class StagedMemberImport(db.Model):
+    """A previewed import file waiting for its confirmation, in the database: any server may confirm it."""
+
+    __tablename__ = "staged_member_imports"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow(), index=True)
+
+
+def stage(filename: str, data: bytes, by: User, ttl_seconds: int) -> str:
+    """Keep a previewed file for its confirmation (flushes); drops staged files older than ``ttl_seconds``.
+    Returns the token the confirmation names."""
+    db.session.execute(delete(StagedMemberImport).where(
+        StagedMemberImport.created_at < clock.utcnow() - timedelta(seconds=ttl_seconds)))
+    token = secrets.token_hex(16)
+    db.session.add(StagedMemberImport(token=token, user_id=by.id, filename=filename[:255], data=data))
+    db.session.flush()
+    return token
+
+
+def staged(token: str, by: User) -> StagedMemberImport | None:
+    """The file ``by`` staged under ``token`` (None: unknown, someone else's, or already imported)."""
+    return db.session.scalar(select(StagedMemberImport).where(StagedMemberImport.token == token,
+                                                             StagedMemberImport.user_id == by.id))
 
 
 class ImportError_(ValueError):  # noqa: N801 - not the builtin

@@ -1,16 +1,12 @@
 """HTML pages: login, logout, registration, profile, and administration of users and members."""
 from __future__ import annotations
 
-import re
-import secrets
-from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
-from wtforms.validators import Optional
 
 from accounts import importer, services
 from accounts.forms import (CATEGORY_LABELS, POSITION_LABELS, ROLE_LABELS, ChangePasswordForm, ImportForm, LoginForm,
@@ -370,12 +366,6 @@ def member_transfer(member_id: int):
 
 # --- organizers: bulk import -----------------------------------------------------------------------------
 
-def _import_path(token: str) -> Path:
-    if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
-        abort(400)
-    return Path(current_app.instance_path) / "imports" / f"{token}.bin"
-
-
 @bp.route("/members/import", methods=["GET", "POST"])
 @role_required(Role.ORGANIZER)
 @accepts_upload("MEMBER_IMPORT_MAX_BYTES")
@@ -391,12 +381,11 @@ def member_import():
             result = importer.preview(upload.filename or "", data, current_user)
         except importer.ImportError_ as problem:
             error = str(problem)
-        else:
-            token = secrets.token_hex(16)
-            path = _import_path(token)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            session["member_import"] = {"token": token, "filename": upload.filename or ""}
+        else:  # staged in the database: the confirmation may reach another server
+            token = importer.stage(upload.filename or "", data, current_user,
+                                   current_app.config["MEMBER_IMPORT_TTL_SECONDS"])
+            db.session.commit()
+            session["member_import"] = {"token": token}
     status = 400 if request.method == "POST" and (error or (result and result.errors)) else 200
     return render_template("accounts/member_import.html", form=form, result=result, error=error, token=token), status
 
@@ -407,20 +396,18 @@ def member_import_confirm():
     """Step 2: the same file is checked again and written all or nothing."""
     pending = session.get("member_import") or {}
     token = request.form.get("token", "")
-    if pending.get("token") != token:
-        abort(400)
-    path = _import_path(token)
-    if not path.exists():
+    staged = importer.staged(token, current_user) if pending.get("token") == token else None
+    if staged is None:
         abort(400)
     try:
-        result = importer.preview(pending.get("filename", ""), path.read_bytes(), current_user)
+        result = importer.preview(staged.filename, staged.data, current_user)
         counts = importer.apply(result, current_user)
     except importer.ImportError_ as problem:
         db.session.rollback()
         flash(str(problem), "danger")
         return redirect(url_for("accounts.member_import"))
+    db.session.delete(staged)
     db.session.commit()
-    path.unlink(missing_ok=True)
     session.pop("member_import", None)
     flash(_("导入完成：新增 %(c)d 人，更新 %(u)d 人，未变 %(n)d 人。", c=counts["create"], u=counts["update"],
             n=counts["unchanged"]), "success")

@@ -17,8 +17,9 @@ from flask import Flask
 class DefaultConfig:
     # Database: SQLite file in instance/ unless DATABASE_URL names another.
     SQLALCHEMY_DATABASE_URI: str | None = None
-    # Connections are recycled after 30 minutes instead of pinged before every request (a round trip each).
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 1800}
+    # A pooled connection is tested before use (a PostgreSQL restart or failover costs no request an error) and
+    # recycled after 30 minutes.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "pool_recycle": 1800}
 
     # Sessions and cookies.
     SESSION_COOKIE_HTTPONLY = True
@@ -78,11 +79,16 @@ class DefaultConfig:
     # Largest member import file (XLSX/CSV), in bytes (the importer refuses more than 5 MB itself).
     MEMBER_IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
-    # Course pages (courses/cache.py): seconds a cached catalog part (facets, cards, counts) or syllabus may be
-    # served on a server other than the one where the course changed (this server clears at once); 0: no cache.
-    COURSE_CACHE_SECONDS = 30
-    # Most entries that cache holds per worker process (a few kB to ~30 kB each).
-    COURSE_CACHE_MAX_ENTRIES = 2048
+    # The shared cache (core/cache.py, Flask-Caching) and the cluster's shared state.
+    # Redis for the cache (and what else several servers must share); None: a cache in each process (SimpleCache).
+    REDIS_URL: str | None = None
+    CACHE_DEFAULT_TIMEOUT = 300  # seconds an entry lives (keys carry the content version: no staleness from this)
+    CACHE_THRESHOLD = 2048  # SimpleCache: most entries per process
+    # Behind nginx: uploads are answered with X-Accel-Redirect to this internal location (deploy/nginx-ops.conf
+    # maps it onto UPLOAD_FOLDER), so nginx sends the file; None: the app sends it.
+    UPLOAD_ACCEL_REDIRECT: str | None = None
+    # Seconds a previewed member import stays staged in the database for its confirmation.
+    MEMBER_IMPORT_TTL_SECONDS = 3600
 
     # Training hours (学时): the hours engine (learning/).
     # Seconds between a lecture page's heartbeats.
@@ -147,8 +153,8 @@ class DefaultConfig:
     SEARCH_INDEX_DIR: str | None = None  # this server's index on local disk; None: instance/search-index
     SEARCH_PRELOAD = "auto"  # load jieba in create_app: "auto" = only under gunicorn (before --preload forks)
     SEARCH_JIEBA_CACHE_DIR: str | None = None  # jieba's prefix-dictionary cache; None: instance/
-    SEARCH_SYNC_ON_COMMIT = True  # apply the index log right after a commit that changed content
-    SEARCH_LOG_GAP_SECONDS = 30  # a gap in the index log older than this is a rolled-back transaction
+    SEARCH_SYNC_ON_COMMIT = True  # without a background indexer (tests, CLI): apply the log right after a commit
+    SEARCH_WORKER_INTERVAL = 1.0  # seconds between a server process's background catch-ups (0: no thread)
     SEARCH_CATCH_UP_INTERVAL = 0.5  # seconds between search-time catch-ups while a log gap is open
     SEARCH_PER_PAGE = 10  # results per page
     SEARCH_MAX_PAGE = 50  # deepest results page served
@@ -170,6 +176,19 @@ def load_config(app: Flask, overrides: dict | None = None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+        app.config["SECRET_KEY_FROM_INSTANCE_FILE"] = True
+
+
+def shared_secret_warning(app: Flask) -> str | None:
+    """A warning when several servers may share this database but each would sign with its own key: the key came
+    from this machine's ``instance/secret_key`` and the database is not a local SQLite file."""
+    if not app.config.get("SECRET_KEY_FROM_INSTANCE_FILE"):
+        return None
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return None
+    return ("SECRET_KEY is not set: this server signs sessions, CSRF tokens and check-in codes with its own "
+            f"{Path(app.instance_path) / 'secret_key'}. Every server on this database needs the SAME key: set "
+            "FLASK_SECRET_KEY (the same value on each server, e.g. in deploy/ops.env), or copy that file to each.")
 
 
 def normalise_database_url(url: str) -> str:

@@ -318,6 +318,15 @@ def send_stored(key: str, *, mime: str, download_name: str, as_attachment: bool)
     if not path.is_file():
         abort(404)
     download_name = single_line(download_name) or "file"  # a header value: one line (werkzeug encodes the rest)
+    accel = current_app.config.get("UPLOAD_ACCEL_REDIRECT")
+    if accel:  # behind nginx (deploy/nginx-ops.conf): nginx sends the file itself, with Range and conditionals
+        response = send_file(path, mimetype=mime, as_attachment=as_attachment, download_name=download_name,
+                             conditional=False, etag=False, max_age=0, use_x_sendfile=True)
+        del response.headers["X-Sendfile"]
+        response.headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + key.lstrip("/")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "private, max-age=0, must-revalidate"
+        return response
     response = send_file(path, mimetype=mime, as_attachment=as_attachment, download_name=download_name,
                          conditional=True, etag=True, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"

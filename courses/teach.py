@@ -183,10 +183,9 @@ def preview(course_id: int):
     course = pages.course_for_page(course_id)
     if course is None:
         abort(404)
-    syllabus = pages.course_syllabus(course, logged_in=True)
-    return render_template("courses/detail.html", course=course, minutes=syllabus.minutes, syllabus=syllabus,
-                           preview=True, viewer=pages.course_viewer_parts(course, syllabus, {}, preview=True),
-                           syllabus_html=syllabus.rows.fill(pages.syllabus_badges({})), head_html=syllabus.head)
+    syllabus = pages.course_syllabus(course)
+    return render_template("courses/detail.html", course=course, syllabus=syllabus, preview=True,
+                           **pages.course_viewer(course, syllabus, {}, preview=True))
 
 
 # --- lectures ----------------------------------------------------------------------------------
