@@ -43,7 +43,7 @@ from flask import Flask, current_app, has_app_context
 from flask.globals import _cv_app, app_ctx
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import scoped_session, sessionmaker
 from werkzeug.security import generate_password_hash
@@ -177,17 +177,22 @@ def _install_joined_session() -> None:
     db.session = scoped_session(factory, scopefunc=lambda: id(app_ctx._get_current_object()))
 
 
-def _sqlite_begins_explicitly(engine) -> None:
-    """pysqlite starts transactions lazily and would let a SAVEPOINT commit the outer transaction; SQLAlchemy's
-    recipe: the driver leaves transactions alone and every begin is an explicit BEGIN."""
+def _begin_outer(connection: Connection):
+    """The test's transaction. On SQLite the driver starts transactions lazily and a first SAVEPOINT would
+    begin (and its RELEASE commit) one of its own: this connection, and only it, gets an explicit BEGIN
+    (SQLAlchemy's recipe, kept off the pool's other connections, whose code may run a PRAGMA first)."""
+    outer = connection.begin()
+    if connection.dialect.name == "sqlite":
+        connection.connection.driver_connection.isolation_level = None
+        connection.exec_driver_sql("BEGIN")
+    return outer
 
-    @event.listens_for(engine, "connect")
-    def no_driver_transactions(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None
 
-    @event.listens_for(engine, "begin")
-    def begin(conn):
-        conn.exec_driver_sql("BEGIN")
+def _end_outer(connection: Connection, outer) -> None:
+    outer.rollback()
+    if connection.dialect.name == "sqlite":
+        connection.connection.driver_connection.isolation_level = ""  # the driver's default again
+    connection.close()
 
 
 @pytest.fixture(scope="session")
@@ -205,9 +210,6 @@ def _session_app(tmp_path_factory):
     application.test_client_class = IsolatedClient
     _install_joined_session()
     with application.app_context():
-        if not ON_POSTGRES:
-            db.engine.dispose()
-            _sqlite_begins_explicitly(db.engine)
         reset_database()
         db.session.remove()
     pristine = (dict(application.config), dict(application.extensions))
@@ -256,15 +258,14 @@ def app(request, _session_app, tmp_path):
     try:
         if not commits:
             connection = db.engine.connect()
-            outer = connection.begin()
+            outer = _begin_outer(connection)
             _JOINED[application] = connection
         yield application
     finally:
         db.session.remove()
         _JOINED.pop(application, None)
         if outer is not None:
-            outer.rollback()
-            connection.close()
+            _end_outer(connection, outer)
         if commits:
             empty_database()
         ctx.pop()

@@ -76,7 +76,7 @@ def test_required_badge_follows_a_new_assignment(client, auth, grid):
     assert "必修截止 · 2026-12-01" in card_badges(client.get("/courses/").get_data(as_text=True), "必修课程")
 
 
-def test_a_change_from_another_server_shows_within_the_ttl(app, client, auth, grid, monkeypatch):
+def test_a_change_from_another_server_shows_within_the_ttl(committing_app, app, client, auth, grid, monkeypatch):
     member = grid["members"]["R-1-1"][0]
     course = make_course(grid["trainer"], title="别处修改的课程")
     now = [1000.0]
@@ -92,7 +92,7 @@ def test_a_change_from_another_server_shows_within_the_ttl(app, client, auth, gr
     assert "别处修改的课程" not in client.get("/courses/").get_data(as_text=True)
 
 
-def test_visibility_is_decided_on_the_fresh_row_even_when_cached(client, auth, grid):
+def test_visibility_is_decided_on_the_fresh_row_even_when_cached(committing_app, client, auth, grid):
     member = grid["members"]["R-1-1"][0]
     course = make_course(grid["trainer"], title="改为党员课程", audience=Audience.PUBLIC)
     auth.login(grid["public"])
@@ -105,7 +105,7 @@ def test_visibility_is_decided_on_the_fresh_row_even_when_cached(client, auth, g
     assert client.get(f"/courses/{course.id}").status_code == 200
 
 
-def test_no_cache_when_switched_off(app, client, auth, grid):
+def test_no_cache_when_switched_off(committing_app, app, client, auth, grid):
     app.extensions["courses_cache"] = cache.ContentCache(0)
     course = make_course(grid["trainer"], title="不缓存的课程")
     auth.login(grid["members"]["R-1-1"][0])
