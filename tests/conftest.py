@@ -233,15 +233,16 @@ def _restore(application: Flask, pristine) -> None:
 
 
 def empty_database() -> None:
-    """Delete every row (the committing tests' clean-up); sequences restart."""
-    tables = list(reversed(db.metadata.sorted_tables))
+    """Delete every row and restart the sequences (the committing tests' clean-up; DELETE: the tables are
+    small, and TRUNCATE's new files cost more on PostgreSQL)."""
+    deletes = [f'DELETE FROM "{table.name}"' for table in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            conn.exec_driver_sql("; ".join(deletes))  # one round trip
+            conn.exec_driver_sql("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'")
         else:
-            for table in tables:
-                conn.execute(table.delete())
+            for statement in deletes:
+                conn.exec_driver_sql(statement)
             if conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").first():
                 conn.exec_driver_sql("DELETE FROM sqlite_sequence")
 
