@@ -3,6 +3,7 @@ VENV    ?= .venv
 PYTHON  ?= python3
 PORT    ?= 8000
 WORKERS ?= 2
+TEST_WORKERS ?= auto
 BIN      = $(VENV)/bin
 FLASK    = $(BIN)/flask --app app
 
@@ -33,8 +34,10 @@ run: install translations
 	@echo "Serving on http://127.0.0.1:$(PORT)"
 	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --preload --timeout 300 --access-logfile - "app:create_app()"
 
+# The suite in parallel (pytest-xdist: a process per core, each with its own database, each taking whole test
+# files); TEST_WORKERS=0: one process.
 test: install translations
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: install translations
 	$(BIN)/python -m bench $(BENCH_ARGS)

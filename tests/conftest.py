@@ -212,24 +212,26 @@ def _session_app(tmp_path_factory):
     with application.app_context():
         reset_database()
         db.session.remove()
-    pristine = (dict(application.config), dict(application.extensions))
+    pristine = (dict(application.config), {name: _copied(value) for name, value in application.extensions.items()})
     yield application, pristine
     with application.app_context():
         db.engine.dispose()
 
 
+def _copied(value):
+    return copy.copy(value) if isinstance(value, (dict, list, set)) else value
+
+
 def _restore(application: Flask, pristine) -> None:
-    """Put back the config and per-app state (caches) a test may have changed."""
+    """Put back the config and per-app state (registries, caches) a test may have changed."""
     config, extensions = pristine
     application.config.clear()
     application.config.update(config)
     application.extensions.clear()
     for name, value in extensions.items():
-        if isinstance(value, (dict, list, set)):
-            value = copy.copy(value)
-        elif callable(getattr(value, "clear", None)) and not isinstance(value, type):
+        if not isinstance(value, (dict, list, set)) and callable(getattr(value, "clear", None)):
             value.clear()  # a cache object (the course page cache ...)
-        application.extensions[name] = value
+        application.extensions[name] = _copied(value)
 
 
 def empty_database() -> None:
