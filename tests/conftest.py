@@ -18,9 +18,11 @@ test runs inside one database transaction that is rolled back at its end.
   current user and database session, as in production; after a request changed data, re-read it in the test
   with ``db.session.expire_all()`` or ``db.session.refresh(obj)``), ``runner``, ``auth`` (``auth.login(user)``,
   ``auth.token(user)``), factories ``make_org``, ``make_user``, ``make_member``, and ``grid`` (a small district).
-- ``testing_config(**overrides)`` and ``shared_database_app(tmp_path, connections)`` for tests that build an app
-  of their own; such apps use ``DATABASE_URL`` (this worker's own database, see below) or SQLite in memory, never
-  the shared app's database, so they may drop and create tables as they like.
+- ``testing_config(**overrides)``, ``app_of_its_own(**overrides)`` (a new app with a fresh schema, for a test that
+  adds a route or error handler: Flask refuses those on an app that has served requests) and
+  ``shared_database_app(tmp_path, connections)`` (threads) for tests that build an app of their own; such apps
+  use ``DATABASE_URL`` (this worker's own database, see below) or SQLite in memory, never the shared app's
+  database, so they may drop and create tables as they like.
 
 Databases. SQLite by default: the shared app uses a file per process under pytest's temporary folder (a file,
 not memory, so that other connections see only committed data, as on PostgreSQL). With ``DATABASE_URL`` naming
