@@ -3,6 +3,7 @@ VENV    ?= .venv
 PYTHON  ?= python3
 PORT    ?= 8000
 WORKERS ?= 2
+TEST_WORKERS ?= auto
 BIN      = $(VENV)/bin
 FLASK    = $(BIN)/flask --app app
 
@@ -45,8 +46,10 @@ cluster: install translations
 cluster-stop:
 	OPS_FRONT_PORT=$(PORT) OPS_WEB_PORTS="$(WEB_PORTS)" OPS_REDIS_PORT=$(REDIS_PORT) deploy/cluster.sh stop
 
+# The suite in parallel (pytest-xdist: a process per core, each with its own database, each taking whole test
+# files); TEST_WORKERS=0: one process.
 test: install translations
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: install translations
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -28,10 +28,9 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
-from werkzeug.security import generate_password_hash
 
 from accounts import services
-from accounts.models import MemberCategory, Organization, Position, User
+from accounts.models import MemberCategory, Organization, Position, User, hash_password
 from core import clock
 from core.extensions import db
 from core.permissions import Role
@@ -260,7 +259,7 @@ def apply(result: Preview, by: User) -> dict[str, int]:
     """Write every planned row (the caller commits once; any error leaves nothing written)."""
     if result.errors:
         raise ImportError_(_("文件中有错误，未导入任何数据。"))
-    password_hash = generate_password_hash(secrets.token_urlsafe(24))  # set their own via a reset
+    password_hash = hash_password(secrets.token_urlsafe(24))  # set their own via a reset
     for plan in result.plans:
         if plan.action == "create":
             services.create_user(name=plan.name, phone=plan.phone, password_hash=password_hash, role=Role.MEMBER,

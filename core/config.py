@@ -41,6 +41,8 @@ class DefaultConfig:
     # within the window refuse further attempts until the oldest failure ages out.
     LOGIN_MAX_FAILURES = 5
     LOGIN_WINDOW_SECONDS = 600
+    # How new passwords are hashed (werkzeug's method string; the test suite uses a cheap "pbkdf2:sha256:1000").
+    PASSWORD_HASH_METHOD = "scrypt"
 
     # Redis (redis://host:6379/0): throttles (and the job queue) use it instead of the database when set.
     REDIS_URL: str | None = None

@@ -77,7 +77,7 @@ def test_required_badge_follows_a_new_assignment(client, auth, grid):
     assert "必修截止 · 2026-12-01" in card_badges(client.get("/courses/").get_data(as_text=True), "必修课程")
 
 
-def test_an_archive_written_elsewhere_leaves_the_cached_catalog_at_once(app, client, auth, grid):
+def test_an_archive_written_elsewhere_leaves_the_cached_catalog_at_once(committing_app, app, client, auth, grid):
     member = grid["members"]["R-1-1"][0]
     course = make_course(grid["trainer"], title="别处修改的课程")
     auth.login(member)
@@ -102,7 +102,7 @@ def test_an_orm_change_sets_a_new_content_version_in_its_transaction(app, client
     assert db.session.scalar(select(cache.ContentVersion.version)) != before
 
 
-def test_visibility_is_decided_on_the_fresh_row_even_when_cached(client, auth, grid):
+def test_visibility_is_decided_on_the_fresh_row_even_when_cached(committing_app, client, auth, grid):
     member = grid["members"]["R-1-1"][0]
     course = make_course(grid["trainer"], title="改为党员课程", audience=Audience.PUBLIC)
     auth.login(grid["public"])
@@ -115,7 +115,7 @@ def test_visibility_is_decided_on_the_fresh_row_even_when_cached(client, auth, g
     assert client.get(f"/courses/{course.id}").status_code == 200
 
 
-def test_a_rename_written_elsewhere_shows_on_the_card_at_once(app, client, auth, grid):
+def test_a_rename_written_elsewhere_shows_on_the_card_at_once(committing_app, app, client, auth, grid):
     course = make_course(grid["trainer"], title="不缓存的课程")
     auth.login(grid["members"]["R-1-1"][0])
     assert "不缓存的课程" in client.get("/courses/").get_data(as_text=True)

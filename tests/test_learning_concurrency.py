@@ -76,7 +76,7 @@ def count_statements():
 
 
 @pytest.mark.parametrize("kind", ["text", "video"])
-def test_a_heartbeat_costs_three_statements(app, grid, auth, client, monkeypatch, kind):
+def test_a_heartbeat_costs_three_statements(committing_app, app, grid, auth, client, monkeypatch, kind):
     clock = Clock(monkeypatch)
     _, text_lecture, video = make_course()
     auth.login(grid["members"]["R-1-1"][0])

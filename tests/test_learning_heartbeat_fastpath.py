@@ -14,6 +14,9 @@ from tests.conftest import ON_POSTGRES
 from tests import learning_fixtures
 from tests.learning_fixtures import Learner, ledger_seconds
 
+# heartbeats are credited on a connection of their own (learning.study): they need real commits
+pytestmark = pytest.mark.usefixtures("committing_app")
+
 INTERVAL = 30
 setup = learning_fixtures.setup  # the fixture: a logged-in member, a course, a movable clock
 

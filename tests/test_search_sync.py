@@ -22,7 +22,10 @@ from search import indexing, services
 from search.models import IndexLogEntry
 from tests.conftest import DATABASE_URL, ON_POSTGRES, reset_database
 from tests.conftest import testing_config as config_for_tests
-from tests.search_helpers import add_text_material, published_course, release_connections  # noqa: F401 (autouse fixture)
+from tests.search_helpers import add_text_material, published_course
+
+# the index catches up on a connection of its own after each commit: these tests need real commits
+pytestmark = pytest.mark.usefixtures("committing_app")
 
 ROOT = Path(__file__).resolve().parent.parent
 ANYONE = AnonymousUserMixin()
