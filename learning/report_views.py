@@ -257,9 +257,7 @@ def export():
 def _in_app_context(app, chunks):
     """The body, produced after the request has ended (the server reads it chunk by chunk): its queries run
     in an application context and session of their own. Unlike ``stream_with_context``, nothing runs until
-    the first chunk is read, so a response that is never read leaves nothing open. The first chunk (the
-    header row) needs no database; servers and test clients read it at once to start the response."""
-    yield next(chunks, b"")
+    the first chunk is read, so a response that is never read leaves nothing open."""
     with app.app_context():
         yield from chunks
 

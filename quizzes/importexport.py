@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 
 from core.storage import zip_inflated_size
-from core.text import xlsx_cell
+from core.spreadsheets import Sheet, xlsx_bytes
 from quizzes import grading, services
 from quizzes.models import Difficulty, Question, QuestionBank, QuestionKind
 from quizzes.services import QuestionData
@@ -285,17 +285,4 @@ def table_bytes(header: list[str], rows: list[list[object]], fmt: str, sheet_tit
         return ("\ufeff" + out.getvalue()).encode("utf-8")
     if fmt != "xlsx":
         raise ValueError(fmt)
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = sheet_title
-    sheet.append([xlsx_cell(v) for v in header])
-    for row in rows:
-        sheet.append([xlsx_cell(v) for v in row])  # a name with a control character must not break the file
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"  # text, never a formula
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes([Sheet(sheet_title, header, rows)])  # text stays text, even "=..."

@@ -1,4 +1,4 @@
-"""One XLSX workbook per class (openpyxl, write-only): 名单, 考勤, 考试成绩, 学时, 结业.
+"""One XLSX workbook per class (core.spreadsheets): 名单, 考勤, 考试成绩, 学时, 结业.
 
 Every sheet but the roster is read from the progress board (graduation.board), so the workbook and the
 page agree. Chinese headers, a bold frozen header row, numbers as numbers, text that a spreadsheet would
@@ -7,27 +7,18 @@ run as a formula neutralised (learning.exports.neutralise). The page and ``flask
 """
 from __future__ import annotations
 
-import io
-import re
-import zipfile
 from datetime import datetime
 from decimal import Decimal
 
 from flask import current_app
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
 from core import clock
-from core.text import xlsx_cell
+from core.spreadsheets import Sheet, xlsx_bytes
 from learning.classes.graduation import Board, Standing, board, rule_label
 from learning.classes.models import EnrolmentMode, ParticipantStatus, TrainingClass
 from learning.classes.services import participants
 from learning.exports import mask_phone, neutralise
 from learning.hours import to_units
-
-FIXED_TIME = (2000, 1, 1, 0, 0, 0)  # zip entry times: the same bytes whenever exported
-CORE_TIMES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
 
 STATUS_NAMES = {ParticipantStatus.APPLIED: "待审核", ParticipantStatus.APPROVED: "已录取",
                 ParticipantStatus.REJECTED: "未通过", ParticipantStatus.WITHDRAWN: "已退出"}
@@ -36,7 +27,7 @@ CATEGORY_NAMES = {"full": "正式党员", "probationary": "预备党员", "activ
 
 
 def _text(value: str) -> str:
-    return neutralise(xlsx_cell(value or ""))
+    return neutralise(value or "")
 
 
 def _local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -44,38 +35,18 @@ def _local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return local.strftime(fmt) if local else ""
 
 
-class _Sheet:
-    def __init__(self, book: Workbook, title: str, headers: list[str], widths: list[int] | None = None):
-        self.ws = book.create_sheet(title)
-        self.ws.freeze_panes = "A2"
-        for index, width in enumerate(widths or [], start=1):
-            self.ws.column_dimensions[_column_letter(index)].width = width
-        bold = Font(bold=True)
-        row = []
-        for header in headers:
-            cell = WriteOnlyCell(self.ws, value=_text(header))
-            cell.font = bold
-            row.append(cell)
-        self.ws.append(row)
-
-    def append(self, values: list) -> None:
-        self.ws.append([self._value(v) for v in values])
-
-    @staticmethod
-    def _value(value):
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            return "是" if value else "否"
-        if isinstance(value, (int, float, Decimal)):
-            return value
-        return _text(str(value))
+def _sheet(title: str, headers: list[str], widths: list[int], rows) -> Sheet:
+    return Sheet(title, [_text(h) for h in headers], ([_value(v) for v in row] for row in rows), widths)
 
 
-def _column_letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(index)
+def _value(value):
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (int, float, Decimal)):
+        return value
+    return _text(str(value))
 
 
 def session_header(session) -> str:
@@ -97,56 +68,66 @@ def rule_value(key: str, value) -> object:
     return to_units(int(value)) if key == "hours" else value
 
 
-def _roster(book: Workbook, training_class: TrainingClass, full_phones: bool) -> None:
-    sheet = _Sheet(book, "名单", ["序号", "姓名", "手机号", "所属组织", "类别", "报名方式", "状态", "加入时间"],
-                   [6, 12, 16, 24, 14, 12, 10, 18])
+def _roster(training_class: TrainingClass, full_phones: bool) -> Sheet:
+    return _sheet("名单", ["序号", "姓名", "手机号", "所属组织", "类别", "报名方式", "状态", "加入时间"],
+                  [6, 12, 16, 24, 14, 12, 10, 18], _roster_rows(training_class, full_phones))
+
+
+def _roster_rows(training_class: TrainingClass, full_phones: bool):
     for number, p in enumerate(participants(training_class), start=1):
         user = p.user
-        sheet.append([number, user.name, user.phone if full_phones else mask_phone(user.phone),
-                      user.organization.name if user.organization else "",
-                      CATEGORY_NAMES.get(user.category.value, ""), MODE_NAMES[p.source], STATUS_NAMES[p.status],
-                      _local(p.created_at)])
+        yield [number, user.name, user.phone if full_phones else mask_phone(user.phone),
+               user.organization.name if user.organization else "",
+               CATEGORY_NAMES.get(user.category.value, ""), MODE_NAMES[p.source], STATUS_NAMES[p.status],
+               _local(p.created_at)]
 
 
-def _attendance(book: Workbook, data: Board) -> None:
+def _attendance(data: Board) -> Sheet:
     headers = ["姓名", *[session_header(s) + ("（已取消）" if s.is_cancelled else "") for s in data.sessions],
                "出勤次数", "应出勤次数", "出勤率(%)"]
-    sheet = _Sheet(book, "考勤", headers, [12, *[16] * len(data.sessions), 10, 12, 10])
+    spec = ("考勤", headers, [12, *[16] * len(data.sessions), 10, 12, 10])
+    rows: list[list] = []
     for row in data.rows:
         uid = row.user.id
         marks = ["取消" if s.is_cancelled else ("✓" if (uid, s.id) in data.attendance else "缺") for s in data.sessions]
         share = round(row.attended * 100 / row.sessions_counted, 1) if row.sessions_counted else None
-        sheet.append([row.user.name, *marks, row.attended, row.sessions_counted, share])
+        rows.append([row.user.name, *marks, row.attended, row.sessions_counted, share])
+    return _sheet(*spec, rows)
 
 
-def _exams(book: Workbook, data: Board) -> None:
+def _exams(data: Board) -> Sheet:
     headers = ["姓名"]
     for item in data.exams:
         headers += [f"{item.title} 最高分(%)", f"{item.title} 是否合格"]
-    sheet = _Sheet(book, "考试成绩", headers, [12, *[18, 12] * len(data.exams)])
+    spec = ("考试成绩", headers, [12, *[18, 12] * len(data.exams)])
+    rows: list[list] = []
     for row in data.rows:
         values: list = [row.user.name]
         for item in data.exams:
             score = data.exam_scores.get((row.user.id, item.quiz_id))
             values += [score, (row.user.id, item.quiz_id) in data.exam_passed if score is not None else "未参加"]
-        sheet.append(values)
+        rows.append(values)
+    return _sheet(*spec, rows)
 
 
-def _hours(book: Workbook, data: Board) -> None:
+def _hours(data: Board) -> Sheet:
     tc = data.training_class
     required = to_units(tc.rule_min_hours_seconds) if tc.rule_min_hours_seconds is not None else None
-    sheet = _Sheet(book, "学时", ["姓名", "班期内学时", "结业要求学时", "班期"], [12, 12, 14, 24])
+    spec = ("学时", ["姓名", "班期内学时", "结业要求学时", "班期"], [12, 12, 14, 24])
+    rows: list[list] = []
     period = f"{tc.starts_on:%Y-%m-%d} 至 {tc.ends_on:%Y-%m-%d}"
     for row in data.rows:
-        sheet.append([row.user.name, to_units(row.hours_seconds), required, period])
+        rows.append([row.user.name, to_units(row.hours_seconds), required, period])
+    return _sheet(*spec, rows)
 
 
-def _results(book: Workbook, data: Board) -> None:
+def _results(data: Board) -> Sheet:
     headers = ["姓名"]
     for key in data.rule_keys:
         headers += [f"{rule_label(key)}（实际）", f"{rule_label(key)}（要求）", f"{rule_label(key)}是否达标"]
     headers += ["结业情况", "未达标项", "证书编号", "证书状态"]
-    sheet = _Sheet(book, "结业", headers, [12, *[14, 14, 12] * len(data.rule_keys), 14, 24, 30, 10])
+    spec = ("结业", headers, [12, *[14, 14, 12] * len(data.rule_keys), 14, 24, 30, 10])
+    rows: list[list] = []
     for row in data.rows:
         values: list = [row.user.name]
         for key in data.rule_keys:
@@ -157,37 +138,14 @@ def _results(book: Workbook, data: Board) -> None:
         values += [result_name(row), "、".join(rule_label(k) for k in row.missed),
                    certificate.number if certificate else "",
                    ("已撤销" if certificate.is_revoked else "有效") if certificate else ""]
-        sheet.append(values)
-
-
-
-def _normalise(raw: bytes) -> bytes:
-    """Rewrite the archive with fixed entry times and document dates: the same bytes for the same data."""
-    source = zipfile.ZipFile(io.BytesIO(raw))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = CORE_TIMES.sub(rb"\g<1>2000-01-01T00:00:00Z\g<3>", data)
-            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o600 << 16
-            target.writestr(entry, data)
-    return buffer.getvalue()
+        rows.append(values)
+    return _sheet(*spec, rows)
 
 
 def workbook_bytes(training_class: TrainingClass, *, full_phones: bool = False, now: datetime | None = None) -> bytes:
     data = board(training_class, now)
-    book = Workbook(write_only=True)
-    _roster(book, training_class, full_phones)
-    _attendance(book, data)
-    _exams(book, data)
-    _hours(book, data)
-    _results(book, data)
-    raw = io.BytesIO()
-    book.save(raw)
-    return _normalise(raw.getvalue())
+    return xlsx_bytes([_roster(training_class, full_phones), _attendance(data), _exams(data), _hours(data),
+                       _results(data)])
 
 
 def export_class_workbook(training_class: TrainingClass, out, *, full_phones: bool = False,
