@@ -38,7 +38,7 @@ from core import security as core_security
 from core.config import load_config, shared_secret_warning
 from core.database import set_sqlite_pragmas
 from core.extensions import babel, bootstrap, csrf, db, login_manager, migrate
-from core.nav import add_home_panel, add_nav_link, home_panels, nav_links, visible_nav
+from core.nav import add_home_panel, add_nav_link, nav_links, visible_nav
 from courses import api as courses_api
 from courses import cache as courses_cache
 from courses import cli as courses_cli
@@ -80,7 +80,7 @@ BLUEPRINTS = (
 NAV_LINKS = [*courses_views.NAV_LINKS, *courses_library.NAV_LINKS, *quizzes_views.NAV_LINKS, *learning_views.NAV_LINKS,
              *courses_teach.NAV_LINKS, *accounts_views.NAV_LINKS, *learning_report_views.NAV_LINKS,
              *classes_views.NAV_LINKS]
-HOME_PANELS = ("courses/_home_panel.html", "learning/_home_hours.html", classes_views.HOME_PANEL)
+HOME_PANELS = (courses_views.HOME_PANEL, learning_views.HOME_PANEL, classes_views.HOME_PANEL)  # (partial, its data)
 # Demo loaders in dependency order: the grid, courses, the library, quiz banks, a year of hours.
 DEMO_LOADERS = (courses_demo.load, demo_library.load, quizzes_demo.load, learning_demo.load,
                 classes_demo.load)
@@ -146,8 +146,8 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     for link in NAV_LINKS:
         add_nav_link(app, link)
-    for panel in HOME_PANELS:
-        add_home_panel(app, panel)
+    for template, data in HOME_PANELS:
+        add_home_panel(app, template, data)
     for endpoint in ("static", "bootstrap.static"):
         if endpoint in app.view_functions:
             permissions.mark_public_endpoint(app, endpoint)
@@ -247,4 +247,4 @@ def register_template_helpers(app: Flask) -> None:
         return {"has_role": permissions.has_role, "Role": permissions.Role,
                 "current_locale": str(get_locale() or "zh"), "nav_links": nav_links(app),
                 "nav_items": lambda: visible_nav(app, current_user),
-                "home_panels": home_panels(app), "chrome": page_chrome(app)}
+                "chrome": page_chrome(app)}

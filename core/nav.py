@@ -1,7 +1,9 @@
-"""Links in the top navigation bar. Each domain registers its own in ``register_blueprints``."""
+"""Links in the top navigation bar and panels of the home page. Each domain registers its own in
+``register_blueprints``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from flask import Flask, request, url_for
 from flask_babel import get_locale
@@ -44,10 +46,23 @@ def visible_nav(app: Flask, user) -> list[tuple[str, str]]:
     return items
 
 
-def add_home_panel(app: Flask, template: str) -> None:
-    """A partial shown on a logged-in user's home page (e.g. ``learning/_home_hours.html``)."""
-    app.extensions.setdefault("ops_home_panels", []).append(template)
+@dataclass(frozen=True)
+class HomePanel:
+    template: str  # a partial (e.g. ``learning/_home_hours.html``); it shows ``panel``
+    data: Callable[[Any], Any]  # the logged-in user -> what the partial shows; None or empty: no panel
 
 
-def home_panels(app: Flask) -> list[str]:
-    return app.extensions.get("ops_home_panels", [])
+def add_home_panel(app: Flask, template: str, data: Callable[[Any], Any]) -> None:
+    """A partial shown on a logged-in user's home page, with the data ``data(user)`` gives it (the home view
+    asks each panel's domain for its data; the partial only shows it)."""
+    app.extensions.setdefault("ops_home_panels", []).append(HomePanel(template, data))
+
+
+def home_panels(app: Flask, user) -> list[tuple[str, Any]]:
+    """(template, data) of each panel ``user`` sees, in the order they were added."""
+    shown = []
+    for panel in app.extensions.get("ops_home_panels", []):
+        data = panel.data(user)
+        if data:
+            shown.append((panel.template, data))
+    return shown

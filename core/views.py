@@ -4,10 +4,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
 from sqlalchemy import text
 
 from core.api import build_openapi, doc
 from core.extensions import db
+from core.nav import home_panels
 from core.permissions import public
 
 bp = Blueprint("core", __name__)
@@ -26,7 +28,8 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
 @bp.get("/")
 @public
 def index():
-    return render_template("home/index.html")
+    panels = home_panels(current_app, current_user) if current_user.is_authenticated else []
+    return render_template("home/index.html", panels=panels)
 
 
 @bp.get("/livez")

@@ -20,6 +20,7 @@ from learning import enrollments
 bp = Blueprint("courses", __name__)
 
 NAV_LINKS = [NavLink("courses.catalog", _l("课程"), anonymous=True)]
+HOME_PANEL = ("courses/_home_panel.html", enrollments.required_courses_for)  # (course, due date) of my required courses
 
 CATALOG_PER_PAGE = pages.CATALOG_PER_PAGE
 
@@ -27,7 +28,7 @@ CATALOG_PER_PAGE = pages.CATALOG_PER_PAGE
 @bp.app_context_processor
 def course_helpers():
     return {"KIND_LABELS": KIND_LABELS, "AUDIENCE_LABELS": AUDIENCE_LABELS, "STATUS_LABELS": STATUS_LABELS,
-            "required_courses_for": enrollments.required_courses_for, "format_duration": services.format_duration,
+            "format_duration": services.format_duration,
             "cover_url": cover_url}
 
 

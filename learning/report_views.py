@@ -257,7 +257,10 @@ def export():
 def _in_app_context(app, chunks):
     """The body, produced after the request has ended (the server reads it chunk by chunk): its queries run
     in an application context and session of their own. Unlike ``stream_with_context``, nothing runs until
-    the first chunk is read, so a response that is never read leaves nothing open."""
+    the first chunk is read, so a response that is never read leaves nothing open. The first chunk is empty and
+    produced outside that context: servers send the headers with it (the download starts) and test clients read
+    it at once to start the response, while the request's own context is still there."""
+    yield b""
     with app.app_context():
         yield from chunks
 

@@ -52,6 +52,14 @@ def member_overview(member: User, year: int) -> dict:
     return data
 
 
+def home_panel(user: User) -> dict:
+    """The home page's hours panel: this year's overview."""
+    return member_overview(user, hours.current_year())
+
+
+HOME_PANEL = ("learning/_home_hours.html", home_panel)
+
+
 def _required_courses(member: User) -> list[dict]:
     try:
         from learning.enrollments import required_courses_for
@@ -84,11 +92,6 @@ COURSE_HOURS: dict = {}  # course_hours' statement
 
 @bp.app_context_processor
 def hours_helpers():
-    def hours_panel():
-        if not current_user.is_authenticated:
-            return None
-        return member_overview(current_user, hours.current_year())
-
     def course_hours(course: Course, done: int | None = None, total: int | None = None):
         """The course page's box: the credit rule, my time on it, my certificate. The course page passes the
         progress it already counted (``done``/``total``); the time and the certificate take one query."""
@@ -103,7 +106,7 @@ def hours_helpers():
             done, total = course_progress(user_id, course.id)
         return hours.course_box(course, seconds, certificate_id, done, total)
 
-    return {"hours_panel": hours_panel, "course_hours": course_hours, "format_units": hours.format_units,
+    return {"course_hours": course_hours, "format_units": hours.format_units,
             "hours_duration": hours.format_duration, "hour_source_labels": SOURCE_LABELS}
 
 

@@ -29,7 +29,6 @@ from quizzes.models import Attempt, AttemptStatus
 bp = Blueprint("classes", __name__, url_prefix="/classes")
 
 NAV_LINKS = [NavLink("classes.index", _l("培训班"))]
-HOME_PANEL = "classes/_home_panel.html"
 MANAGERS = (Role.ORGANIZER, Role.TRAINER)
 
 MODE_LABELS = {EnrolmentMode.ROSTER.value: _l("组织指定（名册）"), EnrolmentMode.APPLICATION.value: _l("申请审核"),
@@ -82,7 +81,7 @@ def rule_figure(rule) -> str:
 @bp.app_context_processor
 def class_helpers():
     return {"class_mode_labels": MODE_LABELS, "class_status_labels": STATUS_LABELS,
-            "participant_labels": PARTICIPANT_LABELS, "plan_item_labels": ITEM_LABELS, "class_home": home_panel,
+            "participant_labels": PARTICIPANT_LABELS, "plan_item_labels": ITEM_LABELS,
             "rule_state": rule_state, "rule_figure": rule_figure, "rule_label": graduation.rule_label}
 
 
@@ -99,19 +98,20 @@ def next_sessions(class_ids: list[int], now: datetime) -> dict[int, ClassSession
     return found
 
 
-def home_panel() -> dict | None:
+def home_panel(user: User) -> dict | None:
     """The home page panel: my classes' next sessions and unread notices about changed sessions."""
-    if not current_user.is_authenticated:
-        return None
     now = clock.utcnow()
-    mine = [c for c in services.my_classes(current_user) if c.status != ClassStatus.GRADUATED]
+    mine = [c for c in services.my_classes(user) if c.status != ClassStatus.GRADUATED]
     upcoming = next_sessions([c.id for c in mine], now)
     rows = sorted(((c, upcoming.get(c.id)) for c in mine),
                   key=lambda pair: (pair[1] is None, pair[1].starts_at if pair[1] else datetime.max))
-    notices = [(n, services.notice_text(n)) for n in services.unread_notices(current_user)]
+    notices = [(n, services.notice_text(n)) for n in services.unread_notices(user)]
     if not rows and not notices:
         return None
     return {"rows": rows[:5], "notices": notices}
+
+
+HOME_PANEL = ("classes/_home_panel.html", home_panel)
 
 
 # --- index -----------------------------------------------------------------------------------------------------
