@@ -53,6 +53,7 @@ from learning.classes import api as classes_api
 from learning.classes import calendar as classes_calendar
 from learning.classes import cli as classes_cli
 from learning.classes import demo as classes_demo
+from learning.classes import manage_views as classes_manage_views
 from learning.classes import views as classes_views
 from learning import cli as learning_cli
 from learning import demo as learning_demo
@@ -60,6 +61,7 @@ from learning import report_cli as learning_report_cli
 from learning import report_views as learning_report_views
 from learning import views as learning_views
 from quizzes import api as quizzes_api
+from quizzes import authoring as quizzes_authoring
 from quizzes import cli as quizzes_cli
 from quizzes import demo as quizzes_demo
 from quizzes import views as quizzes_views
@@ -71,13 +73,14 @@ from search import views as search_views
 BLUEPRINTS = (
     core_views.bp, accounts_views.bp, accounts_api.bp,
     courses_views.bp, courses_teach.bp, courses_api.bp, courses_library.bp, courses_library_api.bp,
-    quizzes_views.bp, quizzes_api.bp,
+    quizzes_views.bp, quizzes_authoring.bp, quizzes_api.bp,
     *learning_views.BLUEPRINTS(), learning_report_views.bp,
     search_views.bp, search_api.bp,
     classes_api.bp, classes_calendar.bp,
-    classes_views.bp,
+    classes_views.bp, classes_manage_views.bp,
 )
-NAV_LINKS = [*courses_views.NAV_LINKS, *courses_library.NAV_LINKS, *quizzes_views.NAV_LINKS, *learning_views.NAV_LINKS,
+NAV_LINKS = [*courses_views.NAV_LINKS, *courses_library.NAV_LINKS, *quizzes_views.NAV_LINKS,
+             *quizzes_authoring.NAV_LINKS, *learning_views.NAV_LINKS,
              *courses_teach.NAV_LINKS, *accounts_views.NAV_LINKS, *learning_report_views.NAV_LINKS,
              *classes_views.NAV_LINKS]
 HOME_PANELS = (courses_views.HOME_PANEL, learning_views.HOME_PANEL, classes_views.HOME_PANEL)  # (partial, its data)

@@ -1,18 +1,20 @@
-"""Trainer pages on the ``quizzes`` blueprint: banks and questions, import with preview, export,
+"""Trainer pages (the ``quizzes_authoring`` blueprint, under /quizzes/ beside the members' pages): banks and questions, import with preview, export,
 quiz building (fixed questions or draw rules), analytics and results export."""
 from __future__ import annotations
 
 from datetime import timezone
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms.fields.choices import SelectChoice
 
 from core import clock
 from core.extensions import db
+from core.nav import NavLink
 from core.permissions import Role, role_required
 from core.requests import accepts_upload
 from courses.models import Course
@@ -20,8 +22,10 @@ from quizzes import analytics, importexport, services
 from quizzes.forms import BankForm, ImportForm, QuestionForm, QuizForm
 from quizzes.models import Question, QuestionBank, Quiz, ReviewPolicy
 from quizzes.services import QuizError
-from quizzes.views import bp
 
+bp = Blueprint("quizzes_authoring", __name__, url_prefix="/quizzes")
+
+NAV_LINKS = [NavLink("quizzes_authoring.banks", _l("题库"), frozenset({Role.TRAINER}))]
 STAFF = (Role.TRAINER,)
 FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -100,7 +104,7 @@ def _bank_form(bank: QuestionBank | None):
             bank.description = form.description.data or ""
         db.session.commit()
         flash(_("题库已保存"), "success")
-        return redirect(url_for("quizzes.bank", bank_id=bank.id))
+        return redirect(url_for("quizzes_authoring.bank", bank_id=bank.id))
     return render_template("quizzes/bank_form.html", form=form, bank=bank)
 
 
@@ -157,7 +161,7 @@ def _question_form(bank: QuestionBank, question: Question | None):
             else:
                 db.session.commit()
                 flash(_("题目已保存"), "success")
-                return redirect(url_for("quizzes.bank", bank_id=bank.id))
+                return redirect(url_for("quizzes_authoring.bank", bank_id=bank.id))
         status = 422
     elif request.method == "POST":
         status = 422
@@ -171,7 +175,7 @@ def question_delete(question_id: int):
     services.delete_question(question)
     db.session.commit()
     flash(_("题目已删除"), "success")
-    return redirect(url_for("quizzes.bank", bank_id=question.bank_id))
+    return redirect(url_for("quizzes_authoring.bank", bank_id=question.bank_id))
 
 
 @bp.route("/banks/<int:bank_id>/import", methods=["GET", "POST"])
@@ -209,11 +213,11 @@ def bank_import_confirm(bank_id: int):
     preview = importexport.check_cells(cell_rows, bank)  # the bank may have changed since the preview
     if preview.errors:
         flash(_("题库在预览后发生了变化，请重新上传文件。"), "warning")
-        return redirect(url_for("quizzes.bank_import", bank_id=bank.id))
+        return redirect(url_for("quizzes_authoring.bank_import", bank_id=bank.id))
     count = importexport.import_rows(bank, preview.rows)
     db.session.commit()
     flash(_("已导入 %(n)d 道题", n=count), "success")
-    return redirect(url_for("quizzes.bank", bank_id=bank.id))
+    return redirect(url_for("quizzes_authoring.bank", bank_id=bank.id))
 
 
 @bp.get("/banks/<int:bank_id>/export.<fmt>")
@@ -323,7 +327,7 @@ def _quiz_form(quiz: Quiz | None):
         else:
             db.session.commit()
             flash(_("测验已保存"), "success")
-            return redirect(url_for("quizzes.manage"))
+            return redirect(url_for("quizzes_authoring.manage"))
     elif request.method == "POST":
         status = 422
     return render_template("quizzes/quiz_form.html", form=form, quiz=quiz, questions=questions, chosen=chosen,

@@ -1,5 +1,6 @@
 """Member pages: the quizzes I may take, taking one (autosaved, server-timed), and the result.
-Trainer pages (banks, questions, import/export, quiz building, analytics) are in ``quizzes.authoring``."""
+Trainer pages (banks, questions, import/export, quiz building, analytics) are the blueprint of
+``quizzes.authoring``."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -17,7 +18,6 @@ bp = Blueprint("quizzes", __name__, url_prefix="/quizzes")
 
 NAV_LINKS = [
     NavLink("quizzes.index", _l("测验")),
-    NavLink("quizzes.banks", _l("题库"), frozenset({Role.TRAINER})),
 ]
 
 
@@ -127,5 +127,3 @@ def result(attempt_id: int):
     return render_template("quizzes/result.html", attempt=attempt, payload=payload, QuestionKind=QuestionKind,
                            AttemptStatus=AttemptStatus)
 
-
-from quizzes import authoring  # noqa: E402,F401  (trainer routes on the same blueprint)

@@ -1,13 +1,14 @@
 """Training-class management pages (organizers, trainers, admins): create and edit a class, its plan
 (online courses, offline sessions, exams), graduation rules, the roster, the progress board, graduation,
-certificate revocation and the workbook export. Routes of the ``classes`` blueprint (views.py); which
-classes a user manages is decided by ``learning.classes.services`` (NotFound outside their scope)."""
+certificate revocation and the workbook export: the ``classes_manage`` blueprint, under /classes/ beside the
+participants' pages (views.py); which classes a user manages is decided by ``learning.classes.services``
+(NotFound outside their scope)."""
 from __future__ import annotations
 
 import io
 from urllib.parse import quote
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -25,9 +26,11 @@ from learning.classes.forms import (ClassForm, CourseItemForm, ExamForm, Graduat
                                     RulesForm, SessionForm)
 from learning.classes.models import (ClassCertificate, ClassType, EnrolmentMode, Participant, ParticipantStatus,
                                      PlanItem, TrainingClass)
-from learning.classes.views import MANAGERS, MODE_LABELS, bp, to_local, to_utc
+from learning.classes.views import MANAGERS, MODE_LABELS, to_local, to_utc
 from learning.hours import to_units, units_to_seconds
 from quizzes.models import Quiz
+
+bp = Blueprint("classes_manage", __name__, url_prefix="/classes")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -84,7 +87,7 @@ def create():
         else:
             db.session.commit()
             flash(_("培训班已创建。接下来请安排教学计划和结业条件。"), "success")
-            return redirect(url_for("classes.manage", class_id=item.id))
+            return redirect(url_for("classes_manage.manage", class_id=item.id))
     return render_template("classes/form.html", form=form, item=None), (400 if form.errors else 200)
 
 
@@ -94,7 +97,7 @@ def edit(class_id: int):
     item = managed_or_404(class_id)
     if item.is_frozen:
         flash(_("培训班已结业，不能再修改。"), "warning")
-        return redirect(url_for("classes.manage", class_id=item.id))
+        return redirect(url_for("classes_manage.manage", class_id=item.id))
     form = ClassForm(obj=None if request.method == "POST" else _class_defaults(item))
     _fill_class_choices(form, item)
     if form.validate_on_submit():
@@ -106,7 +109,7 @@ def edit(class_id: int):
         else:
             db.session.commit()
             flash(_("已保存。"), "success")
-            return redirect(url_for("classes.manage", class_id=item.id))
+            return redirect(url_for("classes_manage.manage", class_id=item.id))
     return render_template("classes/form.html", form=form, item=item), (400 if form.errors else 200)
 
 
@@ -143,7 +146,7 @@ def change_status(class_id: int, action: str):
     else:
         db.session.commit()
         flash(message, "success")
-    return redirect(url_for("classes.manage", class_id=item.id))
+    return redirect(url_for("classes_manage.manage", class_id=item.id))
 
 
 # --- the plan: courses, sessions, exams, rules ---------------------------------------------------------------
@@ -207,7 +210,7 @@ def add_course(class_id: int):
         return _manage_page(item, 400, course_form=form)
     db.session.commit()
     flash(_("课程已加入教学计划。"), "success")
-    return redirect(url_for("classes.manage", class_id=item.id) + "#plan")
+    return redirect(url_for("classes_manage.manage", class_id=item.id) + "#plan")
 
 
 @bp.post("/<int:class_id>/plan/exams")
@@ -226,7 +229,7 @@ def add_exam(class_id: int):
         return _manage_page(item, 400, exam_form=form)
     db.session.commit()
     flash(_("考试已加入教学计划。"), "success")
-    return redirect(url_for("classes.manage", class_id=item.id) + "#plan")
+    return redirect(url_for("classes_manage.manage", class_id=item.id) + "#plan")
 
 
 @bp.post("/<int:class_id>/plan/sessions")
@@ -251,7 +254,7 @@ def add_session(class_id: int):
         return _manage_page(item, 400, session_form=form)
     db.session.commit()
     flash(_("课次已安排。"), "success")
-    return redirect(url_for("classes.manage", class_id=item.id) + "#schedule")
+    return redirect(url_for("classes_manage.manage", class_id=item.id) + "#schedule")
 
 
 @bp.post("/<int:class_id>/plan/items/<int:item_id>/remove")
@@ -269,7 +272,7 @@ def remove_item(class_id: int, item_id: int):
     else:
         db.session.commit()
         flash(_("已从教学计划中移除。"), "success")
-    return redirect(url_for("classes.manage", class_id=item.id) + "#plan")
+    return redirect(url_for("classes_manage.manage", class_id=item.id) + "#plan")
 
 
 @bp.post("/<int:class_id>/rules")
@@ -290,7 +293,7 @@ def rules(class_id: int):
         return _manage_page(item, 400, rules_form=form)
     db.session.commit()
     flash(_("结业条件已保存。"), "success")
-    return redirect(url_for("classes.manage", class_id=item.id) + "#rules")
+    return redirect(url_for("classes_manage.manage", class_id=item.id) + "#rules")
 
 
 @bp.route("/sessions/<int:session_id>/move", methods=["GET", "POST"])
@@ -312,7 +315,7 @@ def move_session(session_id: int):
         else:
             db.session.commit()
             flash(_("课次已调整，已通知 %(n)s 名学员。", n=notified), "success")
-            return redirect(url_for("classes.manage", class_id=session.class_id) + "#schedule")
+            return redirect(url_for("classes_manage.manage", class_id=session.class_id) + "#schedule")
     return render_template("classes/session_change.html", form=form, session=session, action="move"), \
         (400 if form.errors else 200)
 
@@ -331,7 +334,7 @@ def cancel_session(session_id: int):
         else:
             db.session.commit()
             flash(_("课次已取消，已通知 %(n)s 名学员。", n=notified), "success")
-            return redirect(url_for("classes.manage", class_id=session.class_id) + "#schedule")
+            return redirect(url_for("classes_manage.manage", class_id=session.class_id) + "#schedule")
     return render_template("classes/session_change.html", form=form, session=session, action="cancel"), \
         (400 if form.errors else 200)
 
@@ -375,17 +378,17 @@ def roster_add(class_id: int):
     ids = [int(v) for v in request.form.getlist("member_id") if v.isdigit()][:200]
     if not ids:
         flash(_("请先勾选要加入的党员。"), "warning")
-        return redirect(url_for("classes.roster", class_id=item.id, q=request.form.get("q", "")))
+        return redirect(url_for("classes_manage.roster", class_id=item.id, q=request.form.get("q", "")))
     members = list(db.session.scalars(select(User).where(User.id.in_(ids))))
     try:
         added = services.add_roster_members(item, members, current_user)
     except services.ClassError as error:
         db.session.rollback()
         flash(str(error), "danger")
-        return redirect(url_for("classes.roster", class_id=item.id, q=request.form.get("q", "")))
+        return redirect(url_for("classes_manage.roster", class_id=item.id, q=request.form.get("q", "")))
     db.session.commit()
     flash(_("已加入 %(n)s 人。", n=len(added)), "success")
-    return redirect(url_for("classes.roster", class_id=item.id))
+    return redirect(url_for("classes_manage.roster", class_id=item.id))
 
 
 def _participant_or_404(class_id: int, participant_id: int) -> Participant:
@@ -403,7 +406,7 @@ def roster_decide(class_id: int, participant_id: int, action: str):
     reason = (request.form.get("reason") or "").strip()[:300]
     if action == "reject" and not reason:
         flash(_("请填写不予通过的原因。"), "danger")
-        return redirect(url_for("classes.roster", class_id=class_id))
+        return redirect(url_for("classes_manage.roster", class_id=class_id))
     operations = {"approve": lambda: services.approve(participant, current_user),
                   "reject": lambda: services.reject(participant, current_user, reason),
                   "remove": lambda: services.remove_participant(participant, current_user, reason)}
@@ -418,7 +421,7 @@ def roster_decide(class_id: int, participant_id: int, action: str):
         db.session.commit()
         flash({"approve": _("已录取%(n)s。"), "reject": _("已不予通过%(n)s的申请。"),
                "remove": _("已将%(n)s移出培训班。")}[action] % {"n": participant.user.name}, "success")
-    return redirect(url_for("classes.roster", class_id=class_id))
+    return redirect(url_for("classes_manage.roster", class_id=class_id))
 
 
 # --- progress board, graduation, export ------------------------------------------------------------------------
@@ -446,17 +449,17 @@ def graduate(class_id: int):
     form = GraduateForm()
     if not form.validate_on_submit():
         flash(_("请勾选确认后再结业。"), "danger")
-        return redirect(url_for("classes.board", class_id=item.id))
+        return redirect(url_for("classes_manage.board", class_id=item.id))
     try:
         outcome = services.graduate(item, current_user)
     except graduation.GraduationError as error:
         db.session.rollback()
         flash(str(error), "danger")
-        return redirect(url_for("classes.board", class_id=item.id))
+        return redirect(url_for("classes_manage.board", class_id=item.id))
     db.session.commit()
     flash(_("结业完成：新颁发证书 %(issued)s 张，未达到结业条件 %(missed)s 人。", issued=len(outcome.issued),
             missed=len(outcome.not_graduated)), "success")
-    return redirect(url_for("classes.board", class_id=item.id) + "#results")
+    return redirect(url_for("classes_manage.board", class_id=item.id) + "#results")
 
 
 @bp.post("/certificates/<int:certificate_id>/revoke")
@@ -472,7 +475,7 @@ def revoke(certificate_id: int):
         services.revoke_certificate(certificate, current_user, form.reason.data)
         db.session.commit()
         flash(_("证书 %(n)s 已撤销，编号不再使用。", n=certificate.number), "success")
-    return redirect(url_for("classes.board", class_id=certificate.class_id) + "#results")
+    return redirect(url_for("classes_manage.board", class_id=certificate.class_id) + "#results")
 
 
 @bp.get("/<int:class_id>/export.xlsx")

@@ -275,5 +275,3 @@ def verify(code: str | None = None):
     item = services.certificate_by_code(code) if code else None
     return render_template("classes/verify.html", code=code, c=item), (404 if code and item is None else 200)
 
-
-from learning.classes import manage_views  # noqa: F401  (the management routes, on this blueprint)
