@@ -19,7 +19,7 @@ import accounts.models  # noqa: F401  (every model module, so create_all and Ale
 import core.throttle  # noqa: F401
 import courses.models  # noqa: F401
 import learning.models  # noqa: F401
-import learning.classes.models  # noqa: F401
+import classes.models  # noqa: F401
 import quizzes.models  # noqa: F401
 import search.models  # noqa: F401
 from accounts import api as accounts_api
@@ -49,16 +49,16 @@ from courses import library_api as courses_library_api
 from courses import teach as courses_teach
 from courses import views as courses_views
 from learning import api as learning_api
-from learning.classes import api as classes_api
-from learning.classes import calendar as classes_calendar
-from learning.classes import cli as classes_cli
-from learning.classes import demo as classes_demo
-from learning.classes import manage_views as classes_manage_views
-from learning.classes import views as classes_views
+from classes import api as classes_api
+from classes import calendar as classes_calendar
+from classes import cli as classes_cli
+from classes import demo as classes_demo
+from classes import manage_views as classes_manage_views
+from classes import views as classes_views
 from learning import cli as learning_cli
 from learning import demo as learning_demo
-from learning import report_cli as learning_report_cli
-from learning import report_views as learning_report_views
+from reports import cli as reports_cli
+from reports import views as reports_views
 from learning import views as learning_views
 from quizzes import api as quizzes_api
 from quizzes import authoring as quizzes_authoring
@@ -74,14 +74,14 @@ BLUEPRINTS = (
     core_views.bp, accounts_views.bp, accounts_api.bp,
     courses_views.bp, courses_teach.bp, courses_api.bp, courses_library.bp, courses_library_api.bp,
     quizzes_views.bp, quizzes_authoring.bp, quizzes_api.bp,
-    *learning_views.BLUEPRINTS(), learning_report_views.bp,
+    *learning_views.BLUEPRINTS(), reports_views.bp,
     search_views.bp, search_api.bp,
     classes_api.bp, classes_calendar.bp,
     classes_views.bp, classes_manage_views.bp,
 )
 NAV_LINKS = [*courses_views.NAV_LINKS, *courses_library.NAV_LINKS, *quizzes_views.NAV_LINKS,
              *quizzes_authoring.NAV_LINKS, *learning_views.NAV_LINKS,
-             *courses_teach.NAV_LINKS, *accounts_views.NAV_LINKS, *learning_report_views.NAV_LINKS,
+             *courses_teach.NAV_LINKS, *accounts_views.NAV_LINKS, *reports_views.NAV_LINKS,
              *classes_views.NAV_LINKS]
 HOME_PANELS = (courses_views.HOME_PANEL, learning_views.HOME_PANEL, classes_views.HOME_PANEL)  # (partial, its data)
 # Demo loaders in dependency order: the grid, courses, the library, quiz banks, a year of hours.
@@ -187,7 +187,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(quizzes_cli.quizzes_cli)
     app.cli.add_command(search_cli.search_cli)
     app.cli.add_command(classes_cli.classes_cli)  # flask classes export / list / types
-    learning_report_cli.register(app)  # flask hours export
+    reports_cli.register(app)  # flask hours export
     learning_cli.register(app)  # flask hours requirements / require
     app.cli.add_command(demo_command)
     app.cli.add_command(check_secret_key_command)

@@ -192,13 +192,13 @@ SIMPLE_DUMPS = {  # the plain rows without any computation: a lower bound for th
 
 
 def export_sql(app, kind: str) -> str:
-    """The export's own SELECT (learning.exports.summary_sql / ledger_sql), with its values written in: the
+    """The export's own SELECT (reports.exports.summary_sql / ledger_sql), with its values written in: the
     database's tool then dumps exactly the rows the export formats."""
     from core.extensions import db
-    from learning import exports, reports
+    from reports import compliance, exports
 
     with app.app_context(), app.test_request_context():
-        job = exports.ExportRequest(kind=kind, fmt="csv", root=None, period=reports.Period.for_year(2026))
+        job = exports.ExportRequest(kind=kind, fmt="csv", root=None, period=compliance.Period.for_year(2026))
         stmt = exports.summary_sql(job) if kind == "summary" else exports.ledger_sql(job)
         return str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True})).replace("\n", " ")
 

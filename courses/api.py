@@ -9,7 +9,7 @@ from core.permissions import login_required, public
 from courses import services, visibility
 from courses.models import Course, Lecture, LectureKind
 from courses.views import lecture_media_url, material_file_url
-from learning import enrollments
+from courses import enrollments
 
 bp = api_blueprint("courses_api", __name__)
 

@@ -19,7 +19,7 @@ from courses.demo_content import COURSES, REQUIRED
 from courses.demo_library import simple_pdf
 from courses.materials import DuplicateMaterial, add_material
 from courses.models import Audience, Course, CourseStatus, CreditMode, LectureKind
-from learning import enrollments
+from courses import enrollments
 
 TRAINER_PHONES = ["13800000011", "13800000012", "13800000013"]
 VIDEO_SECONDS = 4

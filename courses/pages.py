@@ -99,7 +99,7 @@ def catalog_page(user, *, sort: str, filters: dict, page_number: int) -> Catalog
 def required_ids(user) -> dict:
     """{course id: due date} required of ``user``: it depends only on their organization (and its ancestors),
     so it is cached per organization."""
-    from learning import enrollments
+    from courses import enrollments
 
     org = user.organization if user is not None and user.is_authenticated else None
     if org is None:
@@ -227,7 +227,7 @@ def _statements() -> dict:
     The hot ones are Core selects of table columns run on the connection: a page needs a few values of each
     row, not ORM objects."""
     from learning.hours import course_box_columns
-    from learning.models import Enrollment, LectureProgress
+    from courses.models import Enrollment, LectureProgress
 
     courses, lectures = Course.__table__.c, Lecture.__table__.c
     enrollments, progress = Enrollment.__table__.c, LectureProgress.__table__.c

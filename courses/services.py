@@ -334,7 +334,7 @@ def catalog_query(user, *, category: str | None = None, tag: str | None = None, 
 
     ``required``: "required" keeps the courses required of the user, "optional" the others.
     Learners see published courses only; ``authoring`` (the /teach list) shows every status to staff."""
-    from learning.enrollments import required_subquery
+    from courses.enrollments import required_subquery
 
     stmt = select(Course).where(visibility.course_condition(user))
     if not authoring:
@@ -393,7 +393,7 @@ def syllabus(course_id: int) -> list[tuple[int, str, LectureKind]]:
 
 def progress_by_lecture(user, course_id: int) -> dict[int, datetime | None]:
     """{lecture id: completed_at (None when started, not finished)} for ``user`` in one query."""
-    from learning.models import LectureProgress
+    from courses.models import LectureProgress
 
     if user is None or not user.is_authenticated:
         return {}

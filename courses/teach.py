@@ -17,7 +17,7 @@ from core.requests import accepts_upload
 from courses import pages, services
 from courses.forms import AssignForm, CourseForm, LectureForm
 from courses.models import Audience, Course, CourseStatus, CreditMode, Lecture, LectureKind, RequiredAssignment
-from learning import enrollments
+from courses import enrollments
 
 bp = Blueprint("courses_teach", __name__)
 

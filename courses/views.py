@@ -15,7 +15,7 @@ from core.permissions import login_required, public
 from courses import pages, reading, services, visibility
 from courses.forms import AUDIENCE_LABELS, KIND_LABELS, STATUS_LABELS
 from courses.models import Course, LectureKind
-from learning import enrollments
+from courses import enrollments
 
 bp = Blueprint("courses", __name__)
 

@@ -16,7 +16,8 @@ from core import clock
 from core.extensions import db
 from courses.models import Course, CreditMode, Lecture
 from learning.ledger import record_entry
-from learning.models import Certificate, Enrollment, EnrollmentSource, HourEntry, HourSource, LectureProgress
+from learning.models import Certificate, HourEntry, HourSource
+from courses.models import Enrollment, EnrollmentSource, LectureProgress
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed from paper
 

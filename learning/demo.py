@@ -22,8 +22,8 @@ from core.extensions import db
 from core.permissions import Role
 from courses.models import Course, CourseStatus, Lecture, LectureKind
 from learning import hours
-from learning.models import (CheckIn, HourAudit, HourEntry, HourSource, LectureProgress, OfflineClass,
-                             StudySession)
+from learning.models import CheckIn, HourAudit, HourEntry, HourSource, OfflineClass, StudySession
+from courses.models import LectureProgress
 
 MARKER = "demo:loaded"
 SEED = 20250701

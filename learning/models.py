@@ -1,4 +1,5 @@
-"""The learning record: enrollments, lecture progress, and the training-hour ledger."""
+"""The learning record: the training-hour ledger, study sessions, offline classes and check-ins, requirements,
+certificates. (Enrollments and lecture progress belong to courses: ``courses.models``.)"""
 from __future__ import annotations
 
 import enum
@@ -15,45 +16,6 @@ from core import clock
 from core.extensions import db
 from courses.models import Course, Lecture
 from learning import totals
-
-
-class EnrollmentSource(str, enum.Enum):
-    SELF = "self"  # the learner enrolled
-    ASSIGNED = "assigned"  # a required-course assignment enrolled them
-
-
-class Enrollment(db.Model):
-    __tablename__ = "enrollments"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
-    source: Mapped[EnrollmentSource] = mapped_column(enum_column(EnrollmentSource), default=EnrollmentSource.SELF)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
-    completed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
-
-    user: Mapped[User] = relationship()
-    course: Mapped[Course] = relationship()
-
-    __table_args__ = (UniqueConstraint("user_id", "course_id", name="uq_enrollments_user_course"),)
-
-
-class LectureProgress(db.Model):
-    """A learner's state on one lecture. ``completed_at`` is set by the server's rules (video: 95% of
-    the duration watched, from the watched intervals; text: the reading time reached; offline: checked in)."""
-
-    __tablename__ = "lecture_progress"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    lecture_id: Mapped[int] = mapped_column(ForeignKey("lectures.id"), index=True)
-    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
-    completed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
-
-    lecture: Mapped[Lecture] = relationship()
-
-    __table_args__ = (UniqueConstraint("user_id", "lecture_id", name="uq_lecture_progress_user_lecture"),)
 
 
 class HourSource(str, enum.Enum):

@@ -6,7 +6,7 @@ code works only for its class. A code of the current or the previous slot is acc
 changed while the member was typing). Services flush; the caller commits.
 
 Who manages a class (its screen, the roster): admins; organizers whose subtree holds the hosting organization;
-the trainer who scheduled it (as training classes, ``learning.classes.scope``). Who may check in: members of
+the trainer who scheduled it (as training classes, ``classes.scope``). Who may check in: members of
 the hosting organization's subtree, anyone for a class without one (public), and anyone a grant says may
 (the training classes register one for their roster). A code is checked only against those classes.
 
@@ -89,7 +89,7 @@ def qr_svg(data: str, scale: int = 8) -> str:
 # --- who manages, who attends ------------------------------------------------------------------------------
 
 # Functions (user -> SELECT of offline class ids) that let a user attend beyond their subtree: the training
-# classes register one for their roster (learning.classes sits above this module and imports it).
+# classes register one for their roster (classes sits above this module and imports it).
 attendance_grants: list[Callable[[User], object]] = []
 
 

@@ -48,7 +48,8 @@ from core.extensions import db
 from courses.models import CreditMode, Lecture, LectureKind
 from courses.services import lecture_access_changed
 from courses.visibility import can_view_lecture
-from learning.models import HourEntry, HourSource, LectureProgress, StudySession
+from learning.models import HourEntry, HourSource, StudySession
+from courses.models import LectureProgress
 
 VIDEO = LectureKind.VIDEO.value
 RATE_TOLERANCE_SECONDS = 2.0  # timing jitter allowed between the video clock and the server clock

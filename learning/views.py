@@ -14,8 +14,9 @@ from core.permissions import Role, has_role, login_required, public
 from courses.models import Course
 from learning import hours
 from learning.completion import certificate_by_code, course_progress, is_current, year_certificate
-from learning.models import Certificate, Enrollment, HourEntry, HourSource
-from learning.report_views import paginate_rows
+from learning.models import Certificate, HourEntry, HourSource
+from courses.models import Enrollment
+from reports.views import paginate_rows
 
 bp = Blueprint("learning", __name__)
 
@@ -62,7 +63,7 @@ HOME_PANEL = ("learning/_home_hours.html", home_panel)
 
 def _required_courses(member: User) -> list[dict]:
     try:
-        from learning.enrollments import required_courses_for
+        from courses.enrollments import required_courses_for
     except ImportError:
         return []
     rows = []

@@ -6,9 +6,9 @@ from datetime import date, datetime, timedelta
 from core import clock
 from core.extensions import db
 from courses.models import Course, CourseStatus
-from learning.classes import services
-from learning.classes.models import EnrolmentMode
-from learning.models import Enrollment
+from classes import services
+from classes.models import EnrolmentMode
+from courses.models import Enrollment
 from learning.offline import mark_attendance
 from quizzes.models import Attempt, AttemptStatus, QuestionBank, Quiz
 

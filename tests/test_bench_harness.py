@@ -10,7 +10,7 @@ from bench.harness import count_queries, format_table, report, schema_gaps
 from bench.wrk import WrkResult, lua_string, parse_wrk, wrk_script
 from core.extensions import db
 from courses.models import Course, CourseStatus, Lecture
-from learning.models import Enrollment, LectureProgress
+from courses.models import Enrollment, LectureProgress
 
 WRK_STDOUT = """Running 10s test @ http://127.0.0.1:5000/
   2 threads and 32 connections

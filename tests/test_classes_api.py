@@ -6,8 +6,8 @@ import pytest
 from core import clock
 from core.extensions import db
 from core.permissions import Role
-from learning.classes import services
-from learning.classes.models import EnrolmentMode
+from classes import services
+from classes.models import EnrolmentMode
 from tests.classes_helpers import add_session, attend, make_class
 
 NOW = datetime(2026, 3, 4, 2, 0)  # the class is under way: 3 March held, 5 and 10 March to come

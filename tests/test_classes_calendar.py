@@ -8,8 +8,8 @@ from icalendar import Calendar
 
 from core import clock
 from core.extensions import db
-from learning.classes import services
-from learning.classes.calendar import escape_text, fold
+from classes import services
+from classes.calendar import escape_text, fold
 from tests.classes_helpers import add_session, at, make_class
 
 TRICKY = "党章学习，第一讲; 讨论,交流\\反思\n第二行：联系实际"

@@ -12,8 +12,8 @@ from accounts.models import User
 from core import clock
 from core.extensions import db
 from core.permissions import Role
-from learning.classes import services
-from learning.classes.models import EnrolmentMode, Participant, ParticipantStatus, TrainingClass
+from classes import services
+from classes.models import EnrolmentMode, Participant, ParticipantStatus, TrainingClass
 from tests.classes_helpers import make_class
 from tests.conftest import password_hash, shared_database_app
 
@@ -192,7 +192,7 @@ def test_concurrent_graduation_runs_number_each_member_once(shared_app, make_org
         t.join()
     assert not errors, errors
     assert sorted(issued) == [0, 0, 0, 6]
-    from learning.classes.models import ClassCertificate
+    from classes.models import ClassCertificate
 
     seqs = db.session.scalars(select(ClassCertificate.seq).where(ClassCertificate.class_id == class_id)
                               .order_by(ClassCertificate.seq)).all()

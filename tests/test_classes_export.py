@@ -8,9 +8,9 @@ import pytest
 
 from core import clock
 from core.extensions import db
-from learning.classes import services
-from learning.classes.exports import export_class_workbook
-from learning.exports import neutralise
+from classes import services
+from classes.exports import export_class_workbook
+from reports.exports import neutralise
 from learning.hours import to_units
 from tests.classes_helpers import add_session, attend, make_class, make_exam, sit_exam
 

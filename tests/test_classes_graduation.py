@@ -8,10 +8,10 @@ from werkzeug.exceptions import NotFound
 
 from core import clock
 from core.extensions import db
-from learning.classes import services
-from learning.classes.graduation import GraduationError
-from learning.classes.models import ClassCertificate, ClassStatus, GraduationRecord
-from learning.models import Enrollment
+from classes import services
+from classes.graduation import GraduationError
+from classes.models import ClassCertificate, ClassStatus, GraduationRecord
+from courses.models import Enrollment
 from tests.classes_helpers import add_session, attend, complete_course, make_class, make_course
 
 AFTER = datetime(2026, 3, 25, 2, 0)

@@ -12,9 +12,9 @@ from core import clock
 from core.extensions import db
 from core.permissions import Role
 from learning import offline
-from learning.classes import services
+from classes import services
 from tests.quiz_helpers import make_bank, make_quiz
-from learning.classes.models import (ClassCertificate, ClassSession, EnrolmentMode, Participant, ParticipantStatus,
+from classes.models import (ClassCertificate, ClassSession, EnrolmentMode, Participant, ParticipantStatus,
                                      PlanItem, TrainingClass)
 
 NOW = datetime(2026, 3, 10, 2, 0)  # 10:00 in Shanghai
@@ -375,7 +375,7 @@ def test_the_export_button_downloads_the_class_workbook(client, auth, street):
 
 
 def _cli_export(item) -> bytes:
-    from learning.classes.exports import export_class_workbook
+    from classes.exports import export_class_workbook
 
     out = io.BytesIO()
     export_class_workbook(item, out)

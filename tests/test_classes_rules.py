@@ -5,8 +5,8 @@ import pytest
 
 from core import clock
 from core.extensions import db
-from learning.classes import services
-from learning.classes.models import ParticipantStatus
+from classes import services
+from classes.models import ParticipantStatus
 from learning.ledger import record_entry
 from learning.models import HourSource
 from tests.classes_helpers import (add_session, attend, complete_course, make_class, make_course, make_exam,

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from core.extensions import db
-from learning.classes import services
-from learning.classes.models import ClassSession, Participant
+from classes import services
+from classes.models import ClassSession, Participant
 from tests.classes_helpers import add_session, make_class, make_course
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from core.extensions import db
 from courses import cache, services
 from courses.models import Audience, Course, CourseStatus
-from learning import enrollments
+from courses import enrollments
 from tests.course_helpers import make_course
 
 
@@ -36,7 +36,7 @@ def test_one_members_badges_are_not_shown_to_another(client, auth, grid):
 
 def test_progress_badges_are_per_user(client, auth, grid):
     from core import clock
-    from learning.models import LectureProgress
+    from courses.models import LectureProgress
 
     first, second = grid["members"]["R-1-1"][0], grid["members"]["R-1-1"][1]
     course = make_course(grid["trainer"], title="进度课程", lectures=2)

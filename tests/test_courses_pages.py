@@ -14,8 +14,8 @@ from courses.demo_library import simple_pdf
 from courses.materials import add_material
 from courses.media import make_demo_video
 from courses.models import Audience, LectureKind
-from learning import enrollments
-from learning.models import Enrollment, LectureProgress
+from courses import enrollments
+from courses.models import Enrollment, LectureProgress
 from tests.course_helpers import add_offline, make_course
 
 

@@ -7,8 +7,8 @@ from core import clock
 from core.extensions import db
 from courses import services
 from courses.models import LectureKind
-from learning import enrollments
-from learning.models import LectureProgress
+from courses import enrollments
+from courses.models import LectureProgress
 from tests.course_helpers import add_offline, count_queries, make_course
 
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from accounts.models import MemberCategory
 from core.extensions import db
 from courses.models import Audience, RequiredAssignment
-from learning import enrollments
-from learning.models import Enrollment, EnrollmentSource, LectureProgress
+from courses import enrollments
+from courses.models import Enrollment, EnrollmentSource, LectureProgress
 from tests.course_helpers import count_queries, make_course
 
 

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from core.extensions import db
-from learning.models import HourEntry, LectureProgress, StudySession
+from learning.models import HourEntry, StudySession
+from courses.models import LectureProgress
 from tests.conftest import AuthActions
 from tests import learning_fixtures
 from tests.learning_fixtures import Learner, ledger_seconds

@@ -12,7 +12,7 @@ from accounts import services
 from accounts.models import Position
 from core import clock
 from core.extensions import db
-from learning import reports
+from reports import compliance
 from learning.hours import HourRequirement
 from learning.ledger import record_entry
 from learning.models import HourSource
@@ -105,7 +105,7 @@ def test_summary_export_equals_dashboard_and_members_own_hours(client, district)
     assert len(rows) == 3
     assert by_name[a.name]["合计学时"] == "32" and by_name[a.name]["是否达标"] == "是"
     assert by_name[a.name]["线上学习"] == "30" and by_name[a.name]["线下课堂"] == "2"
-    report = reports.compliance(c11, reports.Period.for_year(2026))
+    report = reports.compliance(c11, compliance.Period.for_year(2026))
     assert sum(Decimal(r["合计学时"]) for r in rows) * HOUR == report.total.earned
     assert sum(r["是否达标"] == "是" for r in rows) == report.total.met
     client.post("/logout")
@@ -123,7 +123,7 @@ def test_requirement_in_sql_follows_the_requirement_settings(app, district, make
     db.session.commit()
     from learning.hours import required_seconds_for
 
-    rows = db.session.execute(reports.member_rows(None, reports.Period.for_year(2026))).all()
+    rows = db.session.execute(compliance.member_rows(None, compliance.Period.for_year(2026))).all()
     assert rows
     from accounts.models import User
 
@@ -144,9 +144,9 @@ def test_transfer_keeps_hours_and_reports_by_time_or_current(client, district, m
     credit(a, 4, when=datetime(2026, 6, 1))  # after the transfer, in 社区12
     db.session.commit()
     street = district["streets"][0]
-    period = reports.Period.for_year(2026)
-    now_lines = {line.org.code: line for line in reports.compliance(street, period, reports.Basis.CURRENT).lines}
-    then_lines = {line.org.code: line for line in reports.compliance(street, period, reports.Basis.AT_THE_TIME).lines}
+    period = compliance.Period.for_year(2026)
+    now_lines = {line.org.code: line for line in reports.compliance(street, period, compliance.Basis.CURRENT).lines}
+    then_lines = {line.org.code: line for line in reports.compliance(street, period, compliance.Basis.AT_THE_TIME).lines}
     assert now_lines["R-1-1"].earned == 3 * HOUR and now_lines["R-1-2"].earned == (20 + 36) * HOUR
     assert then_lines["R-1-1"].earned == (32 + 3) * HOUR and then_lines["R-1-2"].earned == (20 + 4) * HOUR
     assert now_lines["R-1-1"].members == 2 and then_lines["R-1-1"].members == 3

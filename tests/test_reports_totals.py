@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import select, text
 
 from core.extensions import db
-from learning import reports
+from reports import compliance
 from learning.ledger import record_entry
 from learning.models import HourEntry, HourSource, HourTotal
 
@@ -44,11 +44,11 @@ def test_the_dashboard_of_a_year_equals_the_ledger_sums_of_a_date_range_covering
                      occurred_at=when)
     db.session.commit()
     community = grid["communities"][0]
-    year = reports.Period.for_year(2026)
-    from_totals = reports.compliance(community, year, reports.Basis.CURRENT)  # reads hour_totals
-    from_ledger = reports.compliance(community, year, reports.Basis.AT_THE_TIME)  # sums the ledger itself
+    year = compliance.Period.for_year(2026)
+    from_totals = reports.compliance(community, year, compliance.Basis.CURRENT)  # reads hour_totals
+    from_ledger = reports.compliance(community, year, compliance.Basis.AT_THE_TIME)  # sums the ledger itself
     assert from_totals.total.earned == from_ledger.total.earned == 1000 + 2000 + 3000  # not the 2027 entry
-    rows = {r.user_id: r.earned for r in db.session.execute(reports.member_rows(community, year))}
+    rows = {r.user_id: r.earned for r in db.session.execute(compliance.member_rows(community, year))}
     assert rows[member.id] == 6000
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from core import clock
 from core.extensions import db
 from core.permissions import Role
-from learning.classes import services
-from learning.classes.models import EnrolmentMode, Participant, ParticipantStatus
+from classes import services
+from classes.models import EnrolmentMode, Participant, ParticipantStatus
 
 pytestmark = pytest.mark.browser
 NOW = datetime(2026, 5, 6, 2, 0)  # 10:00 in Shanghai

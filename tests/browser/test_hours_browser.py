@@ -15,7 +15,8 @@ from core.extensions import db
 from core.permissions import Role
 from courses import media, services
 from courses.models import Audience, LectureKind
-from learning.models import HourEntry, LectureProgress, StudySession
+from learning.models import HourEntry, StudySession
+from courses.models import LectureProgress
 
 pytestmark = pytest.mark.browser
 INTERVAL_MS = 30_000

@@ -19,7 +19,8 @@ from core.extensions import db
 from core.nav import NavLink
 from core.permissions import Role, role_required
 from courses.models import Course
-from learning import exports, hours, reports
+from learning import hours
+from reports import compliance, exports
 from learning.models import HourEntry
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -27,15 +28,15 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 NAV_LINKS = [NavLink("reports.dashboard", _l("学时统计"), frozenset({Role.ORGANIZER}))]
 
 STATUS_LABELS = {
-    reports.Status.MET.value: _l("已达标"),
-    reports.Status.ON_TRACK.value: _l("进度正常"),
-    reports.Status.BEHIND.value: _l("进度落后"),
-    reports.Status.NOT_STARTED.value: _l("未开始"),
-    reports.Status.NOT_REQUIRED.value: _l("不适用"),
+    compliance.Status.MET.value: _l("已达标"),
+    compliance.Status.ON_TRACK.value: _l("进度正常"),
+    compliance.Status.BEHIND.value: _l("进度落后"),
+    compliance.Status.NOT_STARTED.value: _l("未开始"),
+    compliance.Status.NOT_REQUIRED.value: _l("不适用"),
 }
-STATUS_COLORS = {reports.Status.MET.value: "#198754", reports.Status.ON_TRACK.value: "#0d6efd",
-                 reports.Status.BEHIND.value: "#fd7e14", reports.Status.NOT_STARTED.value: "#adb5bd",
-                 reports.Status.NOT_REQUIRED.value: "#e9ecef"}
+STATUS_COLORS = {compliance.Status.MET.value: "#198754", compliance.Status.ON_TRACK.value: "#0d6efd",
+                 compliance.Status.BEHIND.value: "#fd7e14", compliance.Status.NOT_STARTED.value: "#adb5bd",
+                 compliance.Status.NOT_REQUIRED.value: "#e9ecef"}
 
 
 # --- the report's parameters, from the query string, always inside the user's scope --------------------------
@@ -58,34 +59,34 @@ def report_root() -> Organization | None:
     return scope_root(current_user)
 
 
-def report_period() -> reports.Period:
+def report_period() -> compliance.Period:
     first, last = _date_arg("from"), _date_arg("to")
     if first and last:
         if abs((last - first).days) > 366 * 5:
             abort(400)
-        return reports.Period.between(first, last)
+        return compliance.Period.between(first, last)
     year = request.args.get("year", type=int) or hours.current_year()
     if not 2000 <= year <= 2100:
         abort(400)
-    return reports.Period.for_year(year)
+    return compliance.Period.for_year(year)
 
 
-def report_basis() -> reports.Basis:
+def report_basis() -> compliance.Basis:
     try:
-        return reports.Basis(request.args.get("basis") or reports.Basis.CURRENT.value)
+        return compliance.Basis(request.args.get("basis") or compliance.Basis.CURRENT.value)
     except ValueError:
         abort(400)
 
 
-def report_filters() -> reports.Filters:
+def report_filters() -> compliance.Filters:
     category = request.args.get("category") or None
     if category and category not in {c.value for c in MemberCategory}:
         abort(400)
     met = {"1": True, "0": False}.get(request.args.get("met", ""))
     status = request.args.get("status") or None
-    if status and status not in {s.value for s in reports.Status}:
+    if status and status not in {s.value for s in compliance.Status}:
         abort(400)
-    return reports.Filters(category=category, met=met, status=reports.Status(status) if status else None)
+    return compliance.Filters(category=category, met=met, status=compliance.Status(status) if status else None)
 
 
 def carried_args(**changes) -> dict:
@@ -104,7 +105,7 @@ def report_helpers():
 
 # --- the SVG chart -----------------------------------------------------------------------------------------------
 
-def bar_chart(report: reports.Compliance) -> Markup:
+def bar_chart(report: compliance.Compliance) -> Markup:
     """One horizontal bar per child organization, split by status (met, on track, behind, not started),
     as wide as its share of members; drawn here, no JavaScript."""
     lines = [line for line in report.lines if line.members] + ([report.own] if report.own else [])
@@ -123,7 +124,7 @@ def bar_chart(report: reports.Compliance) -> Markup:
         parts.append(f'<text x="{label_w - 6}" y="{y + row_h / 2 + 4:.0f}" text-anchor="end" font-size="12">'
                      f'{Markup.escape(name[:14])}</text>')
         x = float(label_w)
-        for status in reports.Status:
+        for status in compliance.Status:
             count = getattr(line, status.value)
             if not count:
                 continue
@@ -138,7 +139,7 @@ def bar_chart(report: reports.Compliance) -> Markup:
                      f'{line.met_share * 100:.0f}%</text>')
     legend_y = row_h * len(lines) + 16
     x = label_w
-    for status in reports.Status:
+    for status in compliance.Status:
         parts.append(f'<rect x="{x}" y="{legend_y - 9}" width="10" height="10" fill="{STATUS_COLORS[status.value]}"/>'
                      f'<text x="{x + 14}" y="{legend_y}" font-size="11">{Markup.escape(STATUS_LABELS[status.value])}'
                      f'</text>')
@@ -167,7 +168,7 @@ def paginate_rows(stmt) -> RowPagination:
 def dashboard():
     root = report_root()
     period, basis, filters = report_period(), report_basis(), report_filters()
-    report = reports.compliance(root, period, basis, reports.Filters(category=filters.category))
+    report = reports.compliance(root, period, basis, compliance.Filters(category=filters.category))
     scope = scope_root(current_user)
     trail = [] if root is None else [o for o in _ancestors_within(root, scope)]
     return render_template("reports/dashboard.html", report=report, root=root, period=period, basis=basis,
@@ -190,7 +191,7 @@ def members():
     """Drill-down to people: the members of an organization's subtree with their numbers."""
     root = report_root()
     period, basis, filters = report_period(), report_basis(), report_filters()
-    page = paginate_rows(reports.org_members(root, period, basis, filters))
+    page = paginate_rows(compliance.org_members(root, period, basis, filters))
     return render_template("reports/members.html", page=page, root=root, period=period, basis=basis,
                            filters=filters, title=None, endpoint="reports.members")
 
@@ -201,9 +202,9 @@ def reminders():
     """Members behind schedule (behind or not started), for follow-up; exportable."""
     root = report_root()
     period, basis, filters = report_period(), report_basis(), report_filters()
-    stmt = reports.org_members(root, period, basis, reports.Filters(category=filters.category))
+    stmt = compliance.org_members(root, period, basis, compliance.Filters(category=filters.category))
     sub = stmt.subquery("r")
-    stmt = select(sub).where(sub.c.status.in_([reports.Status.BEHIND.value, reports.Status.NOT_STARTED.value])) \
+    stmt = select(sub).where(sub.c.status.in_([compliance.Status.BEHIND.value, compliance.Status.NOT_STARTED.value])) \
         .order_by(sub.c.org_path, sub.c.user_id)
     page = paginate_rows(stmt)
     return render_template("reports/members.html", page=page, root=root, period=period, basis=basis,
@@ -220,7 +221,7 @@ def member(member_id: int):
         select(HourEntry, Course.title).outerjoin(Course, Course.id == HourEntry.course_id)
         .where(HourEntry.user_id == person.id, HourEntry.occurred_at >= start, HourEntry.occurred_at < end)
         .order_by(HourEntry.occurred_at.desc(), HourEntry.id.desc()).limit(1000)).all()
-    by_source = {source: 0 for source in reports.SOURCES}
+    by_source = {source: 0 for source in compliance.SOURCES}
     for source, seconds in db.session.execute(
             select(HourEntry.source, func.sum(HourEntry.seconds))
             .where(HourEntry.user_id == person.id, HourEntry.occurred_at >= start, HourEntry.occurred_at < end)

@@ -29,7 +29,8 @@ from core import clock
 from core.extensions import db
 from core.spreadsheets import Sheet, xlsx_chunks
 from courses.models import Course
-from learning import hours, reports
+from learning import hours
+from reports import compliance
 from learning.models import HourEntry, HourSource
 
 # The record format is Chinese whatever the reader's interface language, so CLI and web give the same bytes.
@@ -38,9 +39,9 @@ CATEGORY_NAMES = {MemberCategory.FULL.value: "正式党员", MemberCategory.PROB
 POSITION_NAMES = {Position.SECRETARY.value: "书记", Position.COMMITTEE.value: "委员"}
 SOURCE_NAMES = {HourSource.ONLINE.value: "线上学习", HourSource.OFFLINE.value: "线下课堂", HourSource.QUIZ.value: "测验",
                 HourSource.COURSE.value: "课程学时", HourSource.MANUAL.value: "组织录入"}
-STATUS_NAMES = {reports.Status.MET.value: "已达标", reports.Status.ON_TRACK.value: "进度正常",
-                reports.Status.BEHIND.value: "进度落后", reports.Status.NOT_STARTED.value: "未开始",
-                reports.Status.NOT_REQUIRED.value: "不适用"}
+STATUS_NAMES = {compliance.Status.MET.value: "已达标", compliance.Status.ON_TRACK.value: "进度正常",
+                compliance.Status.BEHIND.value: "进度落后", compliance.Status.NOT_STARTED.value: "未开始",
+                compliance.Status.NOT_REQUIRED.value: "不适用"}
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_CELL = 32_767  # Excel's limit for one cell
@@ -74,9 +75,9 @@ class ExportRequest:
     kind: str  # "summary", "ledger" or "reminders"
     fmt: str  # "csv" or "xlsx"
     root: Organization | None  # the subtree; None: everything (admins)
-    period: reports.Period
-    basis: reports.Basis = reports.Basis.CURRENT
-    filters: reports.Filters = field(default_factory=reports.Filters)
+    period: compliance.Period
+    basis: compliance.Basis = compliance.Basis.CURRENT
+    filters: compliance.Filters = field(default_factory=compliance.Filters)
     full_phones: bool = False
 
     def filename(self) -> str:
@@ -182,7 +183,7 @@ def stream_rows(stmt, convert) -> Iterator[list]:
     first row it fetched to learn the columns)."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        # no JIT (see reports.without_jit); plan for the whole result, not its first tenth (a cursor's default)
+        # no JIT (see compliance.without_jit); plan for the whole result, not its first tenth (a cursor's default)
         connection.exec_driver_sql("SET LOCAL jit = off")
         connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
         result = connection.execution_options(stream_results=True, max_row_buffer=BATCH).execute(stmt)
@@ -202,7 +203,7 @@ def stream_rows(stmt, convert) -> Iterator[list]:
 
 
 SUMMARY_COLUMNS = ([Column("组织", 36), Column("姓名", 10), Column("手机号", 14), Column("人员类别", 12), Column("职务", 10),
-                    Column("应修学时", 10, True)] + [Column(SOURCE_NAMES[s], 10, True) for s in reports.SOURCES]
+                    Column("应修学时", 10, True)] + [Column(SOURCE_NAMES[s], 10, True) for s in compliance.SOURCES]
                    + [Column("合计学时", 10, True), Column("是否达标", 8), Column("学习进度", 10)])
 
 
@@ -211,19 +212,19 @@ def summary_sql(request: ExportRequest):
     when a filter on it makes the database compute it)."""
     filters = request.filters
     if request.kind == "reminders":  # members behind schedule: not started or behind
-        filters = reports.Filters(category=filters.category)
+        filters = compliance.Filters(category=filters.category)
     if request.kind == "summary" and filters.met is None and filters.status is None:
         # no filter on the status: a plain SELECT, each column computed once; the status is computed here
-        stmt = reports.members_select(request.root, request.period, request.basis, filters)
+        stmt = compliance.members_select(request.root, request.period, request.basis, filters)
     else:
-        stmt = reports.member_rows(request.root, request.period, request.basis, filters)
+        stmt = compliance.member_rows(request.root, request.period, request.basis, filters)
         if request.kind == "reminders":
             sub = stmt.subquery("m")
-            stmt = select(sub).where(sub.c.status.in_([reports.Status.BEHIND.value,
-                                                        reports.Status.NOT_STARTED.value]))
+            stmt = select(sub).where(sub.c.status.in_([compliance.Status.BEHIND.value,
+                                                        compliance.Status.NOT_STARTED.value]))
     c = stmt.selected_columns
     return stmt.with_only_columns(c.org_path, c.user_id, c.name, c.phone, type_coerce(c.category, String),
-                                  c.required, *[c[s] for s in reports.SOURCES], c.earned
+                                  c.required, *[c[s] for s in compliance.SOURCES], c.earned
                                   ).order_by(c.org_path, c.user_id)
 
 
@@ -235,9 +236,9 @@ def summary_table(request: ExportRequest):
     phone = text_cell if request.full_phones else mask_phone
     categories = {**CATEGORY_NAMES, None: ""}
     basis_points = request.period.basis_points()
-    met, not_started, on_track, behind = (s.value for s in (reports.Status.MET, reports.Status.NOT_STARTED,
-                                                             reports.Status.ON_TRACK, reports.Status.BEHIND))
-    not_required = reports.Status.NOT_REQUIRED.value
+    met, not_started, on_track, behind = (s.value for s in (compliance.Status.MET, compliance.Status.NOT_STARTED,
+                                                             compliance.Status.ON_TRACK, compliance.Status.BEHIND))
+    not_required = compliance.Status.NOT_REQUIRED.value
     met_labels = {met: ("是", STATUS_NAMES[met]), not_started: ("否", STATUS_NAMES[not_started]),
                   on_track: ("否", STATUS_NAMES[on_track]), behind: ("否", STATUS_NAMES[behind]),
                   not_required: ("不适用", STATUS_NAMES[not_required])}
@@ -245,7 +246,7 @@ def summary_table(request: ExportRequest):
     def convert(row) -> list:
         path, user_id, name, phone_number, category, *numbers = row  # required, the sources, earned
         earned, required = numbers[-1], numbers[0]
-        # reports.classify, inlined: a hundred thousand calls
+        # compliance.classify, inlined: a hundred thousand calls
         status = not_required if required <= 0 else met if earned >= required else not_started if earned <= 0 else \
             on_track if earned * 10000 >= required * basis_points else behind
         return [labels(path), text_cell(name), phone(phone_number), categories.get(category, category),
@@ -254,7 +255,7 @@ def summary_table(request: ExportRequest):
     return SUMMARY_COLUMNS, stream_rows(stmt, convert)
 
 
-def local_time_sql(column, period: reports.Period):
+def local_time_sql(column, period: compliance.Period):
     """The local time of a naive-UTC column as text "YYYY-MM-DD HH:MM:SS", written by the database when the
     display zone keeps one UTC offset over the period's years (no daylight saving: Asia/Shanghai); else None."""
     zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
@@ -277,10 +278,10 @@ def ledger_sql(request: ExportRequest):
     """One row per entry: org_path, name, phone, local time (text, or the naive-UTC datetime when the zone
     changes its offset), source, seconds, course title, source_ref, note."""
     start, end = request.period.bounds_utc()
-    user_id, org_id, since, until = reports.placement(request.basis, start, end)
+    user_id, org_id, since, until = compliance.placement(request.basis, start, end)
     conditions = [HourEntry.occurred_at >= start, HourEntry.occurred_at < end, User.is_active_flag.is_(True)]
-    if request.basis == reports.Basis.AT_THE_TIME:
-        conditions.append(reports.within_stretch(HourEntry.occurred_at, since, until))
+    if request.basis == compliance.Basis.AT_THE_TIME:
+        conditions.append(compliance.within_stretch(HourEntry.occurred_at, since, until))
     if request.root is not None:
         conditions.append(subtree_condition(request.root))
     if request.filters.category:

@@ -20,9 +20,9 @@ from accounts.models import Organization, User
 from core import clock
 from core.extensions import db
 from core.permissions import Role
-from learning.classes.models import (ClassError, ClassStatus, EnrolmentMode, Participant, ParticipantStatus,
+from classes.models import (ClassError, ClassStatus, EnrolmentMode, Participant, ParticipantStatus,
                                      TrainingClass)
-from learning.classes.scope import can_manage, manage_root
+from classes.scope import can_manage, manage_root
 
 REGISTRATION_STATUSES = (ClassStatus.OPEN, ClassStatus.RUNNING)
 

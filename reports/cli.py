@@ -1,4 +1,4 @@
-"""``flask hours export``: the same export as the web download (learning.exports.build_export), to a file."""
+"""``flask hours export``: the same export as the web download (reports.exports.build_export), to a file."""
 from __future__ import annotations
 
 from datetime import date
@@ -9,7 +9,8 @@ from flask.cli import AppGroup
 
 from accounts.services import find_user_by_login, organization_by_code, scope_root
 from core.extensions import db
-from learning import exports, reports, totals
+from learning import totals
+from reports import compliance, exports
 
 
 def _date(value: str | None) -> date | None:
@@ -28,7 +29,7 @@ def _date(value: str | None) -> date | None:
 @click.option("--to", "date_to", help="Last day (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True)
 @click.option("--kind", type=click.Choice(exports.KINDS), default="summary", show_default=True)
-@click.option("--basis", type=click.Choice([b.value for b in reports.Basis]), default="current", show_default=True,
+@click.option("--basis", type=click.Choice([b.value for b in compliance.Basis]), default="current", show_default=True,
               help="current: by the member's organization now; at_time: where they were when they studied.")
 @click.option("--category", help="Only this member category (full, probationary, activist, public).")
 @click.option("--met", type=click.Choice(["yes", "no"]), help="Only members who met (yes) or did not (no).")
@@ -62,11 +63,11 @@ def export_command(org_code, year, date_from, date_to, fmt, kind, basis, categor
     first, last = _date(date_from), _date(date_to)
     if bool(first) != bool(last):
         raise click.BadParameter("--from and --to go together")
-    period = reports.Period.between(first, last) if first else reports.Period.for_year(year or hours.current_year())
+    period = compliance.Period.between(first, last) if first else compliance.Period.for_year(year or hours.current_year())
     if category and category not in {"full", "probationary", "activist", "public"}:
         raise click.BadParameter(f"unknown category {category!r}")
-    job = exports.ExportRequest(kind=kind, fmt=fmt, root=root, period=period, basis=reports.Basis(basis),
-                                filters=reports.Filters(category=category, met={"yes": True, "no": False}.get(met)),
+    job = exports.ExportRequest(kind=kind, fmt=fmt, root=root, period=period, basis=compliance.Basis(basis),
+                                filters=compliance.Filters(category=category, met={"yes": True, "no": False}.get(met)),
                                 full_phones=full_phones)
     result = exports.build_export(job, actor=actor, channel="cli")
     db.session.commit()

@@ -12,7 +12,7 @@ from core.extensions import db
 from core.permissions import Role
 from courses import visibility
 from courses.models import Audience, Course, CourseStatus, RequiredAssignment
-from learning.models import Enrollment, EnrollmentSource
+from courses.models import Enrollment, EnrollmentSource
 
 
 class EnrollmentError(ValueError):

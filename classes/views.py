@@ -1,7 +1,7 @@
 """Training-class pages (/classes/): my classes and open registration, managing a class (details, plan,
 sessions, graduation rules, roster), the progress board and graduation, the participant's view, certificates
 and their public verification. Scope (who manages which class, who sees which class) is decided by
-``learning.classes.services``; every handler here commits once."""
+``classes.services``; every handler here commits once."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -19,11 +19,12 @@ from core import clock
 from core.extensions import db
 from core.nav import NavLink
 from core.permissions import Role, has_role, login_required, public
-from learning.classes import graduation, services
-from learning.classes.models import (ClassCertificate, ClassSession, ClassStatus, EnrolmentMode, Participant,
+from classes import graduation, services
+from classes.models import (ClassCertificate, ClassSession, ClassStatus, EnrolmentMode, Participant,
                                      ParticipantStatus, PlanItemKind, TrainingClass)
 from learning.hours import format_units
-from learning.models import CheckIn, Enrollment, OfflineClass
+from learning.models import CheckIn, OfflineClass
+from courses.models import Enrollment
 from quizzes.models import Attempt, AttemptStatus
 
 bp = Blueprint("classes", __name__, url_prefix="/classes")

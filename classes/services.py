@@ -27,21 +27,21 @@ from courses.models import Audience, Course, CourseStatus
 # Re-exported, so pages, the API and the CLI need this one module (the signatures below are stable):
 # participants and registration (enrolment.py); notices and calendar tokens (notices.py); who manages what
 # (scope.py); standing, the progress board, graduation and certificates (graduation.py).
-from learning.classes.enrolment import (REGISTRATION_STATUSES, add_roster_members, apply,  # noqa: F401
+from classes.enrolment import (REGISTRATION_STATUSES, add_roster_members, apply,  # noqa: F401
                                         approve, class_for_viewer, is_participant, may_apply, my_classes,
                                         participant_of, participants, register, registrable_classes,
                                         registrable_classes_stmt, registration_open, reject, remove_participant,
                                         withdraw)
-from learning.classes.graduation import (Board, GraduationError, GraduationOutcome, RuleResult,  # noqa: F401
+from classes.graduation import (Board, GraduationError, GraduationOutcome, RuleResult,  # noqa: F401
                                          Standing, board, certificate_by_code, certificate_for, graduate,
                                          period_bounds_utc, revoke_certificate, standing, verify_url)
-from learning.classes.models import (DEFAULT_CLASS_TYPES, ClassError, ClassNotice, ClassSession,  # noqa: F401
+from classes.models import (DEFAULT_CLASS_TYPES, ClassError, ClassNotice, ClassSession,  # noqa: F401
                                      ClassStatus, ClassType, EnrolmentMode, NoticeKind, Participant,
                                      ParticipantStatus, PlanItem, PlanItemKind, TrainingClass)
-from learning.classes.notices import (calendar_token, calendar_url, mark_all_notices_read,  # noqa: F401
+from classes.notices import (calendar_token, calendar_url, mark_all_notices_read,  # noqa: F401
                                       mark_notice_read, notice_text, reset_calendar_token, unread_notices,
                                       user_for_calendar_token)
-from learning.classes.scope import can_manage, class_for_manager, manage_root, manageable_classes  # noqa: F401
+from classes.scope import can_manage, class_for_manager, manage_root, manageable_classes  # noqa: F401
 from learning.offline import schedule_class
 from quizzes.models import Quiz
 

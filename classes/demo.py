@@ -25,8 +25,8 @@ from core import clock
 from core.extensions import db
 from core.permissions import Role
 from learning import offline
-from learning.classes import services
-from learning.classes.models import ClassSession, EnrolmentMode, TrainingClass
+from classes import services
+from classes.models import ClassSession, EnrolmentMode, TrainingClass
 from quizzes.models import Quiz
 
 SEED = 20260301

@@ -1,7 +1,7 @@
 """Training-class management pages (organizers, trainers, admins): create and edit a class, its plan
 (online courses, offline sessions, exams), graduation rules, the roster, the progress board, graduation,
 certificate revocation and the workbook export: the ``classes_manage`` blueprint, under /classes/ beside the
-participants' pages (views.py); which classes a user manages is decided by ``learning.classes.services``
+participants' pages (views.py); which classes a user manages is decided by ``classes.services``
 (NotFound outside their scope)."""
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ from core import clock
 from core.extensions import db
 from core.permissions import Role, role_required
 from courses.models import Course, CourseStatus
-from learning.classes import graduation, services
-from learning.classes.exports import export_class_workbook, workbook_filename
-from learning.classes.forms import (ClassForm, CourseItemForm, ExamForm, GraduateForm, MoveSessionForm, ReasonForm,
+from classes import graduation, services
+from classes.exports import export_class_workbook, workbook_filename
+from classes.forms import (ClassForm, CourseItemForm, ExamForm, GraduateForm, MoveSessionForm, ReasonForm,
                                     RulesForm, SessionForm)
-from learning.classes.models import (ClassCertificate, ClassType, EnrolmentMode, Participant, ParticipantStatus,
+from classes.models import (ClassCertificate, ClassType, EnrolmentMode, Participant, ParticipantStatus,
                                      PlanItem, TrainingClass)
-from learning.classes.views import MANAGERS, MODE_LABELS, to_local, to_utc
+from classes.views import MANAGERS, MODE_LABELS, to_local, to_utc
 from learning.hours import to_units, units_to_seconds
 from quizzes.models import Quiz
 

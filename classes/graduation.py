@@ -23,10 +23,11 @@ from werkzeug.exceptions import NotFound
 from accounts.models import User
 from core import clock
 from core.extensions import db
-from learning.classes.models import (ClassCertificate, ClassError, ClassSession, ClassStatus, GraduationRecord,
+from classes.models import (ClassCertificate, ClassError, ClassSession, ClassStatus, GraduationRecord,
                                      Participant, ParticipantStatus, PlanItem, PlanItemKind, TrainingClass)
-from learning.classes.scope import can_manage
-from learning.models import CheckIn, Enrollment, HourEntry, OfflineClass
+from classes.scope import can_manage
+from learning.models import CheckIn, HourEntry, OfflineClass
+from courses.models import Enrollment
 from quizzes.models import Attempt, AttemptStatus
 
 RULE_KEYS = ("required_items", "attendance", "exam", "hours")

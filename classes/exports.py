@@ -2,7 +2,7 @@
 
 Every sheet but the roster is read from the progress board (graduation.board), so the workbook and the
 page agree. Chinese headers, a bold frozen header row, numbers as numbers, text that a spreadsheet would
-run as a formula neutralised (learning.exports.neutralise). The page and ``flask classes export`` call
+run as a formula neutralised (reports.exports.neutralise). The page and ``flask classes export`` call
 ``export_class_workbook``; the archive's timestamps are fixed, so both give the same bytes.
 """
 from __future__ import annotations
@@ -14,10 +14,10 @@ from flask import current_app
 
 from core import clock
 from core.spreadsheets import Sheet, xlsx_bytes
-from learning.classes.graduation import Board, Standing, board, rule_label
-from learning.classes.models import EnrolmentMode, ParticipantStatus, TrainingClass
-from learning.classes.services import participants
-from learning.exports import mask_phone, neutralise
+from classes.graduation import Board, Standing, board, rule_label
+from classes.models import EnrolmentMode, ParticipantStatus, TrainingClass
+from classes.services import participants
+from reports.exports import mask_phone, neutralise
 from learning.hours import to_units
 
 STATUS_NAMES = {ParticipantStatus.APPLIED: "待审核", ParticipantStatus.APPROVED: "已录取",

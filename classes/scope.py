@@ -10,7 +10,7 @@ from accounts.services import subtree_condition
 from core.extensions import db
 from core.permissions import Role
 from learning import offline
-from learning.classes.models import TrainingClass
+from classes.models import TrainingClass
 
 
 def manage_root(user: User) -> Organization | None:
@@ -61,7 +61,7 @@ def class_for_manager(user: User, class_id: int) -> TrainingClass:
 
 def _roster_offline_classes(user: User):
     """The offline classes of the training classes ``user`` is on the roster of (they may check in there)."""
-    from learning.classes.models import ClassSession, Participant, ParticipantStatus
+    from classes.models import ClassSession, Participant, ParticipantStatus
 
     return (select(ClassSession.offline_class_id)
             .join(Participant, Participant.class_id == ClassSession.class_id)

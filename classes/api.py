@@ -13,10 +13,10 @@ from core import clock
 from core.api import PAGE_PARAMETERS, ApiError, api_blueprint, doc, paged
 from core.extensions import db
 from core.permissions import login_required
-from learning.classes import services
-from learning.classes.graduation import Standing
-from learning.classes.models import ClassSession, ClassStatus, EnrolmentMode, ParticipantStatus, TrainingClass
-from learning.classes.services import ClassError
+from classes import services
+from classes.graduation import Standing
+from classes.models import ClassSession, ClassStatus, EnrolmentMode, ParticipantStatus, TrainingClass
+from classes.services import ClassError
 from learning.models import CheckIn
 
 bp = api_blueprint("classes_api", __name__)

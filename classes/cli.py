@@ -10,9 +10,9 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from core.extensions import db
-from learning.classes.exports import export_class_workbook, workbook_filename
-from learning.classes.models import TrainingClass
-from learning.classes.services import class_types, ensure_class_types
+from classes.exports import export_class_workbook, workbook_filename
+from classes.models import TrainingClass
+from classes.services import class_types, ensure_class_types
 
 classes_cli = AppGroup("classes", help="Training classes (培训班).")
 

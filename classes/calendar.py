@@ -18,8 +18,8 @@ from accounts.models import User
 from core import clock
 from core.extensions import db
 from core.permissions import public
-from learning.classes.models import ClassSession, ClassStatus, Participant, ParticipantStatus, TrainingClass
-from learning.classes.services import user_for_calendar_token
+from classes.models import ClassSession, ClassStatus, Participant, ParticipantStatus, TrainingClass
+from classes.services import user_for_calendar_token
 from learning.hours import format_units
 from learning.models import OfflineClass
 

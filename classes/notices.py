@@ -15,7 +15,7 @@ from werkzeug.exceptions import NotFound
 from accounts.models import User
 from core import clock
 from core.extensions import db
-from learning.classes.models import CalendarToken, ClassNotice, NoticeKind
+from classes.models import CalendarToken, ClassNotice, NoticeKind
 
 # --- notices ------------------------------------------------------------------------------------------------
 

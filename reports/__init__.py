@@ -1,0 +1,1 @@
+"""Organizer reports: the compliance dashboard, a member's ledger, reminders and exports (CLI = web)."""
