@@ -48,6 +48,7 @@ from courses import library as courses_library
 from courses import library_api as courses_library_api
 from courses import teach as courses_teach
 from courses import views as courses_views
+from courses.pages import add_viewer_box
 from learning import api as learning_api
 from classes import api as classes_api
 from classes import calendar as classes_calendar
@@ -151,6 +152,7 @@ def register_blueprints(app: Flask) -> None:
         add_nav_link(app, link)
     for template, data in HOME_PANELS:
         add_home_panel(app, template, data)
+    add_viewer_box(app, learning_views.COURSE_BOX)  # the course page's hours box
     for endpoint in ("static", "bootstrap.static"):
         if endpoint in app.view_functions:
             permissions.mark_public_endpoint(app, endpoint)

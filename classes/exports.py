@@ -2,7 +2,7 @@
 
 Every sheet but the roster is read from the progress board (graduation.board), so the workbook and the
 page agree. Chinese headers, a bold frozen header row, numbers as numbers, text that a spreadsheet would
-run as a formula neutralised (reports.exports.neutralise). The page and ``flask classes export`` call
+run as a formula neutralised (core.spreadsheets.neutralise). The page and ``flask classes export`` call
 ``export_class_workbook``; the archive's timestamps are fixed, so both give the same bytes.
 """
 from __future__ import annotations
@@ -13,11 +13,10 @@ from decimal import Decimal
 from flask import current_app
 
 from core import clock
-from core.spreadsheets import Sheet, xlsx_bytes
+from core.spreadsheets import Sheet, mask_phone, neutralise, xlsx_bytes
 from classes.graduation import Board, Standing, board, rule_label
 from classes.models import EnrolmentMode, ParticipantStatus, TrainingClass
 from classes.services import participants
-from reports.exports import mask_phone, neutralise
 from learning.hours import to_units
 
 STATUS_NAMES = {ParticipantStatus.APPLIED: "待审核", ParticipantStatus.APPROVED: "已录取",

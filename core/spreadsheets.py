@@ -22,6 +22,8 @@ from openpyxl.writer.excel import ExcelWriter
 
 from core.text import xlsx_cell
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MAX_CELL = 32_767  # Excel's limit for one cell
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)  # zip entry times and document dates: the same bytes whenever exported
 CHUNK_BYTES = 64 * 1024
 
@@ -89,6 +91,18 @@ def _cell(ws, value):
         cell.data_type = "s"
         return cell
     return value
+
+
+def neutralise(value: str) -> str:
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe (CSV and XLSX exports)."""
+    if value and value.startswith(FORMULA_STARTS):
+        value = "'" + value
+    return value[:MAX_CELL]
+
+
+def mask_phone(phone: str) -> str:
+    """138****1234: exports show full phone numbers only to admins who ask."""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
 
 
 def xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from accounts import services as account_services
 from core import storage
+from core.bulk import bulk_writes
 from core.extensions import db
 from core.storage import UploadError
 from courses.materials import DuplicateMaterial, add_material
@@ -39,10 +40,8 @@ def import_folder(folder: Path, *, category: str = "", audience: Audience = Audi
                   batch_size: int = 50, progress=None, on_problem=None) -> ImportReport:
     """Import every document under ``folder``; one bad file never stops the rest. Commits every
     ``batch_size`` imports (and at the end). ``on_problem(path, reason)`` hears each failure.
-    The search index is brought up to date once, at the end (not after every commit)."""
-    from search.indexing import deferred_indexing
-
-    with deferred_indexing():
+    The search index is brought up to date once, at the end (not after every commit: ``core.bulk``)."""
+    with bulk_writes():
         return _import_files(folder, category=category, audience=audience, org=org, batch_size=batch_size,
                              progress=progress, on_problem=on_problem)
 

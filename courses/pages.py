@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
+from typing import Any, Callable
+
+from flask import Flask, current_app
 
 from flask_login import current_user
 from markupsafe import Markup
@@ -207,7 +209,8 @@ def course_page_facts(course_id: int, user) -> tuple[CourseFacts | None, tuple |
         return None, None, {}
     first = rows[0]
     progress = {row[-2]: row[-1] for row in rows if row[-2] is not None}
-    return CourseFacts(*first[:-5]), tuple(first[-5:-2]), progress
+    facts = len(CourseFacts.__dataclass_fields__)
+    return CourseFacts(*first[:facts]), tuple(first[facts:-2]), progress
 
 
 def lecture_page_facts(lecture_id: int, user) -> tuple[LectureFacts | None, dict]:
@@ -221,12 +224,34 @@ def lecture_page_facts(lecture_id: int, user) -> tuple[LectureFacts | None, dict
     return LectureFacts(*first[:4], course=CourseFacts(*first[4:-2])), progress
 
 
-@cache
+@dataclass(frozen=True)
+class ViewerBox:
+    """A box of the course page about its viewer that a package above courses provides at app wiring time
+    (``add_viewer_box``; learning's hours box): its partial, the columns the page reads with its own statement
+    (``columns(user_id, course_id)``: scalar subqueries) and what the partial shows
+    (``data(course, values of those columns, lectures done, lectures in all)``, given to it as ``box``)."""
+    template: str
+    columns: Callable[[Any, Any], tuple]
+    data: Callable[..., Any]
+
+
+def add_viewer_box(app: Flask, box: ViewerBox) -> None:
+    app.extensions["course_viewer_box"] = box
+    app.extensions.pop("course_page_statements", None)
+
+
 def _statements() -> dict:
-    """The pages' per-request statements, built once (building a select costs about as much as running it).
-    The hot ones are Core selects of table columns run on the connection: a page needs a few values of each
+    """The pages' per-request statements, built once per app (building a select costs about as much as running
+    it). The hot ones are Core selects of table columns run on the connection: a page needs a few values of each
     row, not ORM objects."""
-    from learning.hours import course_box_columns
+    statements = current_app.extensions.get("course_page_statements")
+    if statements is None:
+        statements = current_app.extensions["course_page_statements"] = _build_statements(
+            current_app.extensions.get("course_viewer_box"))
+    return statements
+
+
+def _build_statements(box: ViewerBox | None) -> dict:
     from courses.models import Enrollment, LectureProgress
 
     courses, lectures = Course.__table__.c, Lecture.__table__.c
@@ -234,11 +259,11 @@ def _statements() -> dict:
     facts = (courses.id, courses.status, courses.audience, courses.org_id, courses.updated_at, courses.credit_mode,
              courses.credit_hours)
     user_id, course_id = bindparam("user_id"), bindparam("course_id")
-    # A viewer's facts on a course: enrolled?, then the hours box's time credited on it and its certificate.
+    # A viewer's facts on a course: enrolled?, then the viewer box's columns (learning: time credited, certificate).
     viewer = (
         select(enrollments.id).where(enrollments.user_id == user_id, enrollments.course_id == course_id)
         .limit(1).scalar_subquery(),
-        *course_box_columns(user_id, course_id))
+        *(box.columns(user_id, course_id) if box is not None else ()))
     return {
         "course": select(Course).options(lazyload(Course.tag_rows)).where(Course.id == bindparam("course_id")),
         "lecture": select(Lecture).options(joinedload(Lecture.course).lazyload(Course.tag_rows),
@@ -280,28 +305,25 @@ def course_syllabus(course) -> Syllabus:
 
 def course_viewer(course, syllabus: Syllabus, progress: dict, *, preview: bool = False,
                   viewer: tuple | None = None) -> dict:
-    """The course page's context that belongs to this viewer: progress, enrolment, due date, the hours box.
-    ``viewer``: (enrolment id, seconds credited, certificate id) when the page has read them already."""
+    """The course page's context that belongs to this viewer: progress, enrolment, due date, the viewer box
+    (``viewer_box``: (partial, its data)). ``viewer``: (enrolment id, the box's column values) when the page has
+    read them already."""
     user = current_user._get_current_object()
     live_ids = set(syllabus.lecture_ids)
     completed = sum(1 for lecture_id, done in progress.items() if done and lecture_id in live_ids)
     count = len(live_ids)
-    enrollment_id, seconds, certificate_id = None, 0, None
+    enrollment_id, values = None, ()
     if user.is_authenticated:
         if viewer is None:
             viewer = _rows("viewer", user_id=user.id, course_id=course.id).one()
-        enrollment_id, seconds, certificate_id = viewer
+        enrollment_id, *values = viewer
     context = {"completed": completed, "lecture_count": count, "hours_done": completed, "hours_total": count,
                "enrollment": enrollment_id is not None and not preview, "progress": progress,
                "due": None if preview else required_ids(user).get(course.id),
                "first_lecture_id": syllabus.lecture_ids[0] if syllabus.lecture_ids else None}
-    from flask import current_app
-
-    if user.is_authenticated and "learning" in current_app.blueprints:  # the hours engine provides the box
-        from learning.hours import course_box
-
-        hours = course_box(course, seconds, certificate_id, completed, count)
-        context["course_hours"] = lambda *_args: hours  # the facts read above, not a query of its own
+    box = current_app.extensions.get("course_viewer_box")
+    if user.is_authenticated and box is not None:  # the facts read above, not a query of its own
+        context["viewer_box"] = (box.template, box.data(course, tuple(values), completed, count))
     return context
 
 

@@ -18,6 +18,8 @@ from courses.models import Course, CreditMode, Lecture
 from learning.ledger import record_entry
 from learning.models import Certificate, HourEntry, HourSource
 from courses.models import Enrollment, EnrollmentSource, LectureProgress
+from quizzes.models import Attempt, Quiz
+from quizzes.services import attempt_passed, required_quizzes_passed
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed from paper
 
@@ -58,14 +60,6 @@ def course_progress(user_id: int, course_id: int) -> tuple[int, int]:
     return int(done), int(total)
 
 
-def _quizzes_passed(user_id: int, course_id: int) -> bool:
-    try:
-        from quizzes.services import required_quizzes_passed
-    except ImportError:  # the quizzes package is optional for the hours engine
-        return True
-    return required_quizzes_passed(user_id, course_id)
-
-
 def check_course_completion(user_id: int, course_id: int, at: datetime | None = None) -> Certificate | None:
     """Complete the course for the member if everything is done; returns the (new or existing) certificate.
     Call after anything that may finish a course: a lecture, an offline class, a passed quiz."""
@@ -76,7 +70,7 @@ def check_course_completion(user_id: int, course_id: int, at: datetime | None = 
     if existing is not None:
         return existing
     done, total = course_progress(user_id, course_id)
-    if total == 0 or done < total or not _quizzes_passed(user_id, course_id):
+    if total == 0 or done < total or not required_quizzes_passed(user_id, course_id):
         return None
     course = db.session.get(Course, course_id)
     enrollment = db.session.scalar(select(Enrollment).where(Enrollment.user_id == user_id,
@@ -103,6 +97,22 @@ def check_course_completion(user_id: int, course_id: int, at: datetime | None = 
     db.session.add(certificate)
     db.session.flush()
     return certificate
+
+
+@attempt_passed.connect
+def quiz_passed(attempt: Attempt, *, quiz: Quiz, at: datetime) -> None:
+    """A passed quiz credits its time once per member, and may be what its course still needed (completion,
+    certificate, a fixed-credit course's hours)."""
+    if quiz.credit_seconds > 0:
+        earlier_pass = db.session.scalar(select(Attempt.id).where(
+            Attempt.quiz_id == quiz.id, Attempt.user_id == attempt.user_id, Attempt.passed.is_(True),
+            Attempt.id != attempt.id).limit(1))
+        if earlier_pass is None:
+            record_entry(user_id=attempt.user_id, seconds=quiz.credit_seconds, source=HourSource.QUIZ,
+                         source_ref=f"attempt:{attempt.id}", occurred_at=at, course_id=quiz.course_id,
+                         note=quiz.title)
+    if quiz.course_id is not None:
+        check_course_completion(attempt.user_id, quiz.course_id, at)
 
 
 def year_certificate(user, year: int) -> Certificate:

@@ -4,19 +4,19 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 
 from accounts.models import User
 from accounts.services import member_in_scope
 from core.extensions import db
 from core.nav import NavLink
+from core.pagination import paginate_rows
 from core.permissions import Role, has_role, login_required, public
-from courses.models import Course
+from courses.pages import ViewerBox
 from learning import hours
 from learning.completion import certificate_by_code, course_progress, is_current, year_certificate
 from learning.models import Certificate, HourEntry, HourSource
 from courses.models import Enrollment
-from reports.views import paginate_rows
 
 bp = Blueprint("learning", __name__)
 
@@ -88,27 +88,16 @@ def _enrolled_courses(member: User) -> list[dict]:
     return rows
 
 
-COURSE_HOURS: dict = {}  # course_hours' statement
+# The course page's hours box (the credit rule, my time on the course, my progress and certificate): its columns are
+# read with the course page's own statement; added to courses' page by create_app.
+COURSE_BOX = ViewerBox("learning/_course_hours.html", hours.course_box_columns,
+                       lambda course, values, done, total: hours.course_box(course, *values, done, total))
 
 
 @bp.app_context_processor
 def hours_helpers():
-    def course_hours(course: Course, done: int | None = None, total: int | None = None):
-        """The course page's box: the credit rule, my time on it, my certificate. The course page passes the
-        progress it already counted (``done``/``total``); the time and the certificate take one query."""
-        if not current_user.is_authenticated:
-            return None
-        user_id = current_user.id
-        if "statement" not in COURSE_HOURS:  # built once: building it costs about as much as running it
-            COURSE_HOURS["statement"] = select(*hours.course_box_columns(bindparam("user_id"), bindparam("course_id")))
-        seconds, certificate_id = db.session.execute(COURSE_HOURS["statement"],
-                                                      {"user_id": user_id, "course_id": course.id}).one()
-        if done is None or total is None:
-            done, total = course_progress(user_id, course.id)
-        return hours.course_box(course, seconds, certificate_id, done, total)
-
-    return {"course_hours": course_hours, "format_units": hours.format_units,
-            "hours_duration": hours.format_duration, "hour_source_labels": SOURCE_LABELS}
+    return {"format_units": hours.format_units, "hours_duration": hours.format_duration,
+            "hour_source_labels": SOURCE_LABELS}
 
 
 @bp.get("/hours")

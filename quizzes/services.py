@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from blinker import Namespace
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, exists, func, insert, inspect, or_, select, update
@@ -28,14 +29,16 @@ from core import clock
 from core.extensions import db
 from courses.models import Course
 from courses.visibility import can_view_course, course_condition, is_staff
-from learning.completion import check_course_completion
-from learning.ledger import record_entry
-from learning.models import HourSource
 from quizzes import grading
 from quizzes.models import (Attempt, AttemptAnswer, AttemptStatus, Difficulty, DrawRule, Option, Question,
                             QuestionBank, QuestionKind, Quiz, QuizQuestion, ReviewPolicy)
 
 TRUE_TEXT, FALSE_TEXT = "正确", "错误"
+
+# Sent (sender: the attempt; ``quiz``, ``at``: when it was graded) in the transaction that grades an attempt as
+# passed, after it is flushed. The hours engine (learning.completion) credits the quiz's time once per member and
+# completes the course if this was what it still needed; receivers flush, never commit.
+attempt_passed = Namespace().signal("attempt-passed")
 MAX_BLANK_LENGTH = 500
 
 
@@ -467,17 +470,8 @@ def _grade(attempt: Attempt, now: datetime) -> None:
                                passed=result.passed, graded_at=now, grade_count=Attempt.grade_count + 1)
                        .execution_options(synchronize_session=False))
     db.session.flush()
-    if result.passed and quiz.credit_seconds > 0:
-        earlier_pass = db.session.scalar(select(Attempt.id).where(
-            Attempt.quiz_id == quiz.id, Attempt.user_id == attempt.user_id, Attempt.passed.is_(True),
-            Attempt.id != attempt.id).limit(1))
-        if earlier_pass is None:  # a quiz credits its time once per member
-            record_entry(user_id=attempt.user_id, seconds=quiz.credit_seconds, source=HourSource.QUIZ,
-                         source_ref=f"attempt:{attempt.id}", occurred_at=now, course_id=quiz.course_id,
-                         note=quiz.title)
-    if result.passed and quiz.course_id is not None:
-        # passing may be what the course still needed: completion, certificate, a fixed-credit course's hours
-        check_course_completion(attempt.user_id, quiz.course_id, now)
+    if result.passed:
+        attempt_passed.send(attempt, quiz=quiz, at=now)
 
 
 def close_expired(now: datetime | None = None) -> int:

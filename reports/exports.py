@@ -27,7 +27,7 @@ from accounts.models import MemberCategory, Organization, PersonalDataAudit, Pos
 from accounts.services import subtree_condition
 from core import clock
 from core.extensions import db
-from core.spreadsheets import Sheet, xlsx_chunks
+from core.spreadsheets import FORMULA_STARTS, MAX_CELL, Sheet, mask_phone, xlsx_chunks
 from courses.models import Course
 from learning import hours
 from reports import compliance
@@ -43,22 +43,9 @@ STATUS_NAMES = {compliance.Status.MET.value: "已达标", compliance.Status.ON_T
                 compliance.Status.BEHIND.value: "进度落后", compliance.Status.NOT_STARTED.value: "未开始",
                 compliance.Status.NOT_REQUIRED.value: "不适用"}
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-MAX_CELL = 32_767  # Excel's limit for one cell
 BATCH = 2_000
 KINDS = ("summary", "ledger", "reminders")
 FORMATS = ("csv", "xlsx")
-
-
-def neutralise(value: str) -> str:
-    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if value and value.startswith(FORMULA_STARTS):
-        value = "'" + value
-    return value[:MAX_CELL]
-
-
-def mask_phone(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
 
 
 # --- what is exported ------------------------------------------------------------------------------------

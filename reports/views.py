@@ -10,13 +10,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
-from flask_sqlalchemy.pagination import SelectPagination
 
 from accounts.models import MemberCategory, Organization
 from accounts.services import (member_in_scope, membership_history, organization_in_scope, organization_label,
                                scope_root)
 from core.extensions import db
 from core.nav import NavLink
+from core.pagination import paginate_rows
 from core.permissions import Role, role_required
 from courses.models import Course
 from learning import hours
@@ -148,19 +148,6 @@ def bar_chart(report: compliance.Compliance) -> Markup:
     return Markup("".join(parts))
 
 
-class RowPagination(SelectPagination):
-    """A page of result rows (several columns), where ``db.paginate`` gives the first column only."""
-
-    def _query_items(self) -> list:
-        stmt = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
-        return list(self._query_args["session"].execute(stmt).all())
-
-
-def paginate_rows(stmt) -> RowPagination:
-    return RowPagination(select=stmt, session=db.session, page=None, per_page=current_app.config["PER_PAGE"],
-                         max_per_page=None, error_out=True, count=True)
-
-
 # --- pages -----------------------------------------------------------------------------------------------------
 
 @bp.get("/")
@@ -168,7 +155,7 @@ def paginate_rows(stmt) -> RowPagination:
 def dashboard():
     root = report_root()
     period, basis, filters = report_period(), report_basis(), report_filters()
-    report = reports.compliance(root, period, basis, compliance.Filters(category=filters.category))
+    report = compliance.compliance(root, period, basis, compliance.Filters(category=filters.category))
     scope = scope_root(current_user)
     trail = [] if root is None else [o for o in _ancestors_within(root, scope)]
     return render_template("reports/dashboard.html", report=report, root=root, period=period, basis=basis,

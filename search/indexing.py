@@ -29,6 +29,7 @@ from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from core import clock
+from core.bulk import add_bulk_write_hook
 from core.extensions import db
 from courses.models import Audience, Course, CourseStatus, CourseTag, Lecture, Material
 from search.analyzer import load_jieba, pinyin_keys
@@ -53,6 +54,7 @@ def _should_preload(setting) -> bool:
 def init_app(app: Flask) -> None:
     app.extensions["search"] = None  # opened on first use: the index folder may still be reconfigured
     app.extensions.setdefault("health_reports", {})["search"] = lag  # /healthz: how far behind the log
+    add_bulk_write_hook(app, deferred_indexing)  # flask materials import: index once, at the end
     if _should_preload(app.config.get("SEARCH_PRELOAD", "auto")):
         load_jieba(app.config.get("SEARCH_JIEBA_CACHE_DIR") or app.instance_path)
         pinyin_keys("预热")  # pypinyin's dictionaries too, before workers fork

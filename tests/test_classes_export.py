@@ -10,7 +10,7 @@ from core import clock
 from core.extensions import db
 from classes import services
 from classes.exports import export_class_workbook
-from reports.exports import neutralise
+from core.spreadsheets import neutralise
 from learning.hours import to_units
 from tests.classes_helpers import add_session, attend, make_class, make_exam, sit_exam
 

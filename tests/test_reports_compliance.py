@@ -105,7 +105,7 @@ def test_summary_export_equals_dashboard_and_members_own_hours(client, district)
     assert len(rows) == 3
     assert by_name[a.name]["合计学时"] == "32" and by_name[a.name]["是否达标"] == "是"
     assert by_name[a.name]["线上学习"] == "30" and by_name[a.name]["线下课堂"] == "2"
-    report = reports.compliance(c11, compliance.Period.for_year(2026))
+    report = compliance.compliance(c11, compliance.Period.for_year(2026))
     assert sum(Decimal(r["合计学时"]) for r in rows) * HOUR == report.total.earned
     assert sum(r["是否达标"] == "是" for r in rows) == report.total.met
     client.post("/logout")
@@ -145,8 +145,8 @@ def test_transfer_keeps_hours_and_reports_by_time_or_current(client, district, m
     db.session.commit()
     street = district["streets"][0]
     period = compliance.Period.for_year(2026)
-    now_lines = {line.org.code: line for line in reports.compliance(street, period, compliance.Basis.CURRENT).lines}
-    then_lines = {line.org.code: line for line in reports.compliance(street, period, compliance.Basis.AT_THE_TIME).lines}
+    now_lines = {line.org.code: line for line in compliance.compliance(street, period, compliance.Basis.CURRENT).lines}
+    then_lines = {line.org.code: line for line in compliance.compliance(street, period, compliance.Basis.AT_THE_TIME).lines}
     assert now_lines["R-1-1"].earned == 3 * HOUR and now_lines["R-1-2"].earned == (20 + 36) * HOUR
     assert then_lines["R-1-1"].earned == (32 + 3) * HOUR and then_lines["R-1-2"].earned == (20 + 4) * HOUR
     assert now_lines["R-1-1"].members == 2 and then_lines["R-1-1"].members == 3

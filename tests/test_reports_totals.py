@@ -45,8 +45,8 @@ def test_the_dashboard_of_a_year_equals_the_ledger_sums_of_a_date_range_covering
     db.session.commit()
     community = grid["communities"][0]
     year = compliance.Period.for_year(2026)
-    from_totals = reports.compliance(community, year, compliance.Basis.CURRENT)  # reads hour_totals
-    from_ledger = reports.compliance(community, year, compliance.Basis.AT_THE_TIME)  # sums the ledger itself
+    from_totals = compliance.compliance(community, year, compliance.Basis.CURRENT)  # reads hour_totals
+    from_ledger = compliance.compliance(community, year, compliance.Basis.AT_THE_TIME)  # sums the ledger itself
     assert from_totals.total.earned == from_ledger.total.earned == 1000 + 2000 + 3000  # not the 2027 entry
     rows = {r.user_id: r.earned for r in db.session.execute(compliance.member_rows(community, year))}
     assert rows[member.id] == 6000
