@@ -146,7 +146,7 @@ class DefaultConfig:
     # Largest bank import file (XLSX/CSV), in bytes.
     QUIZ_IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
-    # Training classes (learning/classes/).
+    # Training classes (classes/).
     # Host part of the calendar feed's event UIDs (class-session-<id>@<this>); keep it fixed once phones subscribe.
     CLASS_CALENDAR_UID_DOMAIN = "open-party-school"
 
