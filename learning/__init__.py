@@ -1,2 +1,3 @@
-"""The learning record: enrollments and progress, study sessions, the training-hour ledger,
-offline classes and check-in, yearly requirements, certificates, organizer reports."""
+"""The learning record: study sessions and heartbeats, the training-hour ledger, completion and certificates,
+offline classes and check-in, yearly requirements. (Enrollments live with courses; reports and training classes
+are the packages above this one.)"""
