@@ -13,6 +13,7 @@ from accounts.forms import (CATEGORY_LABELS, POSITION_LABELS, ROLE_LABELS, Chang
                             MemberForm, OrganizationForm, RegisterForm, ResetPasswordForm, TransferForm,
                             UserCreateForm)
 from accounts.models import MemberCategory, Position, User
+from wtforms.validators import Optional
 from core.extensions import db
 from core.nav import NavLink
 from core.permissions import Role, login_required, public, role_required
