@@ -1,4 +1,5 @@
-"""Enrollments and required-course (必修) assignments. Services flush; the caller commits."""
+"""Enrollments, required-course (必修) assignments and a member's progress in a course. Services flush; the caller
+commits."""
 from __future__ import annotations
 
 from datetime import date
@@ -11,8 +12,8 @@ from core import clock
 from core.extensions import db
 from core.permissions import Role
 from courses import visibility
-from courses.models import Audience, Course, CourseStatus, RequiredAssignment
-from courses.models import Enrollment, EnrollmentSource
+from courses.models import (Audience, Course, CourseStatus, Enrollment, EnrollmentSource, Lecture, LectureProgress,
+                            RequiredAssignment)
 
 
 class EnrollmentError(ValueError):
@@ -135,3 +136,13 @@ def required_subquery(user):
     if condition is None:
         return None
     return select(RequiredAssignment.course_id).where(condition)
+
+
+def course_progress(user_id: int, course_id: int) -> tuple[int, int]:
+    """(completed lectures, live lectures) of a course for a member."""
+    live = select(Lecture.id).where(Lecture.course_id == course_id, Lecture.deleted_at.is_(None))
+    total = db.session.scalar(select(func.count()).select_from(live.subquery())) or 0
+    done = db.session.scalar(select(func.count(LectureProgress.id)).where(
+        LectureProgress.user_id == user_id, LectureProgress.lecture_id.in_(live),
+        LectureProgress.completed_at.is_not(None))) or 0
+    return int(done), int(total)

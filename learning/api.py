@@ -27,7 +27,7 @@ from core.permissions import login_required, public
 from courses.models import Lecture, LectureKind
 from courses.visibility import can_view_lecture
 from learning import hours, study
-from learning.completion import course_progress
+from courses.enrollments import course_progress
 
 bp = api_blueprint("learning_api", __name__)
 heartbeat_bp = Blueprint("learning_heartbeat", __name__, url_prefix="/api/v1")

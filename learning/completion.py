@@ -17,6 +17,7 @@ from core.extensions import db
 from courses.models import Course, CreditMode, Lecture
 from learning.ledger import record_entry
 from learning.models import Certificate, HourEntry, HourSource
+from courses.enrollments import course_progress
 from courses.models import Enrollment, EnrollmentSource, LectureProgress
 from quizzes.models import Attempt, Quiz
 from quizzes.services import attempt_passed, required_quizzes_passed
@@ -48,16 +49,6 @@ def lecture_completed(user_id: int, lecture_id: int, at: datetime | None = None)
     db.session.flush()
     check_course_completion(user_id, lecture.course_id, at)
     return True
-
-
-def course_progress(user_id: int, course_id: int) -> tuple[int, int]:
-    """(completed lectures, live lectures) of a course for a member."""
-    live = select(Lecture.id).where(Lecture.course_id == course_id, Lecture.deleted_at.is_(None))
-    total = db.session.scalar(select(func.count()).select_from(live.subquery())) or 0
-    done = db.session.scalar(select(func.count(LectureProgress.id)).where(
-        LectureProgress.user_id == user_id, LectureProgress.lecture_id.in_(live),
-        LectureProgress.completed_at.is_not(None))) or 0
-    return int(done), int(total)
 
 
 def check_course_completion(user_id: int, course_id: int, at: datetime | None = None) -> Certificate | None:

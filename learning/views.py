@@ -14,7 +14,8 @@ from core.pagination import paginate_rows
 from core.permissions import Role, has_role, login_required, public
 from courses.pages import ViewerBox
 from learning import hours
-from learning.completion import certificate_by_code, course_progress, is_current, year_certificate
+from courses.enrollments import course_progress
+from learning.completion import certificate_by_code, is_current, year_certificate
 from learning.models import Certificate, HourEntry, HourSource
 from courses.models import Enrollment
 
