@@ -33,7 +33,6 @@ import hmac
 import json
 import math
 import secrets
-from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -252,11 +251,10 @@ class BeatResult:
                 "completed": self.completed, "watched_share": self.watched_share}
 
 
-# The session columns a heartbeat reads, in this order: the hot path's SELECT and the full path's agree.
+# The session columns a heartbeat reads (``_READ``), in this order.
 SESSION_COLUMNS = ("id", "user_id", "lecture_id", "course_id", "kind", "earns_time", "token_hash", "superseded_at",
                    "last_seq", "last_beat_at", "credited_seconds", "lecture_cap", "lecture_credited", "day",
                    "day_credited", "video_seconds", "position", "watched", "completed")
-SessionRow = namedtuple("SessionRow", SESSION_COLUMNS)
 
 
 @dataclass
@@ -304,7 +302,7 @@ def _video_window(row, beat: Beat, window: float, cfg) -> tuple[str, float, str,
 
 def judge(row, lecture_id: int, secret: str, beat: Beat, now: datetime, cfg,
           day_seconds=None) -> BeatResult | Advance:
-    """The rules, on the session row as read (``SessionRow`` or a Core row with those columns): an answer that
+    """The rules, on the session row as read (a row with ``SESSION_COLUMNS``): an answer that
     writes nothing (superseded, stale), one that closes the session (expired), or the ``Advance`` to write.
     ``day_seconds(user_id, day)`` re-reads a new local day's counter; without it (the hot path) a new day, like
     a newly completed lecture, raises ``NeedsSession`` before anything is written. ``SessionRefused`` for a
