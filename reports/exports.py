@@ -173,7 +173,9 @@ def stream_rows(stmt, convert) -> Iterator[list]:
         # no JIT (see compliance.without_jit); plan for the whole result, not its first tenth (a cursor's default)
         connection.exec_driver_sql("SET LOCAL jit = off")
         connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
-        result = connection.execution_options(stream_results=True, max_row_buffer=BATCH).execute(stmt)
+        # options on the statement: Connection.execution_options() would change the connection itself for every
+        # later statement of the transaction (a savepoint's ROLLBACK run as a server-side cursor)
+        result = connection.execute(stmt.execution_options(stream_results=True, max_row_buffer=BATCH))
         try:
             for batch in result.partitions(BATCH):
                 yield list(map(convert, batch))
