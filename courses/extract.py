@@ -8,6 +8,7 @@ import re
 from flask_babel import gettext as _
 
 from core.storage import UploadError
+from courses.textnorm import normalize_document_text
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf warns on every small flaw it repairs
 
@@ -22,7 +23,7 @@ def extract_text(path: str | os.PathLike, kind: str) -> str:
         text = decode_text(open(path, "rb").read())
     else:
         raise ValueError(f"no text in {kind!r} files")
-    return _tidy(text)
+    return normalize_document_text(_tidy(text))
 
 
 def decode_text(data: bytes) -> str:

@@ -46,7 +46,7 @@ from whoosh.scoring import BM25F
 from search.analyzer import GramTokenizer, KeysTokenizer, WordTokenizer, pinyin_keys
 from search.engine import Access, Filters, Hit, HitPage, IndexDocument, Progress
 from search.phrase import LiteralPhrase
-from search.query import Clause, ParsedQuery
+from search.query import Clause, ParsedQuery, Term
 
 TITLE_BOOST = 3.0
 WORD_BOOST = 1.5
@@ -296,8 +296,23 @@ class WhooshEngine:
             total, estimate = max(len(hits), size), True
         if total == 0 and query.pinyin:
             fallback = _collect(searcher, Q.Prefix("title_py", query.pinyin), allowed, want, scan)
-            return HitPage(total=fallback.count, hits=_hits(searcher, fallback.hits[offset:]),
-                           pinyin_fallback=fallback.count > 0, total_is_estimate=fallback.capped)
+            if fallback.count or not query.relaxable:
+                return HitPage(total=fallback.count, hits=_hits(searcher, fallback.hits[offset:]),
+                               pinyin_fallback=fallback.count > 0, total_is_estimate=fallback.capped)
+        if total < limit and query.relaxable:
+            # 5. fewer than a page holds the whole query: rank by the terms instead — BM25 over the words that
+            #    carry meaning (question words dropped, synonyms added), the literal query adding to the score —
+            #    over every document holding some of them; those outside the strict matches are partial.
+            strict = {d for d, _ in hits}
+            relaxed = _collect(searcher, relaxed_query(query), allowed, want + len(strict), None)
+            if relaxed.count > len(strict):
+                ranked = [(d, score, d not in strict) for d, score in relaxed.hits]
+                unmatched = []  # strict matches the terms miss (only when every relaxed match was collected)
+                if len(relaxed.hits) == relaxed.count:
+                    found = {d for d, _ in relaxed.hits}
+                    unmatched = [(d, score, False) for d, score in hits if d not in found]
+                return HitPage(total=relaxed.count + len(unmatched), hits=_hits(searcher, (ranked + unmatched)[offset:want]),
+                               total_is_estimate=estimate, strict_total=len(strict))
         return HitPage(total=total, hits=_hits(searcher, hits[offset:want]), total_is_estimate=estimate)
 
     def _allowed_docs(self, searcher, access: Access, filters: Filters):
@@ -380,6 +395,38 @@ def recall_query(query: ParsedQuery) -> Q.Query:
     return clauses[0] if len(clauses) == 1 else Q.And(clauses)
 
 
+def term_query(term: Term) -> Q.Query:
+    """Documents holding ``term`` or one of its alternatives: as a jieba word, or else as a literal string
+    (十五五 is no word of jieba's); a title holding it adds to the score."""
+    either = []
+    for alternative in term.alternatives:
+        if term.alternative_words(alternative) == (alternative,):
+            body = Q.Term("words", alternative)
+        else:
+            stretches = term.alternative_grams(alternative)
+            parts = [Q.Term("grams", s[0]) if len(s) == 1 else LiteralPhrase("grams", list(s)) for s in stretches]
+            if not parts:
+                continue
+            body = parts[0] if len(parts) == 1 else Q.And(parts)
+        grams = list(dict.fromkeys(g for s in term.alternative_grams(alternative) for g in s))
+        if grams:
+            in_title = Q.And([Q.Term("title_g", g) for g in grams], boost=TITLE_BOOST)
+            body = Q.Or([body, in_title])
+        either.append(body)
+    return either[0] if len(either) == 1 else Q.Or(either)
+
+
+def relaxed_query(query: ParsedQuery) -> Q.Query:
+    """Documents holding any of the query's terms (and its required clauses), ranked by BM25 over them —
+    the more of the rarer terms a document holds, the higher — and by the literal query string."""
+    terms = [term_query(t) for t in query.terms]
+    terms += [_grams_query(c, "grams", phrases=True, boost=PHRASE_BOOST) for c in query.clauses
+              if not c.quoted and any(len(stretch) > 1 for stretch in c.grams)]
+    some = terms[0] if len(terms) == 1 else Q.Or(terms)
+    required = [clause_query(c) for c in query.required]
+    return Q.And(required + [some]) if required else some
+
+
 def title_query(query: ParsedQuery) -> Q.Query:
     """The title holds every gram of the query."""
     terms = dict.fromkeys(g for c in query.clauses for stretch in c.grams for g in stretch)
@@ -438,8 +485,9 @@ class _ScanLimitedCollector(collectors.TopCollector):
             yield docnum
 
 
-def _collect(searcher, q: Q.Query, allowed, limit: int, scan_limit: int) -> _Collected:
-    top = _ScanLimitedCollector(limit, scan_limit)
+def _collect(searcher, q: Q.Query, allowed, limit: int, scan_limit: int | None) -> _Collected:
+    """The best ``limit`` matches of ``q`` among the first ``scan_limit`` (None: all of them)."""
+    top = _ScanLimitedCollector(limit, scan_limit if scan_limit is not None else float("inf"))
     collector = collectors.FilterCollector(top, allow=allowed) if allowed is not None else top
     searcher.search_with_collector(q, collector)
     results = collector.results()
@@ -462,13 +510,15 @@ def _postings(q: Q.Query, reader) -> int:
     return sum(reader.doc_frequency(field, text) for field, text in q.iter_all_terms())
 
 
-def _hits(searcher, found: list[tuple[int, float]]) -> list[Hit]:
-    """The page's hits with their stored fields (read only for the documents shown)."""
+def _hits(searcher, found: list[tuple]) -> list[Hit]:
+    """The page's hits with their stored fields (read only for the documents shown). ``found``: (document
+    number, score) or (document number, score, partial)."""
     hits = []
-    for docnum, score in found:
+    for docnum, score, *partial in found:
         stored = searcher.stored_fields(docnum)
         kind, _, object_id = stored["key"].partition(":")
-        hits.append(Hit(kind=kind, id=int(object_id), score=round(score, 4), title=stored.get("title", "")))
+        hits.append(Hit(kind=kind, id=int(object_id), score=round(score, 4), title=stored.get("title", ""),
+                        partial=bool(partial and partial[0])))
     return hits
 
 
