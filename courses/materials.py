@@ -4,13 +4,12 @@ Services flush; the view or CLI command commits.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import func, select
 
 from core import clock, storage
 from core.extensions import db
 from core.storage import DOCUMENT_KINDS, UploadError
+from courses.document_titles import document_title
 from courses.extract import extract_text
 from courses.models import Audience, Material
 from courses.visibility import attachable_condition, material_condition
@@ -41,7 +40,8 @@ def add_material(file, *, title: str | None = None, uploaded_by=None, course=Non
             raise DuplicateMaterial(existing)
         text = extract_text(stored.path, stored.kind)
         material = Material(
-            title=(title or "").strip()[:300] or default_title(stored.filename, text), file_kind=stored.kind,
+            title=(title or "").strip()[:300] or document_title(stored.path, stored.kind, text, stored.filename),
+            file_kind=stored.kind,
             file_key=stored.key, filename=stored.filename, mime=stored.mime, size=stored.size,
             sha256=stored.sha256, text=text, category=(category or "").strip()[:50], audience=Audience(audience),
             org_id=org.id if org is not None else None, course_id=course.id if course is not None else None,
@@ -54,18 +54,6 @@ def add_material(file, *, title: str | None = None, uploaded_by=None, course=Non
         storage.discard(stored.key)
         raise
     return material
-
-
-def default_title(filename: str, text: str = "") -> str:
-    """The document's first line when it looks like a title (short, not a salutation such as
-    "同志们："), else the file name without its extension."""
-    for line in text.splitlines():
-        line = line.strip().lstrip("#").strip()
-        if line:
-            if len(line) <= 60 and not line.endswith(("：", ":", "。")):
-                return line
-            break
-    return (Path(filename).stem or filename)[:300]
 
 
 def archive_material(material: Material, by=None) -> None:
