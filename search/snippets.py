@@ -74,11 +74,12 @@ def highlight_title(title: str, keys: list[str]) -> Markup:
 
 
 def best_anchor(normalized: str, keys: list[str], span: int) -> int | None:
-    """Where the window showing the most of ``keys`` begins: the first occurrence of a key such that the
-    next ``span`` characters hold the most different keys (then the most key characters). One key: its
-    first occurrence. A question's words scattered over a long report are shown where they meet."""
-    if len(keys) == 1:
-        at = normalized.find(keys[0])
+    """Where the snippet's window begins: the first occurrence of the longest key (``keys`` come longest
+    first: the query as typed) when it occurs; else the occurrence of a key such that the next ``span``
+    characters hold the most different keys (then the most key characters) — a question's words scattered
+    over a long report are shown where they meet."""
+    at = normalized.find(keys[0])  # the longest key (the query as typed) where it occurs
+    if at != -1 or len(keys) == 1:
         return None if at == -1 else at
     found: list[tuple[int, int]] = []  # (offset, key index)
     for index, key in enumerate(keys):
