@@ -147,7 +147,8 @@ def _can_view(user, obj) -> bool:
 
 
 def _result(hit, obj, keys: list[str], query: ParsedQuery) -> Result:
-    hl = quote(query.raw[:60])
+    # the words to mark on the reading page: what was typed, or for a partial result the words it holds some of
+    hl = quote((" ".join(t.text for t in query.terms) if hit.partial else query.raw)[:60])
     if isinstance(obj, Course):
         text, course, url = markdown_text(obj.summary), obj, f"/courses/{obj.id}"
     elif isinstance(obj, Lecture):

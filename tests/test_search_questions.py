@@ -29,13 +29,16 @@ def library(app):
     add_text_material("党费工作规定", "党员应当按月交纳党费，党费由党支部收缴。")
 
 
-def test_a_question_finds_the_document_that_answers_it(client, library):
+def test_a_question_finds_the_document_that_answers_it(client, auth, reader, library):
     data = client.get("/api/v1/search", query_string={"q": "党员每年学习培训多少学时"}).get_json()
     assert data["results"], "a question must not come back empty"
     first = data["results"][0]
     assert first["title"] == "中国共产党党员教育管理工作条例" and first["partial"] is True
     assert data["strict_total"] == 0
     assert "<mark>学时</mark>" in first["snippet"] and "32" in first["snippet"]  # the passage that answers
+    auth.login(reader)
+    reading = client.get(first["url"]).get_data(as_text=True)  # the link marks the words on the page
+    assert "<mark>学时</mark>" in reading and "<mark>培训</mark>" in reading
     html = client.get("/search", query_string={"q": "党员每年学习培训多少学时"}).get_data(as_text=True)
     assert NO_EXACT in html and "工作条例</a>" in html
 
