@@ -317,12 +317,14 @@ class WhooshEngine:
             if relaxed.hits and relaxed.count + len(first) > len(strict):
                 ranked = [(d, score, False) for d, score in first]
                 ranked += [(d, score, d not in strict) for d, score in relaxed.hits]
-                found = {d for d, _, _ in ranked}
-                if not relaxed.capped and len(relaxed.hits) == relaxed.count:  # every relaxed match is here:
-                    ranked += [(d, score, False) for d, score in hits if d not in found]  # strict ones it missed
-                count = relaxed.count + len(first) + sum(1 for d in strict if d not in found)
-                return HitPage(total=count, hits=_hits(searcher, ranked[offset:want]),
-                               total_is_estimate=estimate or relaxed.capped, strict_total=len(strict))
+                if len(relaxed.hits) == relaxed.count:  # every relaxed match is here: add the strict ones it missed
+                    found = {d for d, _, _ in ranked}
+                    ranked += [(d, score, False) for d, score in hits if d not in found]
+                    count = len(ranked)
+                else:  # (the strict matches beyond the first are among the relaxed ones, as a rule)
+                    count = relaxed.count + len(first)
+                return HitPage(total=count, hits=_hits(searcher, ranked[offset:want]), total_is_estimate=estimate,
+                               strict_total=len(strict))
         return HitPage(total=total, hits=_hits(searcher, hits[offset:want]), total_is_estimate=estimate)
 
     def _allowed_docs(self, searcher, access: Access, filters: Filters):
@@ -506,9 +508,8 @@ class _ScanLimitedCollector(collectors.TopCollector):
             yield docnum
 
 
-def _collect(searcher, q: Q.Query, allowed, limit: int, scan_limit: int | None) -> _Collected:
-    """The best ``limit`` matches of ``q`` among the first ``scan_limit`` (None: all of them)."""
-    top = _ScanLimitedCollector(limit, scan_limit if scan_limit is not None else float("inf"))
+def _collect(searcher, q: Q.Query, allowed, limit: int, scan_limit: int) -> _Collected:
+    top = _ScanLimitedCollector(limit, scan_limit)
     collector = collectors.FilterCollector(top, allow=allowed) if allowed is not None else top
     searcher.search_with_collector(q, collector)
     results = collector.results()
@@ -518,7 +519,8 @@ def _collect(searcher, q: Q.Query, allowed, limit: int, scan_limit: int | None) 
 
 def _collect_relaxed(searcher, q: Q.Query, allowed, exclude: set[int], limit: int) -> _Collected:
     """The best ``limit`` documents of ``q`` that ``allowed`` holds and ``exclude`` does not, every match
-    scored (a scan limit would rank only the first matches in index order); the count is exact."""
+    scored (a scan limit would rank only the first matches in index order); the count is exact. (Whoosh's
+    block-quality skipping was tried here: it skipped nothing on these queries.)"""
     top = collectors.TopCollector(limit=max(1, limit), usequality=False)
     collector = collectors.FilterCollector(top, allow=allowed, restrict=exclude or None)
     searcher.search_with_collector(q, collector)
