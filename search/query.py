@@ -61,8 +61,7 @@ class Term:
     """One meaningful word of the query for the relaxed search, with the other ways to say it."""
 
     text: str  # normalized, as typed
-    alternatives: tuple[str, ...]  # text first, then its synonyms and expansions
-    expansion: bool = False  # an abbreviation whose alternatives are its parts (三会一课 → 党课 …)
+    alternatives: tuple[str, ...]  # text first, then its synonyms or (an abbreviation's) parts
 
     def alternative_words(self, alternative: str) -> tuple[str, ...]:
         """jieba's words of an alternative (one word: the word view finds it as such)."""
@@ -158,8 +157,7 @@ def query_terms(clauses: list[Clause]) -> tuple[tuple[Term, ...], tuple[Clause, 
         asked = False  # a question word was dropped
         for piece, is_key in ([] if clause.quoted else _pieces(clause.text, pattern)):
             if is_key:
-                alternatives, expansion = synonyms[piece]
-                found.append(Term(piece, (piece, *alternatives), expansion))
+                found.append(Term(piece, (piece, *synonyms[piece][0])))
                 continue
             for word in query_words(piece) if piece.strip() else ():
                 asked = asked or word in QUESTION_WORDS
