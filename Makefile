@@ -3,10 +3,11 @@ VENV    ?= .venv
 PYTHON  ?= python3
 PORT    ?= 8000
 WORKERS ?= 2
+TEST_WORKERS ?= auto
 BIN      = $(VENV)/bin
 FLASK    = $(BIN)/flask --app app
 
-.PHONY: run serve install test test-pg translations messages bench clean
+.PHONY: run serve install test test-pg translations messages bench clean cluster cluster-stop
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +31,25 @@ messages: install
 run: install translations
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
+	@$(FLASK) check-secret-key
 	@echo "Serving on http://127.0.0.1:$(PORT)"
-	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --preload --timeout 300 --access-logfile - "app:create_app()"
+	$(BIN)/huey_consumer worker.huey --workers 1 --quiet & trap 'kill $$!' EXIT INT TERM; \
+	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --preload --access-logfile - "app:create_app()"
 
+# The production shape on this machine: PostgreSQL, Redis, two gunicorn servers, nginx on http://127.0.0.1:$(PORT)
+# (deploy/cluster.sh; every port is a variable: make cluster PORT=8400 WEB_PORTS="8401 8402" REDIS_PORT=8403).
+WEB_PORTS  ?= 8001 8002
+REDIS_PORT ?= 6380
+cluster: install translations
+	OPS_FRONT_PORT=$(PORT) OPS_WEB_PORTS="$(WEB_PORTS)" OPS_REDIS_PORT=$(REDIS_PORT) OPS_WORKERS=$(WORKERS) deploy/cluster.sh start
+
+cluster-stop:
+	OPS_FRONT_PORT=$(PORT) OPS_WEB_PORTS="$(WEB_PORTS)" OPS_REDIS_PORT=$(REDIS_PORT) deploy/cluster.sh stop
+
+# The suite in parallel (pytest-xdist: a process per core, each with its own database, each taking whole test
+# files); TEST_WORKERS=0: one process.
 test: install translations
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: install translations
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,6 +1,7 @@
 """Open Party School (开放式网络党校): the application factory. Wiring only."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -15,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import accounts.models  # noqa: F401  (every model module, so create_all and Alembic see every table)
+import core.throttle  # noqa: F401
 import courses.models  # noqa: F401
 import learning.models  # noqa: F401
 import learning.classes.models  # noqa: F401
@@ -27,13 +29,14 @@ from accounts import demo as accounts_demo
 from accounts import views as accounts_views
 from core import api as api_frame
 from core import clock, permissions
-from core.chrome import as_locale, best_language
-from core.chrome import csrf_token as page_csrf_token
+from core import cache as core_cache
 from core.chrome import page_chrome
 from core import views as core_views
-from core.config import load_config
+from core import jobs as core_jobs
+from core import requests as core_requests
+from core import security as core_security
+from core.config import load_config, shared_secret_warning
 from core.database import set_sqlite_pragmas
-from core.sessions import SignedCookieSessions
 from core.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from core.nav import add_home_panel, add_nav_link, home_panels, nav_links, visible_nav
 from courses import api as courses_api
@@ -86,7 +89,12 @@ DEMO_LOADERS = (courses_demo.load, demo_library.load, quizzes_demo.load, learnin
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
-    app.wsgi_app = learning_api.HeartbeatFastPath(app, app.wsgi_app)  # study heartbeats skip the Flask cycle
+    if app.testing and app.config.get("TEST_CLOCK_FILE"):  # tests driving a real server move its clock
+        clock.follow_file(app.config["TEST_CLOCK_FILE"])
+    core_requests.init_app(app)  # bounded <int:> ids and query integers, per-route body limits
+    core_jobs.init_app(app)  # Huey: SQLite file, or Redis with REDIS_URL; immediate in tests
+    if app.config["HEARTBEAT_FAST_PATH"]:  # study heartbeats skip the Flask cycle (bench/heartbeat.py)
+        app.wsgi_app = learning_api.HeartbeatFastPath(app, app.wsgi_app)
     if app.config["PROXY_FIX_X_FOR"]:
         hops = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
@@ -95,25 +103,27 @@ def create_app(config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_template_helpers(app)
+    if "gunicorn" in sys.modules and shared_secret_warning(app):
+        app.logger.warning(shared_secret_warning(app))
+    core_security.init_app(app)  # CSP, frame, referrer, nosniff on every response: wraps the WSGI stack, last
     return app
 
 
 def select_locale():
-    """The language chosen in the session, the user's, or the browser's (a Babel Locale, parsed once)."""
+    """The language chosen in the session, the user's, or the browser's."""
     languages = tuple(current_app.config["LANGUAGES"])
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in languages:
-        return as_locale(chosen)
+        return chosen
     user = current_user._get_current_object()
     if user and user.is_authenticated and user.locale in languages:
-        return as_locale(user.locale)
-    return as_locale(best_language(request.headers.get("Accept-Language", ""), languages) or languages[0])
+        return user.locale
+    return request.accept_languages.best_match(languages) or languages[0]
 
 
 def register_extensions(app: Flask) -> None:
-    app.session_interface = SignedCookieSessions()  # a verified session cookie is not re-verified per request
     db.init_app(app)
     set_sqlite_pragmas(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
@@ -126,7 +136,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     accounts_auth.init_login(login_manager)
     app.before_request(permissions.enforce_access)
-    courses_cache.init_app(app)  # per-process page caches, cleared when course content is committed
+    core_cache.init_app(app)  # Flask-Caching: SimpleCache, or Redis when REDIS_URL is set
+    courses_cache.init_app(app)  # the content version, changed in the transaction that changes content
     search_indexing.init_app(app)  # index log rows written with every content change; catch-up after commit
 
 
@@ -176,6 +187,35 @@ def register_commands(app: Flask) -> None:
     learning_report_cli.register(app)  # flask hours export
     learning_cli.register(app)  # flask hours requirements / require
     app.cli.add_command(demo_command)
+    app.cli.add_command(check_secret_key_command)
+    app.cli.add_command(once_command)
+
+
+@click.command("once", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+@with_appcontext
+def once_command(command):
+    """Run a flask command unless another server runs it now (cron on every server: once per cluster)."""
+    from core.cluster import cluster_lock
+
+    with cluster_lock(" ".join(command)) as held:
+        if not held:
+            click.echo(f"{' '.join(command)}: already running on another server", err=True)
+            return
+        current_app.cli.main(args=list(command), prog_name="flask", standalone_mode=False)
+
+
+@click.command("check-secret-key")
+@with_appcontext
+def check_secret_key_command():
+    """Warn loudly when servers sharing a database could sign with different keys (make run calls it)."""
+    from core.extensions import db as database
+    from sqlalchemy import inspect
+
+    warning = shared_secret_warning(current_app)
+    if warning and inspect(database.engine).has_table("users"):  # an existing database others may use
+        banner = "!" * 78
+        click.echo(f"{banner}\n{warning}\n{banner}", err=True)
 
 
 @click.command("demo")
@@ -197,7 +237,6 @@ def demo_command(if_empty: bool):
 
 
 def register_template_helpers(app: Flask) -> None:
-    app.jinja_env.globals["csrf_token"] = page_csrf_token  # Flask-WTF's, signed once a minute per session
     @app.template_filter("localtime")
     def localtime(value, fmt: str = "%Y-%m-%d %H:%M"):
         local = clock.to_local(value, app.config["DISPLAY_TIMEZONE"])
@@ -208,5 +247,4 @@ def register_template_helpers(app: Flask) -> None:
         return {"has_role": permissions.has_role, "Role": permissions.Role,
                 "current_locale": str(get_locale() or "zh"), "nav_links": nav_links(app),
                 "nav_items": lambda: visible_nav(app, current_user),
-                "home_panels": home_panels(app), "chrome": page_chrome(app),
-                "csrf_token": page_csrf_token}  # Flask-WTF's context processor sets its own; this one runs later
+                "home_panels": home_panels(app), "chrome": page_chrome(app)}

@@ -62,9 +62,10 @@ def create_token():
     login, password = data.get("login"), data.get("password")
     if not isinstance(login, str) or not isinstance(password, str) or not login or not password:
         raise ApiError(422, "login and password are required", fields={"login": "required", "password": "required"})
-    user, retry_after = services.authenticate(login, password, request.remote_addr or "unknown")
+    retry_after = services.reserve_login_attempt(login, request.remote_addr or "unknown")
+    db.session.commit()  # the attempt counts before the password is checked, and no lock waits on the hash
+    user = None if retry_after else services.authenticate(login, password, request.remote_addr or "unknown")
     if user is None:
-        db.session.commit()
         if retry_after:
             raise ApiError(429, f"too many failed attempts; retry in {retry_after} seconds")
         raise ApiError(401, "wrong login or password")

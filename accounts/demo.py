@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from functools import lru_cache
 
+from flask import current_app
 from werkzeug.security import generate_password_hash
 
 from accounts import services
@@ -35,9 +36,13 @@ def _org(code: str, name: str, kind: str, parent: Organization | None) -> Organi
     return services.organization_by_code(code) or services.create_organization(code, name, kind, parent)
 
 
-@lru_cache(maxsize=1)
 def demo_password_hash() -> str:
-    return generate_password_hash(DEMO_PASSWORD)  # hashed once, not 300 times
+    return _demo_hash(current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@lru_cache(maxsize=2)
+def _demo_hash(method: str) -> str:
+    return generate_password_hash(DEMO_PASSWORD, method=method)  # hashed once, not 300 times
 
 
 def _user(phone: str, **fields) -> User:

@@ -11,6 +11,15 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 from accounts import services
 from accounts.models import MemberCategory, Position
 from core.permissions import Role
+from core.text import is_clean_name
+
+
+class CleanName:
+    """A name with no control characters (NUL, line breaks ...) and not made of invisible characters only."""
+
+    def __call__(self, form, field):
+        if field.data and not is_clean_name(field.data):
+            raise ValidationError(_l("名称不能包含控制字符或仅由不可见字符组成。"))
 
 PASSWORD_RULE = [DataRequired(), Length(min=8, max=128, message=_l("密码长度需在 8 到 128 个字符之间。"))]
 
@@ -48,7 +57,7 @@ class LoginForm(FlaskForm):
 
 
 class RegisterForm(FlaskForm):
-    name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=64)])
+    name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=64), CleanName()])
     phone = PhoneField(_l("手机号"), validators=[DataRequired(), phone_format])
     password = PasswordField(_l("密码"), validators=PASSWORD_RULE)
     confirm = PasswordField(_l("确认密码"), validators=[DataRequired(), EqualTo("password", message=_l("两次输入的密码不一致。"))])
@@ -71,7 +80,7 @@ class ResetPasswordForm(FlaskForm):
 class UserCreateForm(FlaskForm):
     """An admin creates an organizer, trainer, member or another admin."""
 
-    name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=64)])
+    name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=64), CleanName()])
     phone = PhoneField(_l("手机号"), validators=[DataRequired(), phone_format])
     username = StringField(_l("用户名（可选）"), validators=[Optional(), Length(max=64),
                                                      Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("用户名只能包含字母、数字、下划线、点和连字符。"))])
@@ -102,7 +111,7 @@ class UserCreateForm(FlaskForm):
 class OrganizationForm(FlaskForm):
     """Create an organization under ``parent_code``, or rename/move one (``parent_code`` is its new parent)."""
 
-    name = StringField(_l("名称"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("名称"), validators=[DataRequired(), Length(max=200), CleanName()])
     code = StringField(_l("编码"), validators=[DataRequired(), Length(max=64),
                                               Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("编码只能包含字母、数字、下划线、点和连字符。"))])
     kind = StringField(_l("层级名称"), validators=[DataRequired(), Length(max=32)],
@@ -111,7 +120,7 @@ class OrganizationForm(FlaskForm):
 
 
 class MemberForm(FlaskForm):
-    name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=64)])
+    name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=64), CleanName()])
     phone = PhoneField(_l("手机号"), validators=[DataRequired(), phone_format])
     org_code = StringField(_l("所属组织编码"), validators=[DataRequired(), Length(max=64)])
     category = SelectField(_l("人员类别"), choices=[SelectChoice(c.value, CATEGORY_LABELS[c]) for c in MemberCategory])

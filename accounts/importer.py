@@ -23,15 +23,19 @@ import io
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-from werkzeug.security import generate_password_hash
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, delete, select
+from sqlalchemy.orm import Mapped, mapped_column
 
 from accounts import services
-from accounts.models import MemberCategory, Organization, Position, User
+from accounts.models import MemberCategory, Organization, Position, User, hash_password
+from core import clock
 from core.extensions import db
 from core.permissions import Role
+from core.storage import zip_inflated_size
+from core.text import is_clean_name
 
 HEADERS = {"name": "姓名", "phone": "手机号", "org_code": "组织编码", "category": "人员类别", "positions": "职务"}
 TEMPLATE_ROWS = [["张三", "13800001234", "R-1-1", "正式党员", "书记"], ["李四", "13800005678", "R-1-1", "预备党员", ""]]
@@ -42,6 +46,36 @@ POSITION_WORDS = {"书记": Position.SECRETARY, "委员": Position.COMMITTEE, **
 MAX_ROWS = 5_000
 MAX_CELL = 200
 MAX_BYTES = 5 * 1024 * 1024
+MAX_INFLATED_BYTES = 20 * 2**20  # an XLSX's declared inflated size
+
+
+class StagedMemberImport(db.Model):
+    """A previewed import file waiting for its confirmation, in the database: any server may confirm it."""
+
+    __tablename__ = "staged_member_imports"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow(), index=True)
+
+
+def stage(filename: str, data: bytes, by: User, ttl_seconds: int) -> str:
+    """Keep a previewed file for its confirmation (flushes); drops staged files older than ``ttl_seconds``.
+    Returns the token the confirmation names."""
+    db.session.execute(delete(StagedMemberImport).where(
+        StagedMemberImport.created_at < clock.utcnow() - timedelta(seconds=ttl_seconds)))
+    token = secrets.token_hex(16)
+    db.session.add(StagedMemberImport(token=token, user_id=by.id, filename=filename[:255], data=data))
+    db.session.flush()
+    return token
+
+
+def staged(token: str, by: User) -> StagedMemberImport | None:
+    """The file ``by`` staged under ``token`` (None: unknown, someone else's, or already imported)."""
+    return db.session.scalar(select(StagedMemberImport).where(StagedMemberImport.token == token,
+                                                             StagedMemberImport.user_id == by.id))
 
 
 class ImportError_(ValueError):  # noqa: N801 - not the builtin
@@ -94,6 +128,10 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
         raise ImportError_(_("文件过大（不超过 5 MB）。"))
     if data.startswith(b"PK\x03\x04"):
         import openpyxl
+
+        inflated = zip_inflated_size(data)
+        if inflated is not None and inflated > MAX_INFLATED_BYTES:
+            raise ImportError_(_("XLSX 文件解压后过大（不超过 %(mb)d MB）。", mb=MAX_INFLATED_BYTES // 2**20))
 
         try:
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
@@ -181,6 +219,8 @@ def check_row(cells: dict[str, str], orgs: dict[str, Organization], scope: Organ
     name = cells["name"].strip()
     if not name or len(name) > 64:
         return _("姓名为空或超过 64 字")
+    if not is_clean_name(name):
+        return _("姓名含有控制字符或仅由不可见字符组成")
     if not services.PHONE_RE.match(services.normalise_phone(cells["phone"])):
         return _("手机号格式不正确：%(phone)s", phone=cells["phone"].strip()[:20])
     org = orgs.get(cells["org_code"].strip())
@@ -219,7 +259,7 @@ def apply(result: Preview, by: User) -> dict[str, int]:
     """Write every planned row (the caller commits once; any error leaves nothing written)."""
     if result.errors:
         raise ImportError_(_("文件中有错误，未导入任何数据。"))
-    password_hash = generate_password_hash(secrets.token_urlsafe(24))  # set their own via a reset
+    password_hash = hash_password(secrets.token_urlsafe(24))  # set their own via a reset
     for plan in result.plans:
         if plan.action == "create":
             services.create_user(name=plan.name, phone=plan.phone, password_hash=password_hash, role=Role.MEMBER,

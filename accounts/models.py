@@ -5,6 +5,7 @@ import enum
 from datetime import datetime
 from typing import Optional
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -106,13 +107,19 @@ class User(UserMixin, TimestampMixin, db.Model):
             UserPosition(position=p) for p in sorted(wanted - self.positions, key=lambda p: p.value)]
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.name} {self.role.value}>"
+
+
+def hash_password(password: str) -> str:
+    """werkzeug's salted hash by ``PASSWORD_HASH_METHOD`` (scrypt; the test suite configures a cheap one).
+    Checking reads the method from the hash, so hashes made under another setting keep working."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 class UserPosition(db.Model):
@@ -140,22 +147,6 @@ class ApiToken(db.Model):
     revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship()
-
-
-class LoginAttempt(db.Model):
-    """A failed login, kept to throttle guessing per account and per address."""
-
-    __tablename__ = "login_attempts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    identifier: Mapped[str] = mapped_column(String(100))
-    address: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
-
-    __table_args__ = (
-        Index("ix_login_attempts_identifier_created_at", "identifier", "created_at"),
-        Index("ix_login_attempts_address_created_at", "address", "created_at"),
-    )
 
 
 class MembershipPeriod(db.Model):

@@ -7,14 +7,15 @@ import secrets
 from datetime import timedelta
 from typing import Iterable
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import and_, delete, func, literal, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
-from accounts.models import (ApiToken, LoginAttempt, MemberCategory, MembershipPeriod, Organization, Position,
+from accounts.models import (ApiToken, MemberCategory, MembershipPeriod, Organization, Position,
                              User)
-from core import clock
+from core import clock, throttle
 from core.extensions import db
 from core.permissions import Role
 
@@ -175,42 +176,40 @@ def find_user_by_login(identifier: str) -> User | None:
     return db.session.scalar(select(User).where(or_(User.phone == phone, User.username == identifier)))
 
 
-def login_retry_after(identifier: str, address: str) -> int:
-    """Seconds until another attempt is allowed for this account or address (0: allowed now)."""
+def _login_keys(identifier: str, address: str) -> tuple[str, str]:
+    return "login:account:" + identifier.strip().lower()[:100], "login:address:" + address[:64]
+
+
+def reserve_login_attempt(identifier: str, address: str) -> int:
+    """Count a login attempt against its account and its address BEFORE the password is checked (so a burst
+    of attempts is cut at exactly ``LOGIN_MAX_FAILURES``). Returns the seconds until another attempt is
+    allowed (0: go on and ``authenticate``). The caller commits at once, before the password hash is checked.
+    An attempt that is refused is not counted (the window is not prolonged by knocking)."""
     cfg = current_app.config
-    window = timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
-    since = clock.utcnow() - window
-    key = identifier.strip().lower()
-    waits = []
-    for column, value in ((LoginAttempt.identifier, key), (LoginAttempt.address, address)):
-        times = db.session.scalars(
-            select(LoginAttempt.created_at).where(column == value, LoginAttempt.created_at > since)
-            .order_by(LoginAttempt.created_at.desc()).limit(cfg["LOGIN_MAX_FAILURES"])).all()
-        if len(times) >= cfg["LOGIN_MAX_FAILURES"]:
-            # allowed again once the oldest of the last N failures leaves the window
-            waits.append(int((times[-1] + window - clock.utcnow()).total_seconds()) + 1)
-    return max(waits, default=0)
+    keys = _login_keys(identifier, address)
+    decisions = [throttle.hit(key, cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_WINDOW_SECONDS"]) for key in keys]
+    if all(d.allowed for d in decisions):
+        return 0
+    for key in keys:
+        throttle.forgive(key)
+    return max(d.retry_after for d in decisions)
 
 
-def authenticate(identifier: str, password: str, address: str) -> tuple[User | None, int]:
-    """Check a login. Returns (user, 0) on success, (None, retry_after_seconds) when throttled,
-    (None, 0) on a wrong phone/username/password (never saying which)."""
-    retry = login_retry_after(identifier, address)
-    if retry:
-        return None, retry
+def authenticate(identifier: str, password: str, address: str) -> User | None:
+    """Check a login whose attempt ``reserve_login_attempt`` allowed. A right password hands the attempt
+    back (it was no failure) and clears the account's failures; a wrong one stays counted. Never says
+    whether the phone/username or the password was wrong."""
     user = find_user_by_login(identifier)
     if user is not None and user.is_active and user.check_password(password):
-        return user, 0
-    db.session.add(LoginAttempt(identifier=identifier.strip().lower()[:100], address=address[:64]))
-    cutoff = clock.utcnow() - timedelta(days=1)
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < cutoff))
-    db.session.flush()
-    return None, 0
+        for key in _login_keys(identifier, address):
+            throttle.forgive(key)
+        return user
+    return None
 
 
 def clear_login_failures(user: User) -> None:
     keys = [user.phone] + ([user.username.lower()] if user.username else [])
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.identifier.in_(keys)))
+    throttle.reset(*("login:account:" + key for key in keys))
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -328,21 +327,32 @@ def children_of(org: Organization | None) -> list[Organization]:
 
 # --- members: add, edit, deactivate, transfer ------------------------------------------------------
 
+# Sent (sender: the member) in the transaction of a change to what a member may do or see — deactivation, a new
+# category (their role in the party), a transfer — after the change is flushed. The hours engine ends the
+# member's open study sessions on it; receivers flush, never commit.
+member_access_changed = Namespace().signal("member-access-changed")
+
+
 def update_member(member: User, *, name: str, phone: str, category: MemberCategory,
                   positions: Iterable[Position]) -> None:
     phone = validate_phone(phone)
     if phone_taken(phone, exclude_id=member.id):
         raise AccountError("phone_taken")
+    category_changed = member.category != category
     member.name = name.strip()[:64]
     member.phone = phone
     member.category = category
     member.positions = positions
     db.session.flush()
+    if category_changed:
+        member_access_changed.send(member)
 
 
 def set_member_active(member: User, active: bool) -> None:
     member.is_active_flag = active
     db.session.flush()
+    if not active:
+        member_access_changed.send(member)
 
 
 def transfer_member(member: User, to_org: Organization, *, by: User | None = None, note: str = "") -> MembershipPeriod:
@@ -364,6 +374,7 @@ def transfer_member(member: User, to_org: Organization, *, by: User | None = Non
     db.session.add(period)
     member.organization_id = to_org.id  # an organizer keeps the subtree they manage
     db.session.flush()
+    member_access_changed.send(member)
     return period
 
 

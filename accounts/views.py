@@ -1,26 +1,24 @@
 """HTML pages: login, logout, registration, profile, and administration of users and members."""
 from __future__ import annotations
 
-import re
-import secrets
-from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
-from wtforms.validators import Optional
 
 from accounts import importer, services
 from accounts.forms import (CATEGORY_LABELS, POSITION_LABELS, ROLE_LABELS, ChangePasswordForm, ImportForm, LoginForm,
                             MemberForm, OrganizationForm, RegisterForm, ResetPasswordForm, TransferForm,
                             UserCreateForm)
 from accounts.models import MemberCategory, Position, User
+from wtforms.validators import Optional
 from core.extensions import db
 from core.nav import NavLink
 from core.permissions import Role, login_required, public, role_required
 from core.views import safe_next
+from core.requests import accepts_upload
 
 bp = Blueprint("accounts", __name__)
 
@@ -48,13 +46,15 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        user, retry_after = services.authenticate(form.identifier.data, form.password.data, client_address())
+        retry_after = services.reserve_login_attempt(form.identifier.data, client_address())
+        db.session.commit()  # the attempt counts before the password is checked, and no lock waits on the hash
+        user = None if retry_after else services.authenticate(form.identifier.data, form.password.data,
+                                                              client_address())
         if user is not None:
             login_user(user, remember=form.remember.data)
             services.clear_login_failures(user)
             db.session.commit()
             return redirect(safe_next(request.args.get("next"), url_for("core.index")))
-        db.session.commit()  # the failure is recorded for throttling
         if retry_after:
             minutes = max(1, (retry_after + 59) // 60)
             flash(_("登录失败次数过多，请 %(minutes)d 分钟后再试。", minutes=minutes), "danger")
@@ -367,14 +367,9 @@ def member_transfer(member_id: int):
 
 # --- organizers: bulk import -----------------------------------------------------------------------------
 
-def _import_path(token: str) -> Path:
-    if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
-        abort(400)
-    return Path(current_app.instance_path) / "imports" / f"{token}.bin"
-
-
 @bp.route("/members/import", methods=["GET", "POST"])
 @role_required(Role.ORGANIZER)
+@accepts_upload("MEMBER_IMPORT_MAX_BYTES")
 def member_import():
     """Step 1: upload; the page previews every row and names every bad one. Nothing is written yet."""
     form = ImportForm()
@@ -387,12 +382,11 @@ def member_import():
             result = importer.preview(upload.filename or "", data, current_user)
         except importer.ImportError_ as problem:
             error = str(problem)
-        else:
-            token = secrets.token_hex(16)
-            path = _import_path(token)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            session["member_import"] = {"token": token, "filename": upload.filename or ""}
+        else:  # staged in the database: the confirmation may reach another server
+            token = importer.stage(upload.filename or "", data, current_user,
+                                   current_app.config["MEMBER_IMPORT_TTL_SECONDS"])
+            db.session.commit()
+            session["member_import"] = {"token": token}
     status = 400 if request.method == "POST" and (error or (result and result.errors)) else 200
     return render_template("accounts/member_import.html", form=form, result=result, error=error, token=token), status
 
@@ -403,20 +397,18 @@ def member_import_confirm():
     """Step 2: the same file is checked again and written all or nothing."""
     pending = session.get("member_import") or {}
     token = request.form.get("token", "")
-    if pending.get("token") != token:
-        abort(400)
-    path = _import_path(token)
-    if not path.exists():
+    staged = importer.staged(token, current_user) if pending.get("token") == token else None
+    if staged is None:
         abort(400)
     try:
-        result = importer.preview(pending.get("filename", ""), path.read_bytes(), current_user)
+        result = importer.preview(staged.filename, staged.data, current_user)
         counts = importer.apply(result, current_user)
     except importer.ImportError_ as problem:
         db.session.rollback()
         flash(str(problem), "danger")
         return redirect(url_for("accounts.member_import"))
+    db.session.delete(staged)
     db.session.commit()
-    path.unlink(missing_ok=True)
     session.pop("member_import", None)
     flash(_("导入完成：新增 %(c)d 人，更新 %(u)d 人，未变 %(n)d 人。", c=counts["create"], u=counts["update"],
             n=counts["unchanged"]), "success")

@@ -15,6 +15,7 @@ SCENARIOS = {
     "heartbeat": "bench.heartbeat",  # issue 5: study heartbeats of many learners
     "dashboard": "bench.dashboard",  # issue 6: the compliance dashboard at 100,000 members, 1,000,000 entries
     "export": "bench.export",  # issue 6: summary and ledger exports vs the database's own dump, peak memory
+    "cluster": "bench.cluster",  # issue 14: two servers behind nginx vs one server alone, pages and heartbeats
 }
 
 

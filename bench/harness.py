@@ -154,9 +154,16 @@ def schema_gaps(inspector, metadata) -> list[str]:
 # --- gunicorn ----------------------------------------------------------------------------------
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port: any (the system's choice), or one in ``OPS_PORTS`` ("8100-8199") on a shared machine."""
+    low, _, high = os.environ.get("OPS_PORTS", "0-0").partition("-")
+    for port in range(int(low), int(high or low) + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise OSError(f"no free port in OPS_PORTS={os.environ.get('OPS_PORTS')}")
 
 
 class BenchServer:

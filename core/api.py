@@ -81,11 +81,22 @@ def _session_csrf():
     return None
 
 
+def _json_object_body():
+    """Every JSON body the API takes is an object: ``1.5``, ``true``, ``"x"`` or ``[]`` answer 400 before a
+    view can trip over them. A body that is not JSON is left to the view (``get_json(silent=True)``: None)."""
+    if request.method in ("POST", "PUT", "PATCH") and request.is_json:
+        data = request.get_json(silent=True)
+        if data is not None and not isinstance(data, dict):
+            raise ApiError(400, "the request body must be a JSON object")
+    return None
+
+
 def api_blueprint(name: str, import_name: str) -> Blueprint:
-    """A blueprint mounted under /api/v1 with the API's CSRF rule."""
+    """A blueprint mounted under /api/v1 with the API's CSRF rule and JSON-object bodies."""
     bp = Blueprint(name, import_name, url_prefix=API_PREFIX)
     csrf.exempt(bp)
     bp.before_request(_session_csrf)
+    bp.before_request(_json_object_body)
     return bp
 
 
@@ -108,9 +119,11 @@ def doc(summary: str, *, tag: str, request_body: dict | None = None, responses: 
 
 def page_args() -> tuple[int, int]:
     """``page`` and ``per_page`` from the query string, bounded; bad values answer 400."""
+    from core.requests import bounded_int
+
     try:
-        page = int(request.args.get("page", 1))
-        per_page = int(request.args.get("per_page", current_app.config["PER_PAGE"]))
+        page = bounded_int(request.args.get("page", 1))
+        per_page = bounded_int(request.args.get("per_page", current_app.config["PER_PAGE"]))
     except ValueError:
         raise ApiError(400, "page and per_page must be integers")
     if page < 1 or per_page < 1:

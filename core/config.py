@@ -17,15 +17,19 @@ from flask import Flask
 class DefaultConfig:
     # Database: SQLite file in instance/ unless DATABASE_URL names another.
     SQLALCHEMY_DATABASE_URI: str | None = None
-    # Connections are recycled after 30 minutes instead of pinged before every request (a round trip each).
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 1800}
+    # A pooled connection is tested before use (a PostgreSQL restart or failover costs no request an error) and
+    # recycled after 30 minutes.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "pool_recycle": 1800}
 
     # Sessions and cookies.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False  # set True behind HTTPS
+    SESSION_COOKIE_SECURE = False  # set True behind HTTPS (README: the nginx recipe)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False  # set True behind HTTPS
+    # Strict-Transport-Security max-age in seconds; 0: not sent (set it only when every visit is HTTPS).
+    HSTS_SECONDS = 0
     WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session
 
     # Language and time.
@@ -37,6 +41,16 @@ class DefaultConfig:
     # within the window refuse further attempts until the oldest failure ages out.
     LOGIN_MAX_FAILURES = 5
     LOGIN_WINDOW_SECONDS = 600
+    # How new passwords are hashed (werkzeug's method string; the test suite uses a cheap "pbkdf2:sha256:1000").
+    PASSWORD_HASH_METHOD = "scrypt"
+
+    # Redis (redis://host:6379/0): throttles (and the job queue) use it instead of the database when set.
+    REDIS_URL: str | None = None
+
+    # Background jobs (core/jobs.py, Huey): the queue's SQLite file without Redis (None: instance/jobs.sqlite3);
+    # run jobs at once in the caller (None: only when TESTING).
+    JOBS_SQLITE_PATH: str | None = None
+    JOBS_IMMEDIATE: bool | None = None
 
     # Pages.
     PER_PAGE = 20
@@ -62,24 +76,39 @@ class DefaultConfig:
     MAX_IMAGE_BYTES = 5 * 1024 * 1024
     # Whole request body; a little above the video limit so form fields fit (larger requests get 413).
     MAX_CONTENT_LENGTH = 510 * 1024 * 1024
+    # Body of any other request (forms, JSON); a view taking uploads adds its upload size (core/requests.py).
+    MAX_BODY_BYTES = 64 * 1024
+    # Largest member import file (XLSX/CSV), in bytes (the importer refuses more than 5 MB itself).
+    MEMBER_IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
-    # Course pages (courses/cache.py): seconds a cached catalog part (facets, cards, counts) or syllabus may be
-    # served on a server other than the one where the course changed (this server clears at once); 0: no cache.
-    COURSE_CACHE_SECONDS = 30
-    # Most entries that cache holds per worker process (a few kB to ~30 kB each).
-    COURSE_CACHE_MAX_ENTRIES = 2048
+    # The shared cache (core/cache.py, Flask-Caching) and the cluster's shared state.
+    # Redis for the cache (and what else several servers must share); None: a cache in each process (SimpleCache).
+    REDIS_URL: str | None = None
+    CACHE_DEFAULT_TIMEOUT = 300  # seconds an entry lives (keys carry the content version: no staleness from this)
+    CACHE_THRESHOLD = 2048  # SimpleCache: most entries per process
+    # Behind nginx: uploads are answered with X-Accel-Redirect to this internal location (deploy/nginx-ops.conf
+    # maps it onto UPLOAD_FOLDER), so nginx sends the file; None: the app sends it.
+    UPLOAD_ACCEL_REDIRECT: str | None = None
+    # Seconds a previewed member import stays staged in the database for its confirmation.
+    MEMBER_IMPORT_TTL_SECONDS = 3600
 
     # Training hours (学时): the hours engine (learning/).
     # Seconds between a lecture page's heartbeats.
     HEARTBEAT_INTERVAL_SECONDS = 30
     # A heartbeat later than interval + grace credits only one interval (a sleeping laptop earns nothing more).
     HEARTBEAT_GRACE_SECONDS = 15
+    # Heartbeats answered by a small WSGI entry in front of Flask (learning.api.HeartbeatFastPath); False: by the
+    # Flask view like every request (`python -m bench heartbeat --view` measures the difference).
+    HEARTBEAT_FAST_PATH = True
     # PostgreSQL: an ordinary heartbeat's write commits asynchronously (no wait for the log flush). A database
     # server crash may lose the last ~0.6 s of heartbeats, each with its ledger row; SQLite's synchronous=NORMAL
     # makes the same trade. False: every heartbeat waits until it is on disk.
     HEARTBEAT_ASYNC_COMMIT = True
-    # Text/document pages: no input for this long asks "still studying?" and stops earning.
-    PRESENCE_TIMEOUT_SECONDS = 180
+    # Text/document pages: time counts until this long after the learner's last input; the page asks
+    # "还在学习吗？" a little before.
+    PRESENCE_TIMEOUT_SECONDS = 120
+    # A study session with no heartbeat for this long is closed (its page starts a new one).
+    STUDY_SESSION_EXPIRE_SECONDS = 2 * 3600
     # Playback rates the video player allows; the slowest sets a video lecture's cap.
     MIN_PLAYBACK_RATE = 0.75
     MAX_PLAYBACK_RATE = 2.0
@@ -87,8 +116,11 @@ class DefaultConfig:
     VIDEO_CAP_GRACE_SECONDS = 300
     # Reading speed for a text/document lecture's estimated reading time (its cap), characters per minute.
     READING_CHARS_PER_MINUTE = 300
+    # Tests that drive a real server only: a file holding the server's "now" (ISO, naive UTC). Read only when
+    # TESTING is on as well (core.clock.follow_file); ignored in production.
+    TEST_CLOCK_FILE = ""
     # Online study credited per member per day, in seconds; 0 = no daily cap.
-    DAILY_ONLINE_CAP_SECONDS = 0
+    DAILY_ONLINE_CAP_SECONDS = 8 * 3600
     # Minutes in one 学时 (45 or 60 by local rule).
     MINUTES_PER_HOUR_UNIT = 45
     # How seconds become 学时 for display and export: "floor:0.5" (down to half 学时), "round:0.1", "floor:1" ...
@@ -98,6 +130,12 @@ class DefaultConfig:
     VIDEO_COMPLETION_SHARE = 0.95
     # Seconds an offline class's check-in code (QR and short code) stays the same.
     CHECKIN_CODE_SECONDS = 30
+    # Wrong check-in codes allowed per user, and per address, within the window (then refused until it ends).
+    CHECKIN_MAX_FAILURES = 10
+    CHECKIN_MAX_FAILURES_PER_ADDRESS = 30
+    CHECKIN_WINDOW_SECONDS = 600
+    # A manual entry above this many 学时 waits for a second organizer's or an admin's approval.
+    MANUAL_APPROVAL_ABOVE_HOURS = 8
     # Run on every new SQLite connection: heartbeats are many small writes, and the default rollback journal
     # with an fsync per commit serializes them (WAL: a commit writes the log, readers never block the writer).
     SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000")
@@ -121,8 +159,8 @@ class DefaultConfig:
     SEARCH_INDEX_DIR: str | None = None  # this server's index on local disk; None: instance/search-index
     SEARCH_PRELOAD = "auto"  # load jieba in create_app: "auto" = only under gunicorn (before --preload forks)
     SEARCH_JIEBA_CACHE_DIR: str | None = None  # jieba's prefix-dictionary cache; None: instance/
-    SEARCH_SYNC_ON_COMMIT = True  # apply the index log right after a commit that changed content
-    SEARCH_LOG_GAP_SECONDS = 30  # a gap in the index log older than this is a rolled-back transaction
+    SEARCH_SYNC_ON_COMMIT = True  # without a background indexer (tests, CLI): apply the log right after a commit
+    SEARCH_WORKER_INTERVAL = 1.0  # seconds between a server process's background catch-ups (0: no thread)
     SEARCH_CATCH_UP_INTERVAL = 0.5  # seconds between search-time catch-ups while a log gap is open
     SEARCH_PER_PAGE = 10  # results per page
     SEARCH_MAX_PAGE = 50  # deepest results page served
@@ -144,6 +182,19 @@ def load_config(app: Flask, overrides: dict | None = None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+        app.config["SECRET_KEY_FROM_INSTANCE_FILE"] = True
+
+
+def shared_secret_warning(app: Flask) -> str | None:
+    """A warning when several servers may share this database but each would sign with its own key: the key came
+    from this machine's ``instance/secret_key`` and the database is not a local SQLite file."""
+    if not app.config.get("SECRET_KEY_FROM_INSTANCE_FILE"):
+        return None
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return None
+    return ("SECRET_KEY is not set: this server signs sessions, CSRF tokens and check-in codes with its own "
+            f"{Path(app.instance_path) / 'secret_key'}. Every server on this database needs the SAME key: set "
+            "FLASK_SECRET_KEY (the same value on each server, e.g. in deploy/ops.env), or copy that file to each.")
 
 
 def normalise_database_url(url: str) -> str:

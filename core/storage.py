@@ -10,6 +10,7 @@ A stored file is named by its key, ``ab/cd/<32 hex>.<ext>``: two shard folders a
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import secrets
@@ -22,6 +23,8 @@ from typing import BinaryIO
 from flask import Response, abort, current_app, send_file
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
+
+from core.text import single_line
 
 VIDEO_KINDS = frozenset({"mp4", "webm"})
 DOCUMENT_KINDS = frozenset({"pdf", "docx", "txt", "md"})
@@ -46,8 +49,10 @@ _CONTROL_CHARS = re.compile(r"[\x01-\x08\x0b\x0e-\x1f\x7f-\x9f]")  # Cc except t
 _KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}\.[a-z0-9]{2,4}$")
 _CHUNK = 1024 * 1024
 _HEAD = 4096
-# DOCX is a zip: refuse archives that would inflate beyond this many times the document limit.
-_ZIP_INFLATE_FACTOR = 20
+# DOCX is a zip: refuse archives with a member inflating beyond ZIP_MAX_MEMBER_BYTES (document.xml is the text)
+# or all members together beyond ZIP_MAX_INFLATED_BYTES (zipfile never inflates past a member's declared size).
+ZIP_MAX_MEMBER_BYTES = 50 * 1024 * 1024
+ZIP_MAX_INFLATED_BYTES = 100 * 1024 * 1024
 # Image brands that also use the ISO base media "ftyp" box; they are not videos.
 _IMAGE_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"mif1", b"msf1", b"avif", b"avis"}
 
@@ -147,7 +152,7 @@ def save_upload(file, *, allowed: set[str] | frozenset[str], max_bytes: int | No
         if kind in ("txt", "md"):
             size = _normalise_text(tmp_path)
         elif kind == "docx":
-            _check_zip_size(tmp_path)
+            check_zip_size(tmp_path)
         digest = _sha256(tmp_path)
         token = secrets.token_hex(16)
         key = f"{token[:2]}/{token[2:4]}/{token}.{EXTENSIONS.get(kind, kind)}"
@@ -262,14 +267,26 @@ def _normalise_text(path: Path) -> int:
     return len(encoded)
 
 
-def _check_zip_size(path: Path) -> None:
+def zip_inflated_size(data: bytes) -> int | None:
+    """What a ZIP (XLSX, DOCX) declares it inflates to, in bytes; None if it is no readable ZIP. zipfile never
+    inflates a member past its declared size, so this bounds what reading it can cost."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+
+
+def check_zip_size(path: Path) -> None:
+    """UploadError if a DOCX (a zip) is unreadable or would inflate too far (a zip bomb)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            inflated = sum(info.file_size for info in archive.infolist())
+            sizes = [info.file_size for info in archive.infolist()]
     except (zipfile.BadZipFile, OSError, ValueError):
         raise UploadError(_("无法读取这个 Word 文件：文件已损坏或不完整。"))
-    if inflated > _ZIP_INFLATE_FACTOR * int(current_app.config["MAX_DOCUMENT_BYTES"]):
-        raise UploadError(_("无法读取这个 Word 文件：解压后的内容过大。"))
+    if max(sizes, default=0) > ZIP_MAX_MEMBER_BYTES or sum(sizes) > ZIP_MAX_INFLATED_BYTES:
+        raise UploadError(_("无法读取这个 Word 文件：解压后的内容过大（正文不超过 %(mb)d MB）。",
+                            mb=ZIP_MAX_MEMBER_BYTES // 2**20))
 
 
 def safe_filename(name: str, kind: str) -> str:
@@ -300,6 +317,16 @@ def send_stored(key: str, *, mime: str, download_name: str, as_attachment: bool)
         abort(404)
     if not path.is_file():
         abort(404)
+    download_name = single_line(download_name) or "file"  # a header value: one line (werkzeug encodes the rest)
+    accel = current_app.config.get("UPLOAD_ACCEL_REDIRECT")
+    if accel:  # behind nginx (deploy/nginx-ops.conf): nginx sends the file itself, with Range and conditionals
+        response = send_file(path, mimetype=mime, as_attachment=as_attachment, download_name=download_name,
+                             conditional=False, etag=False, max_age=0, use_x_sendfile=True)
+        del response.headers["X-Sendfile"]
+        response.headers["X-Accel-Redirect"] = accel.rstrip("/") + "/" + key.lstrip("/")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "private, max-age=0, must-revalidate"
+        return response
     response = send_file(path, mimetype=mime, as_attachment=as_attachment, download_name=download_name,
                          conditional=True, etag=True, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"

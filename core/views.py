@@ -46,7 +46,14 @@ def healthz():
         current_app.logger.exception("health check: database unreachable")
         db.session.rollback()
         return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-    return jsonify({"status": "ok"})
+    report = {"status": "ok"}
+    for name, check in current_app.extensions.get("health_reports", {}).items():  # e.g. the search index's lag
+        try:
+            report[name] = check()
+        except Exception:  # noqa: BLE001 - a report must not take the health check down
+            current_app.logger.exception("health report %s failed", name)
+            report[name] = {"error": True}
+    return jsonify(report)
 
 
 @bp.get("/lang/<code>")

@@ -1,79 +1,80 @@
-"""Short-lived, per-process caches for the learner pages (catalog facets and cards, syllabus HTML).
+"""The learner pages' shared cache: Flask-Caching over data that is the same for everyone, keyed by a content
+version that every server reads from the database.
 
-Nothing cached decides who may see what: every page still loads the course or lecture row it shows and
-checks visibility on it. What is cached is presentation — rendered HTML and lists of ids — keyed by
-what it depends on (the visibility key of the viewer, the filters, the locale, the course's
-``updated_at``).
-
-Freshness:
-
-* On this server, a commit that changed a course, lecture, tag, material, organization or required-course
-  assignment clears the
-  cache at once (SQLAlchemy session events: ``after_flush`` notes it, ``after_commit`` clears).
-* Course-level entries (syllabus, outline) also carry the course's ``updated_at``, which the authoring
-  services bump on every lecture or tag change; every server reads that row per request, so a syllabus
-  is never stale anywhere.
-* Catalog entries (facets, the page of cards, counts) on *other* servers are bounded by
-  ``COURSE_CACHE_SECONDS`` (default 30): a course published, archived or renamed elsewhere appears or
-  disappears within that time. ``COURSE_CACHE_SECONDS = 0`` switches the caches off.
-
-Size: at most ``COURSE_CACHE_MAX_ENTRIES`` entries per worker process (the older half is dropped when full);
-an entry is a few kB (a syllabus) to about 30 kB (a page of catalog cards). Title searches (``?q=``) are not
-cached.
+* The backend is Flask-Caching's: ``SimpleCache`` (this process) by default, ``RedisCache`` when ``REDIS_URL`` is
+  set, so every worker of every server shares one cache (``core/cache.py`` configures it).
+* ``content_version`` is one row. A transaction that adds, changes or deletes a course, lecture, tag, material,
+  organization or required-course assignment (noticed by SQLAlchemy's ``after_flush`` and, for bulk statements,
+  ``do_orm_execute``) sets it to a new random number just before it commits (``before_commit``): *in the same
+  transaction*, holding the row's lock only for the commit itself, so a long transaction does not hold up
+  other writers. Each request reads the row once,
+  and every key built by :func:`cached` holds it, so a change is seen by every server at its next request and a
+  rolled-back change leaves the old version — whose entries match the old content. A random number rather than a
+  counter: a counter rolled back and incremented again would name two different contents with one key.
+* What is cached decides nobody's access on its own: the catalog keeps lists of course ids per viewer kind
+  (``visibility.visibility_key``: role, category, organization chain) and the page loads those rows afresh and
+  checks them with ``visibility.can_view_course``; course and lecture pages check the fresh row before they look
+  at any cached part. Personal parts (name, CSRF token, progress, badges, flashes) are rendered per request.
 """
 from __future__ import annotations
 
-import time
+import secrets
 from collections.abc import Callable, Hashable
-from itertools import islice
 
-from flask import Flask, current_app, has_app_context
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from flask import Flask, g, has_request_context
+from sqlalchemy import BigInteger, DDL, Integer, event, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-MAX_ENTRIES = 2048
+from core.cache import cache
+from core.extensions import db
+
 _WATCHED: tuple[type, ...] = ()
 
 
-class ContentCache:
-    def __init__(self, ttl: float, max_entries: int = MAX_ENTRIES):
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._entries: dict[Hashable, tuple[float, object]] = {}
+class ContentVersion(db.Model):
+    """One row (id 1): the version of everything the learner pages cache."""
 
-    def get(self, key: Hashable, build: Callable[[], object]):
-        if self.ttl <= 0:
-            return build()
-        now = time.monotonic()
-        hit = self._entries.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        value = build()
-        if len(self._entries) >= self.max_entries:  # drop the older half (dicts keep insertion order)
-            for old_key in list(islice(self._entries, self.max_entries // 2)):
-                del self._entries[old_key]
-        self._entries[key] = (now + self.ttl, value)
-        return value
+    __tablename__ = "content_version"
 
-    def clear(self) -> None:
-        self._entries.clear()
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+event.listen(ContentVersion.__table__, "after_create",
+             DDL("INSERT INTO content_version (id, version) VALUES (1, 0)"))
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["courses_cache"] = ContentCache(app.config["COURSE_CACHE_SECONDS"],
-                                                   app.config["COURSE_CACHE_MAX_ENTRIES"])
-    _listen_once()
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "do_orm_execute", _on_orm_execute)
+        event.listen(Session, "before_commit", _before_commit)
+        event.listen(Session, "after_commit", _forget)
+        event.listen(Session, "after_rollback", _forget)
 
 
-def content_cache() -> ContentCache:
-    return current_app.extensions["courses_cache"]
+def content_version() -> int:
+    """The committed version as this request sees it (read once per request)."""
+    if has_request_context() and "content_version" in g:
+        return g.content_version
+    version = db.session.connection().execute(select(ContentVersion.version).where(ContentVersion.id == 1)) \
+        .scalar() or 0
+    if has_request_context():
+        g.content_version = version
+    return version
 
 
-def cached(key: Hashable, build: Callable[[], object]):
-    return content_cache().get(key, build)
+def cached(key: Hashable, build: Callable[[], object], timeout: int | None = None):
+    """``build()``'s value under ``key`` at the current content version (built and stored on a miss)."""
+    full_key = "ops:" + repr((content_version(),) + tuple(key))
+    value = cache.get(full_key)
+    if value is None:
+        value = build()
+        cache.set(full_key, value, timeout=timeout)
+    return value
 
 
-# --- invalidation on commit --------------------------------------------------------------------
+# --- bumping the version in the writing transaction -------------------------------------------------------
 
 def _watched() -> tuple[type, ...]:
     global _WATCHED
@@ -85,41 +86,39 @@ def _watched() -> tuple[type, ...]:
     return _WATCHED
 
 
+def bump(connection) -> None:
+    connection.execute(update(ContentVersion.__table__).where(ContentVersion.__table__.c.id == 1)
+                       .values(version=secrets.randbits(62)))
+
+
 def _after_flush(session, _context) -> None:
-    if session.info.get("courses_changed"):
+    if session.info.get("content_changed"):
         return
     watched = _watched()
     for collection in (session.new, session.dirty, session.deleted):
         if any(isinstance(obj, watched) for obj in collection):
-            session.info["courses_changed"] = True
+            session.info["content_changed"] = True
             return
 
 
 def _on_orm_execute(state) -> None:
-    """Bulk ``update(Course)``/``delete(Lecture)`` through the session count as changes too."""
-    if (state.is_update or state.is_delete) and not state.session.info.get("courses_changed"):
+    """Bulk ``update(Course)``/``delete(Lecture)`` through the session change content too."""
+    if (state.is_update or state.is_delete) and not state.session.info.get("content_changed"):
         mapper = state.bind_arguments.get("mapper")
         if mapper is not None and issubclass(mapper.class_, _watched()):
-            state.session.info["courses_changed"] = True
+            state.session.info["content_changed"] = True
 
 
-def _after_commit(session) -> None:
-    if session.in_nested_transaction():
-        return  # a SAVEPOINT was released (after_commit fires for it too): wait for the real commit
-    if session.info.pop("courses_changed", False) and has_app_context():
-        cache = current_app.extensions.get("courses_cache")
-        if cache is not None:
-            cache.clear()
+def _before_commit(session) -> None:
+    session.flush()  # commit would flush after this hook: a change noticed only by that flush must count
+    if session.info.get("content_changed"):
+        bump(session.connection())
+        if has_request_context():
+            g.pop("content_version", None)
 
 
-_LISTENING = False
-
-
-def _listen_once() -> None:
-    global _LISTENING
-    if _LISTENING:
-        return
-    event.listen(Session, "after_flush", _after_flush)
-    event.listen(Session, "do_orm_execute", _on_orm_execute)
-    event.listen(Session, "after_commit", _after_commit)
-    _LISTENING = True
+def _forget(session) -> None:
+    """After the real commit or rollback (not a savepoint's: the outer transaction may still commit its
+    changes)."""
+    if not session.in_nested_transaction():
+        session.info.pop("content_changed", None)

@@ -18,9 +18,12 @@ from core.extensions import db
 from core.nav import NavLink
 from core.permissions import Role, login_required, role_required
 from core.storage import UploadError
+from core.requests import accepts_upload
 from courses import reading
-from courses.materials import DuplicateMaterial, add_material, archive_material, visible_categories, visible_materials
+from courses.materials import (DuplicateMaterial, add_material, archive_material, extract_material_text,
+                              visible_categories, visible_materials)
 from courses.models import Audience, Lecture, LectureKind, Material
+from courses.services import can_edit
 from courses.visibility import can_view_lecture, can_view_material, is_staff
 
 bp = Blueprint("courses_library", __name__)
@@ -82,9 +85,12 @@ def index():
 @login_required
 def detail(material_id: int):
     material = visible_material_or_404(material_id)
-    body = reading.reading_html(material.text or "", material.file_kind, request.args.get("hl"))
-    return render_template("courses/library/detail.html", material=material, body=body,
-                           can_manage=is_staff(current_user))
+    pages = reading.reading_pages(material.text or "")
+    number = min(max(request.args.get("page", 1, type=int), 1), len(pages))
+    start, text = pages[number - 1]
+    body = reading.reading_html(text, material.file_kind, request.args.get("hl"), start=start)
+    return render_template("courses/library/detail.html", material=material, body=body, page=number,
+                           pages=len(pages), can_manage=is_staff(current_user))
 
 
 @bp.get("/materials/<int:material_id>/file")
@@ -98,6 +104,7 @@ def file(material_id: int):
 
 @bp.route("/materials/upload", methods=["GET", "POST"])
 @role_required(Role.TRAINER)
+@accepts_upload("MAX_VIDEO_BYTES")
 def upload():
     form = MaterialUploadForm()
     status = 200
@@ -105,7 +112,7 @@ def upload():
         try:
             material = add_material(form.file.data, title=form.title.data, uploaded_by=current_user,
                                     audience=Audience(form.audience.data), category=form.category.data,
-                                    org=form.org)
+                                    org=form.org, background=True)
         except UploadError as error:
             form.file.errors = [error.message]
             status = 400
@@ -116,6 +123,8 @@ def upload():
             status = 409
         else:
             db.session.commit()
+            if material.text_status == "processing":
+                extract_material_text(material.id)  # a job: this request does not wait for the text
             flash(_("资料《%(title)s》已上传。", title=material.title), "success")
             return redirect(url_for("courses_library.detail", material_id=material.id))
     elif request.method == "POST":
@@ -127,6 +136,9 @@ def upload():
 @role_required(Role.TRAINER)
 def archive(material_id: int):
     material = visible_material_or_404(material_id)
+    if not (current_user.role == Role.ADMIN or material.uploaded_by_id == current_user.id
+            or (material.course is not None and can_edit(current_user, material.course))):
+        abort(403)  # only who uploaded it, the authors of its course, or an admin
     archive_material(material, current_user)
     db.session.commit()
     flash(_("资料《%(title)s》已归档，学习记录仍然保留。", title=material.title), "info")

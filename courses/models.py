@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import Organization, User, enum_column
@@ -126,6 +126,9 @@ class Material(TimestampMixin, db.Model):
     course_id: Mapped[Optional[int]] = mapped_column(ForeignKey("courses.id"), index=True)
     uploaded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     deleted_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    # "processing" while a background job extracts the text (PDF, DOCX uploaded on the web), "ready", "failed"
+    text_status: Mapped[str] = mapped_column(String(20), default="ready", server_default="ready")
+    text_note: Mapped[str] = mapped_column(String(300), default="", server_default="")  # why it failed
 
     course: Mapped[Optional[Course]] = relationship(foreign_keys=[course_id])
     org: Mapped[Optional[Organization]] = relationship()
@@ -160,3 +163,19 @@ class CourseChange(db.Model):
     summary: Mapped[str] = mapped_column(Text)
 
     user: Mapped[Optional[User]] = relationship()
+
+
+class CourseAuthor(db.Model):
+    """A co-author of a course: edits, publishes and archives it like its owner (``Course.created_by``)."""
+
+    __tablename__ = "course_authors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    added_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    __table_args__ = (UniqueConstraint("course_id", "user_id", name="uq_course_authors_course_user"),)

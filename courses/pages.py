@@ -1,129 +1,141 @@
-"""The learner pages' cached parts: the catalog below the navbar, a course's syllabus, a lecture's outline.
+"""The learner pages' data: what each page reads fresh per request, and what it takes from the shared cache.
 
-Each part is rendered once from its template with *markers* where one user's state goes (``<!--ub:ID-->``
-for a catalog card's badges, ``<!--lp:ID-->`` for a lecture's progress), split at the markers and kept in
-``courses.cache``; a request then only joins the pieces with this user's badges. Titles and other text in
-the pieces are HTML-escaped, so a marker can only come from the template itself.
+Fresh on every request (one Core statement each): the course's or lecture's row — visibility is decided on it —
+and the viewer's own facts (enrolment, time credited, progress). From the shared cache (``courses.cache``, keyed
+by the content version): the catalog's facets and its lists of course ids per viewer kind, a course's syllabus
+data and rendered summary, a lecture's course outline, the due dates required of an organization. Everything is
+rendered per request from its template; nothing personal is stored in the cache.
 """
 from __future__ import annotations
 
-import re
+import math
 from dataclasses import dataclass
 from functools import cache
 
-from flask import current_app, render_template, request, url_for
 from flask_login import current_user
-from flask_babel import get_locale
-from flask_babel import gettext as _
-from jinja2 import TemplateNotFound
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import and_, bindparam, select
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from core.extensions import db
 from courses import services, visibility
 from courses.cache import cached
-from courses.models import Course, CourseStatus, CourseTag, Lecture, Material
+from courses.models import Course, CourseStatus, CourseTag, Lecture, LectureKind, Material
 
 CATALOG_PER_PAGE = 12
-MARKER = re.compile(r"<!--(?:ub|lp):(\d+)-->")
-
-
-@dataclass(frozen=True)
-class Pieces:
-    """Static HTML with holes: ``parts[0] hole(ids[0]) parts[1] hole(ids[1]) ...``."""
-
-    parts: tuple[str, ...]
-    ids: tuple[int, ...]
-
-    @classmethod
-    def split(cls, html: str) -> "Pieces":
-        chunks = MARKER.split(html)
-        return cls(tuple(chunks[0::2]), tuple(int(i) for i in chunks[1::2]))
-
-    def fill(self, hole) -> Markup:
-        out = [self.parts[0]]
-        for item_id, part in zip(self.ids, self.parts[1:]):
-            out.append(hole(item_id))
-            out.append(part)
-        return Markup("".join(out))
-
-
-def locale_key() -> str:
-    return str(get_locale() or "zh")
-
-
-_LABELS: dict[tuple[str, str], str] = {}
-
-
-def label(msgid: str) -> str:
-    """``escape(_(msgid))`` for the badges filled into every page, translated once per language and worker."""
-    key = (locale_key(), msgid)
-    text = _LABELS.get(key)
-    if text is None:
-        text = _LABELS[key] = str(escape(_(msgid)))
-    return text
 
 
 # --- the catalog -------------------------------------------------------------------------------
+
+@dataclass
+class CatalogPage:
+    """A page of catalog cards in the shape ``_macros/pagination.html`` expects."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page)) if self.total else 0
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+    def iter_pages(self, left_edge=1, right_edge=1, left_current=2, right_current=2):
+        last = None
+        for n in range(1, self.pages + 1):
+            if n <= left_edge or n > self.pages - right_edge or \
+                    self.page - left_current <= n <= self.page + right_current:
+                if last is not None and n - last > 1:
+                    yield None
+                yield n
+                last = n
+
 
 def catalog_facets(user) -> tuple[list[str], list[str]]:
     return cached(("facets", visibility.visibility_key(user)), lambda: services.catalog_facets(user))
 
 
-def catalog_body(user, *, sort: str, filters: dict, page_number: int, link_args: dict) -> Pieces:
-    """The catalog's filters, cards and pager with a badge marker per card. Cached per viewer kind, filters
-    and page, except with the "required/optional" filter (it depends on the user's own assignments) or a
-    title search."""
+def catalog_page(user, *, sort: str, filters: dict, page_number: int) -> CatalogPage:
+    """The page of courses ``user`` may see. The ids and the total are cached per viewer kind, filters and page
+    (not with the required/optional filter, which depends on the user's own assignments, nor a title search);
+    the courses themselves are loaded fresh and checked again, so no list shows a course its viewer may no longer
+    see."""
 
-    def build() -> Pieces:
+    def build() -> tuple[list[int], int]:
         stmt = services.catalog_query(user, sort=sort, **filters)
         page = db.paginate(stmt, page=page_number, per_page=CATALOG_PER_PAGE, error_out=False)
-        categories, tags = catalog_facets(user)
-        html = render_template("courses/_catalog_body.html", page=page, categories=categories, tags=tags,
-                               sort=sort, filters=filters, link_args=link_args,
-                               user_badges=lambda course: Markup(f"<!--ub:{course.id}-->"))
-        return Pieces.split(html)
+        return [course.id for course in page.items], page.total
 
-    if filters.get("required") or filters.get("q"):  # the user's own assignments; long-tail title searches
-        return build()
-    key = ("catalog", visibility.visibility_key(user), locale_key(), sort, filters.get("category"),
-           filters.get("tag"), page_number)
-    return cached(key, build)
+    if filters.get("required") or filters.get("q"):
+        ids, total = build()
+    else:
+        ids, total = cached(("catalog", visibility.visibility_key(user), sort, filters.get("category"),
+                             filters.get("tag"), page_number), build)
+    courses = {}
+    if ids:
+        courses = {course.id: course for course in db.session.scalars(
+            select(Course).options(selectinload(Course.tag_rows)).where(Course.id.in_(ids)))}
+    items = [courses[i] for i in ids if i in courses and courses[i].status == CourseStatus.PUBLISHED
+             and visibility.can_view_course(user, courses[i])]
+    return CatalogPage(items, page_number, CATALOG_PER_PAGE, total - (len(ids) - len(items)))
 
 
-def catalog_badges(required: dict, enrolled: set[int]):
-    """The hole-filler for catalog cards: this user's 必修 (with due date) and 已报名 badges."""
-    if not required and not enrolled:
-        return lambda _course_id: ""
-    t_required, t_enrolled = label("必修截止"), label("已报名")
+def required_ids(user) -> dict:
+    """{course id: due date} required of ``user``: it depends only on their organization (and its ancestors),
+    so it is cached per organization."""
+    from learning import enrollments
 
-    def badges(course_id: int) -> str:
-        out = ""
-        if course_id in required:
-            out += f'<span class="badge text-bg-danger">{t_required} · {required[course_id].isoformat()}</span>'
-        if course_id in enrolled:
-            out += f'<span class="badge text-bg-success">{t_enrolled}</span>'
-        return out
-
-    return badges
+    org = user.organization if user is not None and user.is_authenticated else None
+    if org is None:
+        return {}
+    return cached(("required", org.id, org.path), lambda: enrollments.required_course_ids(user))
 
 
 # --- a course page -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Syllabus:
-    """A course page's parts that are the same for every viewer: the head (breadcrumb, title, audience, tags,
-    summary) and the live lectures."""
+class SyllabusLecture:
+    id: int
+    title: str
+    kind: LectureKind
+    duration_seconds: int | None
+    starts_at: object
+    place: str | None
+    reading_seconds: int | None
 
-    lecture_ids: tuple[int, ...]
+
+@dataclass(frozen=True)
+class Syllabus:
+    """A course's parts that are the same for every viewer: its live lectures, study time, tags and summary."""
+
+    lectures: tuple[SyllabusLecture, ...]
     minutes: int
-    head: Markup
-    rows: Pieces  # the <li> list with a progress marker per lecture
+    tags: tuple[str, ...]
+    summary_html: str
+
+    @property
+    def lecture_ids(self) -> tuple[int, ...]:
+        return tuple(lecture.id for lecture in self.lectures)
 
 
 def course_for_page(course_id: int) -> Course | None:
-    """The course as an ORM object (for rendering a page that is not cached yet, and for authoring)."""
+    """The course as an ORM object (the page's template reads its columns and organization)."""
     return db.session.scalar(_statements()["course"], {"course_id": course_id})
 
 
@@ -158,6 +170,24 @@ class LectureFacts:
     course: CourseFacts
 
 
+def full_course(course) -> Course:
+    """The ORM course for ``course`` (a Course already, or its facts)."""
+    return course if isinstance(course, Course) else course_for_page(course.id)
+
+
+def enrolled_among(user, course_ids) -> set[int]:
+    """Which of ``course_ids`` ``user`` is enrolled in (one statement, whatever the number of ids)."""
+    if user is None or not user.is_authenticated or not course_ids:
+        return set()
+    ids, found = list(course_ids), set()
+    for start in range(0, len(ids), CATALOG_PER_PAGE):  # a catalog page: one statement
+        chunk = ids[start:start + CATALOG_PER_PAGE]
+        chunk += [0] * (CATALOG_PER_PAGE - len(chunk))  # no course has id 0
+        found.update(_rows("enrolled_among", user_id=user.id,
+                           **{f"course_{i}": course_id for i, course_id in enumerate(chunk)}).scalars())
+    return found
+
+
 def course_facts(course_id: int) -> CourseFacts | None:
     """The course's row, fresh on every request (one Core statement): visibility is decided on it, and its
     ``updated_at`` keys the cached parts."""
@@ -189,24 +219,6 @@ def lecture_page_facts(lecture_id: int, user) -> tuple[LectureFacts | None, dict
     first = rows[0]
     progress = {row[-2]: row[-1] for row in rows if row[-2] is not None}
     return LectureFacts(*first[:4], course=CourseFacts(*first[4:-2])), progress
-
-
-def full_course(course) -> Course:
-    """The ORM course for ``course`` (a Course already, or its facts): only a page being rendered needs it."""
-    return course if isinstance(course, Course) else course_for_page(course.id)
-
-
-def enrolled_among(user, course_ids) -> set[int]:
-    """Which of ``course_ids`` ``user`` is enrolled in (one statement, whatever the number of ids)."""
-    if user is None or not user.is_authenticated or not course_ids:
-        return set()
-    ids, found = list(course_ids), set()
-    for start in range(0, len(ids), CATALOG_PER_PAGE):  # a catalog page: one statement
-        chunk = ids[start:start + CATALOG_PER_PAGE]
-        chunk += [0] * (CATALOG_PER_PAGE - len(chunk))  # no course has id 0
-        found.update(_rows("enrolled_among", user_id=user.id,
-                           **{f"course_{i}": course_id for i, course_id in enumerate(chunk)}).scalars())
-    return found
 
 
 @cache
@@ -251,175 +263,78 @@ def _statements() -> dict:
     }
 
 
-def course_syllabus(course, logged_in: bool) -> Syllabus:
+def course_syllabus(course) -> Syllabus:
     """``course``: a Course or its CourseFacts (the ORM course is loaded only to build the syllabus)."""
 
     def build() -> Syllabus:
-        course_ = full_course(course)
+        course_ = course if isinstance(course, Course) else course_for_page(course.id)
         lectures = services.live_lectures(course_)
         tags = sorted(db.session.scalars(select(CourseTag.tag).where(CourseTag.course_id == course_.id)))
-        head = render_template("courses/_course_head.html", course=course_, tags=tags,
-                               summary_html=Markup(services.render_markdown(course_.summary)))
-        html = render_template("courses/_syllabus.html", lectures=lectures, logged_in=logged_in)
-        return Syllabus(tuple(lecture.id for lecture in lectures), services.study_minutes(lectures), Markup(head),
-                        Pieces.split(html))
+        rows = tuple(SyllabusLecture(item.id, item.title, item.kind, item.duration_seconds, item.starts_at,
+                                     item.place, item.reading_seconds) for item in lectures)
+        return Syllabus(rows, services.study_minutes(lectures), tuple(tags),
+                        str(services.render_markdown(course_.summary)))
 
-    return cached(("syllabus", course.id, course.updated_at, course.status, logged_in, locale_key()), build)
-
-
-def required_ids(user) -> dict:
-    """{course id: due date} required of ``user``: it depends only on their organization (and its ancestors),
-    so it is cached per organization."""
-    from learning import enrollments
-
-    org = user.organization if user is not None and user.is_authenticated else None
-    if org is None:
-        return {}
-    return cached(("required", org.id, org.path), lambda: enrollments.required_course_ids(user))
+    return cached(("syllabus", course.id, course.updated_at), build)
 
 
-def syllabus_badges(progress: dict):
-    """Course page: 已完成 / 学习中 per lecture this user has started."""
-    if not progress:
-        return lambda _lecture_id: ""
-    done = f'<span class="badge text-bg-success">{label("已完成")}</span>'
-    started = f'<span class="badge text-bg-info">{label("学习中")}</span>'
-    return lambda lecture_id: "" if lecture_id not in progress else (done if progress[lecture_id] else started)
+def course_viewer(course, syllabus: Syllabus, progress: dict, *, preview: bool = False,
+                  viewer: tuple | None = None) -> dict:
+    """The course page's context that belongs to this viewer: progress, enrolment, due date, the hours box.
+    ``viewer``: (enrolment id, seconds credited, certificate id) when the page has read them already."""
+    user = current_user._get_current_object()
+    live_ids = set(syllabus.lecture_ids)
+    completed = sum(1 for lecture_id, done in progress.items() if done and lecture_id in live_ids)
+    count = len(live_ids)
+    enrollment_id, seconds, certificate_id = None, 0, None
+    if user.is_authenticated:
+        if viewer is None:
+            viewer = _rows("viewer", user_id=user.id, course_id=course.id).one()
+        enrollment_id, seconds, certificate_id = viewer
+    context = {"completed": completed, "lecture_count": count, "hours_done": completed, "hours_total": count,
+               "enrollment": enrollment_id is not None and not preview, "progress": progress,
+               "due": None if preview else required_ids(user).get(course.id),
+               "first_lecture_id": syllabus.lecture_ids[0] if syllabus.lecture_ids else None}
+    from flask import current_app
+
+    if user.is_authenticated and "learning" in current_app.blueprints:  # the hours engine provides the box
+        from learning.hours import course_box
+
+        hours = course_box(course, seconds, certificate_id, completed, count)
+        context["course_hours"] = lambda *_args: hours  # the facts read above, not a query of its own
+    return context
 
 
 # --- a lecture page ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Outline:
-    """A lecture page's course outline, one entry per course: each item rendered plain and as the current one."""
+    """A lecture page's course outline: (id, title, kind) of the live lectures in order."""
 
-    lecture_ids: tuple[int, ...]
-    items: dict  # lecture id -> (plain Pieces, current Pieces), each with the lecture's progress marker
+    lectures: tuple[tuple[int, str, LectureKind], ...]
+
+    @property
+    def lecture_ids(self) -> tuple[int, ...]:
+        return tuple(row[0] for row in self.lectures)
 
     def neighbours(self, lecture_id: int) -> tuple[int | None, int | None]:
-        if lecture_id not in self.items:
+        ids = self.lecture_ids
+        if lecture_id not in ids:
             return None, None
-        index = self.lecture_ids.index(lecture_id)
-        previous = self.lecture_ids[index - 1] if index > 0 else None
-        following = self.lecture_ids[index + 1] if index < len(self.lecture_ids) - 1 else None
-        return previous, following
-
-    def html(self, current_id: int, hole) -> Markup:
-        rows = [self.items[i][1 if i == current_id else 0].fill(hole) for i in self.lecture_ids]
-        return Markup('<ol class="list-group list-group-numbered syllabus mt-2">' + "".join(rows) + "</ol>")
+        index = ids.index(lecture_id)
+        return (ids[index - 1] if index > 0 else None), (ids[index + 1] if index < len(ids) - 1 else None)
 
 
 def lecture_for_page(lecture_id: int) -> Lecture | None:
-    """The lecture (with its course and material) as ORM objects, for rendering a page that is not cached yet."""
+    """The lecture (with its course and material) as ORM objects."""
     return db.session.scalar(_statements()["lecture"], {"lecture_id": lecture_id})
 
 
 def lecture_outline(course) -> Outline:
     """``course``: a Course or its CourseFacts (the outline needs its id and version only)."""
-
-    def build() -> Outline:
-        from courses.forms import KIND_LABELS
-
-        items = {}
-        rows = services.syllabus(course.id)
-        for lecture_id, title, kind in rows:
-            url = url_for("courses.lecture", lecture_id=lecture_id)
-            label, title = escape(KIND_LABELS[kind]), escape(title)
-            plain = (f'<li class="list-group-item"><a class="" href="{url}">{title}</a> '
-                     f'<span class="small text-muted">{label}<!--lp:{lecture_id}--></span></li>')
-            current = (f'<li class="list-group-item active"><a class="text-white" href="{url}">{title}</a> '
-                       f'<span class="small text-white-50">{label}<!--lp:{lecture_id}--></span></li>')
-            items[lecture_id] = (Pieces.split(plain), Pieces.split(current))
-        return Outline(tuple(row[0] for row in rows), items)
-
-    return cached(("outline", course.id, course.updated_at, locale_key()), build)
-
-
-def outline_badges(progress: dict):
-    if not progress:
-        return lambda _lecture_id: ""
-    done = f" · {label('已完成')}"
-    return lambda lecture_id: done if progress.get(lecture_id) else ""
-
-
-TRACKER_SENTINEL = 987654321987654  # stands for the lecture id while the tracker is rendered for caching
-
-
-def tracker_html(lecture: Lecture) -> Markup:
-    """learning/_lecture_tracker.html for this lecture. It depends on the lecture's kind and id, the settings and
-    the language only, so it is rendered once per kind and language with a stand-in id, replaced per request.
-    Should the template come to use more of the lecture, it is rendered for each request instead."""
-    from types import SimpleNamespace
-
-    def render(item) -> str:
-        try:
-            return render_template("learning/_lecture_tracker.html", lecture=item)
-        except TemplateNotFound:  # the hours engine is not installed
-            return ""
-
-    def build() -> str | None:
-        try:
-            return render(SimpleNamespace(id=TRACKER_SENTINEL, kind=lecture.kind))
-        except Exception:  # noqa: BLE001 - the template wants more than id and kind: do not cache it
-            return None
-
-    html = cached(("tracker", lecture.kind, locale_key()), build)
-    if html is None:
-        return Markup(render(lecture))
-    return Markup(html.replace(str(TRACKER_SENTINEL), str(lecture.id)))
+    return cached(("outline", course.id, course.updated_at),
+                  lambda: Outline(tuple(services.syllabus(course.id))))
 
 
 def is_preview(course: Course) -> bool:
     return course.status != CourseStatus.PUBLISHED
-
-
-VIEWER_CUT = "<!--viewer-cut-->"
-
-
-def course_viewer_parts(course, syllabus: Syllabus, progress: dict, *, preview: bool = False,
-                        viewer: tuple | None = None) -> dict:
-    """A course page's parts that belong to the viewer — the hours box, "my progress", the progress bar, due
-    date and enrol button — from ``courses/_course_viewer.html``: {"hours", "progress", "actions"} of HTML.
-
-    Their facts come from one statement (enrolled?, time credited, certificate) plus the page's progress; the
-    HTML is a function of those facts (and the course's version, the language), so it is rendered once per
-    distinct set of facts and kept in ``courses.cache`` with holes for the CSRF token and the path, which are
-    filled per request. ``course``: a Course or its CourseFacts; ``viewer``: the viewer's facts when the page has
-    read them already (``course_page_facts``)."""
-    from courses import page_cache
-
-    user = current_user._get_current_object()
-    logged_in = user.is_authenticated
-    live_ids = set(syllabus.lecture_ids)
-    completed = sum(1 for lecture_id, done in progress.items() if done and lecture_id in live_ids)
-    count = len(syllabus.lecture_ids)
-    enrollment_id, seconds, certificate_id = None, 0, None
-    if logged_in:
-        if viewer is None:
-            viewer = _rows("viewer", user_id=user.id, course_id=course.id).one()
-        enrollment_id, seconds, certificate_id = viewer
-    enrollment = enrollment_id is not None and not preview  # a preview: the hours box, no enrolment
-    due = None if preview else required_ids(user).get(course.id)
-    hours_box = "learning" in current_app.blueprints  # the hours engine provides the hours box
-    hours = None
-    if logged_in and hours_box:
-        from learning.hours import course_box
-
-        hours = course_box(course, seconds, certificate_id, completed, count)
-
-    def build() -> tuple:
-        extra = {"course_hours": lambda *_args: hours} if hours_box else {}
-        html = page_cache.render_with_holes(
-            "courses/_course_viewer.html", course=course, completed=completed, lecture_count=count,
-            hours_done=completed, hours_total=count, enrollment=enrollment, due=due, preview=preview,
-            first_lecture_id=syllabus.lecture_ids[0] if syllabus.lecture_ids else None, cut=Markup(VIEWER_CUT),
-            **extra)
-        return tuple(page_cache.Page.split(part) for part in html.split(VIEWER_CUT))
-
-    key = ("viewer", course.id, course.updated_at, course.status, course.credit_mode, course.credit_hours,
-           logged_in, preview, completed, count, enrollment, due, int(seconds or 0), certificate_id, locale_key(),
-           request.script_root)
-    parts = cached(key, build)
-    values = page_cache.request_values(user)
-    hours_html, progress_html, actions = (Markup(part.fill(values, lambda _kind, _id: "")) for part in parts)
-    return {"hours": hours_html, "progress": progress_html, "actions": actions}

@@ -41,21 +41,43 @@ def passage_anchor(text: str, offset: int) -> str:
     return f"p-{passage_number(text, offset)}"
 
 
-def reading_html(text: str, file_kind: str, hl: str | None = None) -> Markup:
-    """The reading page's body: anchored passages, with the words of ``hl`` marked."""
-    body = _markdown_passages(text) if file_kind == "md" else _line_passages(text)
+PAGE_CHARS = 200_000  # a long material's text is shown in pages of about this many characters
+
+
+def reading_pages(text: str, page_chars: int = PAGE_CHARS) -> list[tuple[int, str]]:
+    """``text`` cut at blank lines (so Markdown blocks stay whole; at line ends if a block is longer) into
+    pages of about ``page_chars``: (number of the page's first passage - 1, the page's text)."""
+    pages: list[tuple[int, str]] = []
+    current: list[str] = []
+    size = passages = first = 0
+    for line in text.split("\n"):
+        boundary = not line.strip() or size >= 2 * page_chars
+        if size >= page_chars and boundary and current:
+            pages.append((first, "\n".join(current)))
+            current, size, first = [], 0, passages
+        current.append(line)
+        size += len(line) + 1
+        passages += 1 if line.strip() else 0
+    if current or not pages:
+        pages.append((first, "\n".join(current)))
+    return pages
+
+
+def reading_html(text: str, file_kind: str, hl: str | None = None, start: int = 0) -> Markup:
+    """The reading page's body: anchored passages (numbered after ``start``), with the words of ``hl`` marked."""
+    body = _markdown_passages(text, start) if file_kind == "md" else _line_passages(text, start)
     terms = highlight_terms(hl)
     return Markup(highlight(body, terms) if terms else body)
 
 
-def _line_passages(text: str) -> str:
+def _line_passages(text: str, start: int = 0) -> str:
     lines = [line.strip() for line in text.split("\n") if line.strip()]
-    return "".join(f'<p id="p-{n}">{escape(line)}</p>' for n, line in enumerate(lines, start=1))
+    return "".join(f'<p id="p-{n}">{escape(line)}</p>' for n, line in enumerate(lines, start=start + 1))
 
 
-def _markdown_passages(text: str) -> str:
+def _markdown_passages(text: str, start: int = 0) -> str:
     out = []
-    number = 0
+    number = start
     for block in _markdown_blocks(text):
         count = sum(1 for line in block if line.strip())
         first = number + 1

@@ -11,15 +11,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Iterable
 
+from blinker import Namespace
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, false, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from core import clock
 from core.extensions import db
 from core.markdown import render_markdown
+from core.permissions import Role
+from core.text import single_line
 from courses import visibility
-from courses.models import Course, CourseChange, CourseStatus, CourseTag, Lecture, LectureKind
+from courses.models import Course, CourseAuthor, CourseChange, CourseStatus, CourseTag, Lecture, LectureKind
 
 READING_CHARS_PER_MINUTE = 400  # Chinese text, a careful reader
 SORTS = ("newest", "popular")
@@ -59,11 +63,18 @@ def set_tags(course: Course, tags: Iterable[str]) -> None:
         CourseTag(tag=t) for t in wanted if t not in {row.tag for row in course.tag_rows}]
 
 
+# Sent (sender: the course; ``lecture``: one lecture, or None for all) in the transaction that may take a
+# course or lecture out of some learners' sight — a deleted lecture, an archived course, a new audience or
+# organization limit — after it is flushed. The hours engine ends the study sessions of those who may no longer
+# see it; receivers flush, never commit.
+lecture_access_changed = Namespace().signal("lecture-access-changed")
+SIGHT_FIELDS = ("audience", "org")
+
 COURSE_FIELDS = ("title", "summary", "category", "audience", "org", "credit_mode", "credit_hours", "cover_key")
 
 
 def create_course(by, *, title: str, tags: Iterable[str] | str = (), **fields) -> Course:
-    course = Course(title=title.strip(), created_by_id=by.id if by else None, status=CourseStatus.DRAFT,
+    course = Course(title=single_line(title), created_by_id=by.id if by else None, status=CourseStatus.DRAFT,
                     enrollment_count=0, summary="", category="")
     _apply_course_fields(course, fields)
     db.session.add(course)
@@ -72,14 +83,31 @@ def create_course(by, *, title: str, tags: Iterable[str] | str = (), **fields) -
     return course
 
 
+COURSE_FIELD_LABELS = {"title": _l("标题"), "summary": _l("简介"), "category": _l("分类"), "audience": _l("学习对象"),
+                       "org": _l("所属组织"), "credit_mode": _l("计学时方式"), "credit_hours": _l("学时"),
+                       "cover_key": _l("封面"), "tags": _l("标签")}
+
+
 def update_course(course: Course, by, *, tags: Iterable[str] | str | None = None, **fields) -> Course:
+    """Change the course's fields; on a published course the change is logged with who and which fields."""
     if "title" in fields:
-        fields["title"] = fields["title"].strip()
+        fields["title"] = single_line(fields["title"])
+    sight_before = [getattr(course, name) for name in SIGHT_FIELDS]
+    before = {name: getattr(course, name) for name in fields if name in COURSE_FIELDS}
+    tags_before = course.tags
     _apply_course_fields(course, fields)
     if tags is not None:
         set_tags(course, parse_tags(tags))
+    changed = [name for name, value in before.items() if getattr(course, name) != value]
+    if tags is not None and sorted(row.tag for row in course.tag_rows) != tags_before:
+        changed.append("tags")
+    if changed:
+        record_change(course, by, _("修改了课程信息：%(fields)s。",
+                                    fields="、".join(str(COURSE_FIELD_LABELS[name]) for name in changed)))
     touch(course)
     db.session.flush()
+    if [getattr(course, name) for name in SIGHT_FIELDS] != sight_before:
+        lecture_access_changed.send(course, lecture=None)
     return course
 
 
@@ -126,8 +154,10 @@ def publish(course: Course, by) -> Course:
 
 def archive(course: Course, by) -> Course:
     """Hide the course from the catalog; enrollments, progress and direct links stay."""
+    record_change(course, by, _("归档了课程。"))  # logged while it is still published
     course.status = CourseStatus.ARCHIVED
     db.session.flush()
+    lecture_access_changed.send(course, lecture=None)
     return course
 
 
@@ -138,6 +168,42 @@ def record_change(course: Course, by, summary: str) -> CourseChange | None:
     change = CourseChange(course_id=course.id, user_id=by.id if by else None, at=clock.utcnow(), summary=summary)
     db.session.add(change)
     return change
+
+
+# --- who edits a course: its owner, its co-authors, admins --------------------------------------
+
+def can_edit(user, course: Course) -> bool:
+    """Admins; the course's owner (who created it); its co-authors."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.role == Role.ADMIN or (course.created_by_id is not None and course.created_by_id == user.id):
+        return True
+    return db.session.scalar(select(CourseAuthor.id).where(CourseAuthor.course_id == course.id,
+                                                           CourseAuthor.user_id == user.id)) is not None
+
+
+def authors_of(course: Course) -> list[CourseAuthor]:
+    return list(db.session.scalars(select(CourseAuthor).options(joinedload(CourseAuthor.user))
+                                   .where(CourseAuthor.course_id == course.id).order_by(CourseAuthor.id)))
+
+
+def add_author(course: Course, author, by) -> CourseAuthor:
+    """Make ``author`` (a trainer or an admin) a co-author; only the owner or an admin may."""
+    if not (by.role == Role.ADMIN or course.created_by_id == by.id):
+        raise CourseError(_("只有课程负责人或管理员可以添加合作者。"))
+    if author.role not in (Role.TRAINER, Role.ADMIN):
+        raise CourseError(_("合作者须为教员。"))
+    if course.created_by_id == author.id:
+        raise CourseError(_("此人已是课程负责人。"))
+    existing = db.session.scalar(select(CourseAuthor).where(CourseAuthor.course_id == course.id,
+                                                            CourseAuthor.user_id == author.id))
+    if existing is not None:
+        return existing
+    row = CourseAuthor(course_id=course.id, user_id=author.id, added_by_id=by.id, added_at=clock.utcnow())
+    db.session.add(row)
+    record_change(course, by, _("添加合作者 %(name)s。", name=author.name))
+    db.session.flush()
+    return row
 
 
 def changes_of(course: Course) -> list[CourseChange]:
@@ -165,7 +231,7 @@ LECTURE_FIELDS = ("title", "body_markdown", "reading_seconds", "starts_at", "end
 
 def add_lecture(course: Course, by, *, kind: LectureKind, title: str, **fields) -> Lecture:
     last = db.session.scalar(select(func.max(Lecture.position)).where(Lecture.course_id == course.id))
-    lecture = Lecture(course_id=course.id, kind=LectureKind(kind), title=title.strip(),
+    lecture = Lecture(course_id=course.id, kind=LectureKind(kind), title=single_line(title),
                       position=(last or 0) + 1, body_markdown="", body_html="")
     lecture.course = course
     _apply_lecture_fields(lecture, fields)
@@ -194,7 +260,7 @@ def _apply_lecture_fields(lecture: Lecture, fields: dict) -> None:
         if name not in LECTURE_FIELDS:
             raise TypeError(f"unknown lecture field {name!r}")
         if name == "title":
-            value = value.strip()
+            value = single_line(value)
         setattr(lecture, name, value)
     if "body_markdown" in fields:
         lecture.body_markdown = lecture.body_markdown or ""
@@ -226,6 +292,7 @@ def delete_lecture(lecture: Lecture, by) -> None:
     touch(lecture.course)
     record_change(lecture.course, by, _("删除课时“%(title)s”。", title=lecture.title))
     db.session.flush()
+    lecture_access_changed.send(lecture.course, lecture=lecture)
 
 
 def move_lecture(lecture: Lecture, direction: int) -> None:

@@ -13,6 +13,7 @@ from core import clock, storage
 from core.extensions import db
 from core.nav import NavLink
 from core.permissions import Role, role_required
+from core.requests import accepts_upload
 from courses import pages, services
 from courses.forms import AssignForm, CourseForm, LectureForm
 from courses.models import Audience, Course, CourseStatus, CreditMode, Lecture, LectureKind, RequiredAssignment
@@ -28,17 +29,23 @@ STAFF = (Role.TRAINER,)
 
 
 def course_or_404(course_id: int) -> Course:
+    """A course the current user may edit (owner, co-author, admin): 404 if none, 403 if someone else's."""
     course = db.session.get(Course, course_id)
     if course is None:
         abort(404)
+    if not services.can_edit(current_user, course):
+        abort(403)
     return course
 
 
 def lecture_or_404(lecture_id: int) -> Lecture:
+    """A live lecture of a course the current user may edit (as ``course_or_404``)."""
     lecture = db.session.scalar(select(Lecture).options(joinedload(Lecture.course))
                                 .where(Lecture.id == lecture_id, Lecture.deleted_at.is_(None)))
     if lecture is None:
         abort(404)
+    if not services.can_edit(current_user, lecture.course):
+        abort(403)
     return lecture
 
 
@@ -79,6 +86,7 @@ def _course_fields(form: CourseForm) -> dict | None:
 
 @bp.route("/teach/courses/new", methods=["GET", "POST"])
 @role_required(*STAFF)
+@accepts_upload("MAX_IMAGE_BYTES")
 def new_course():
     form = CourseForm()
     if form.validate_on_submit():
@@ -94,6 +102,7 @@ def new_course():
 
 @bp.route("/teach/courses/<int:course_id>", methods=["GET", "POST"])
 @role_required(*STAFF)
+@accepts_upload("MAX_IMAGE_BYTES")
 def edit_course(course_id: int):
     course = course_or_404(course_id)
     form = CourseForm(obj=course)
@@ -112,7 +121,36 @@ def edit_course(course_id: int):
     status = 400 if request.method == "POST" else 200
     return render_template("courses/teach/course.html", form=form, course=course,
                            lectures=services.live_lectures(course), problems=services.publish_problems(course),
-                           changes=services.changes_of(course)), status
+                           changes=services.changes_of(course), authors=services.authors_of(course)), status
+
+
+@bp.post("/teach/courses/<int:course_id>/authors")
+@role_required(*STAFF)
+def add_author(course_id: int):
+    """The owner (or an admin) adds a co-author by phone or username."""
+    course = course_or_404(course_id)
+    author = account_services.find_user_by_login(request.form.get("login", "")[:100])
+    try:
+        if author is None:
+            raise services.CourseError(_("找不到这个手机号或用户名。"))
+        services.add_author(course, author, current_user)
+    except services.CourseError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("已添加合作者。"), "success")
+    return redirect(url_for("courses_teach.edit_course", course_id=course.id))
+
+
+@bp.get("/teach/courses/<int:course_id>/history")
+@role_required(*STAFF)
+def history(course_id: int):
+    """Every change to the course since it was published: who, when, what."""
+    course = db.session.get(Course, course_id)
+    if course is None:
+        abort(404)
+    return render_template("courses/teach/history.html", course=course, changes=services.changes_of(course))
 
 
 @bp.post("/teach/courses/<int:course_id>/publish")
@@ -145,10 +183,9 @@ def preview(course_id: int):
     course = pages.course_for_page(course_id)
     if course is None:
         abort(404)
-    syllabus = pages.course_syllabus(course, logged_in=True)
-    return render_template("courses/detail.html", course=course, minutes=syllabus.minutes, syllabus=syllabus,
-                           preview=True, viewer=pages.course_viewer_parts(course, syllabus, {}, preview=True),
-                           syllabus_html=syllabus.rows.fill(pages.syllabus_badges({})), head_html=syllabus.head)
+    syllabus = pages.course_syllabus(course)
+    return render_template("courses/detail.html", course=course, syllabus=syllabus, preview=True,
+                           **pages.course_viewer(course, syllabus, {}, preview=True))
 
 
 # --- lectures ----------------------------------------------------------------------------------
@@ -204,7 +241,7 @@ def _uploaded_fields(form: LectureForm, kind: LectureKind, course: Course, title
             return None
         try:
             material = materials.add_material(upload, title=title, uploaded_by=current_user, course=course,
-                                              audience=course.audience, org=course.org)
+                                              audience=course.audience, org=course.org, background=True)
         except materials.DuplicateMaterial as duplicate:
             material = duplicate.existing
         except storage.UploadError as error:
@@ -212,6 +249,14 @@ def _uploaded_fields(form: LectureForm, kind: LectureKind, course: Course, title
             return None
         return {"material_id": material.id}
     return {}
+
+
+def _extract_in_background(lecture: Lecture) -> None:
+    """After the commit: a newly uploaded document's text is extracted by a job."""
+    from courses import materials
+
+    if lecture.material is not None and lecture.material.text_status == "processing":
+        materials.extract_material_text(lecture.material.id)
 
 
 def _save_lecture(form: LectureForm, course: Course, lecture: Lecture | None) -> Lecture | None:
@@ -239,13 +284,16 @@ def _render_lecture_form(form, course, lecture, status=200):
 
 @bp.route("/teach/courses/<int:course_id>/lectures/new", methods=["GET", "POST"])
 @role_required(*STAFF)
+@accepts_upload("MAX_VIDEO_BYTES")
 def new_lecture(course_id: int):
     course = course_or_404(course_id)
     form = LectureForm()
     if request.method == "GET" and request.args.get("kind") in {k.value for k in LectureKind}:
         form.kind.data = request.args["kind"]
-    if form.validate_on_submit() and _save_lecture(form, course, None) is not None:
+    saved = form.validate_on_submit() and _save_lecture(form, course, None)
+    if saved:
         db.session.commit()
+        _extract_in_background(saved)
         flash(_("课时已添加。"), "success")
         return redirect(url_for("courses_teach.edit_course", course_id=course_id))
     return _render_lecture_form(form, course, None, 400 if request.method == "POST" else 200)
@@ -253,6 +301,7 @@ def new_lecture(course_id: int):
 
 @bp.route("/teach/lectures/<int:lecture_id>", methods=["GET", "POST"])
 @role_required(*STAFF)
+@accepts_upload("MAX_VIDEO_BYTES")
 def edit_lecture(lecture_id: int):
     lecture = lecture_or_404(lecture_id)
     form = LectureForm(obj=lecture)
@@ -266,6 +315,7 @@ def edit_lecture(lecture_id: int):
     course_id = lecture.course_id
     if form.validate_on_submit() and _save_lecture(form, lecture.course, lecture) is not None:
         db.session.commit()
+        _extract_in_background(lecture)
         flash(_("课时已保存。"), "success")
         return redirect(url_for("courses_teach.edit_course", course_id=course_id))
     return _render_lecture_form(form, lecture.course, lecture, 400 if request.method == "POST" else 200)

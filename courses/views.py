@@ -1,7 +1,7 @@
 """Learner pages: the catalog, a course page, a lecture page, enrolling."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,7 +12,7 @@ from core import storage
 from core.extensions import db
 from core.nav import NavLink
 from core.permissions import login_required, public
-from courses import page_cache, pages, reading, services, visibility
+from courses import pages, reading, services, visibility
 from courses.forms import AUDIENCE_LABELS, KIND_LABELS, STATUS_LABELS
 from courses.models import Course, LectureKind
 from learning import enrollments
@@ -74,45 +74,27 @@ def catalog():
                "q": (args.get("q") or "").strip()[:50] or None}
     link_args = {k: v for k, v in {**filters, "sort": sort if sort != "newest" else None}.items() if v}
     page_number = max(args.get("page", 1, type=int), 1)
-    body = pages.catalog_body(user, sort=sort, filters=filters, link_args=link_args, page_number=page_number)
-    required = pages.required_ids(user)
-    enrolled = pages.enrolled_among(user, body.ids)
-    # The body is only cached without the required/optional filter and a title search: the page likewise.
-    key = None if filters["required"] or filters["q"] else \
-        ("catalog", sort, filters["category"], filters["tag"], page_number)
-    badges = pages.catalog_badges(required, enrolled)
-    return page_cache.render_page(
-        key, lambda: page_cache.render_with_holes("courses/catalog.html",
-                                                  body=body.fill(page_cache.numbered_hole("ub"))),
-        numbered=lambda _kind, course_id: badges(course_id))
+    page = pages.catalog_page(user, sort=sort, filters=filters, page_number=page_number)
+    categories, tags = pages.catalog_facets(user)
+    return render_template("courses/catalog.html", page=page, categories=categories, tags=tags, sort=sort,
+                           filters=filters, link_args=link_args, required=pages.required_ids(user),
+                           enrolled=pages.enrolled_among(user, [course.id for course in page.items]))
 
 
 @bp.get("/courses/<int:course_id>")
 @public
 def detail(course_id: int):
-    user = current_user._get_current_object()  # the proxy costs a lookup per use
-    # The course's few columns and this viewer's facts on it; the ORM course only when the page is built.
-    course, viewer, progress = pages.course_page_facts(course_id, user)
-    if course is None or not visibility.can_view_course(user, course):
+    user = current_user._get_current_object()
+    # The course's visibility facts and this viewer's facts on it, fresh: one statement.
+    facts, viewer, progress = pages.course_page_facts(course_id, user)
+    if facts is None or not visibility.can_view_course(user, facts):
         if not user.is_authenticated:  # perhaps a members-only course: ask them to log in
             abort(current_app.login_manager.unauthorized())
         abort(404)
-    syllabus = pages.course_syllabus(course, user.is_authenticated)
-    badges = pages.syllabus_badges(progress)
-
-    def build() -> str:
-        holes = {name: page_cache.hole(name) for name in ("hours", "progress", "actions")}
-        return page_cache.render_with_holes(
-            "courses/detail.html", course=pages.full_course(course), minutes=syllabus.minutes, syllabus=syllabus,
-            viewer=holes,
-            syllabus_html=syllabus.rows.fill(page_cache.numbered_hole("lp")), head_html=syllabus.head,
-            preview=False)
-
-    key = ("course", course.id, course.updated_at, course.status)
-    # Visibility was decided above on the fresh row: the page is shared by every viewer of this role.
-    return page_cache.render_page(key, build, named=pages.course_viewer_parts(course, syllabus, progress,
-                                                                             viewer=viewer),
-                                  numbered=lambda _kind, lecture_id: badges(lecture_id), lists_courses=False)
+    course = pages.full_course(facts)
+    syllabus = pages.course_syllabus(facts)
+    return render_template("courses/detail.html", course=course, syllabus=syllabus, preview=False,
+                           **pages.course_viewer(facts, syllabus, progress, viewer=viewer))
 
 
 @bp.post("/courses/<int:course_id>/enroll")
@@ -146,40 +128,26 @@ def cover(course_id: int):
 @login_required
 def lecture(lecture_id: int):
     user = current_user._get_current_object()
-    # A few columns of the lecture and its course, with this user's progress; the ORM lecture only when the page
-    # is built.
+    # The lecture's and its course's visibility facts with this user's progress, fresh: one statement.
     facts, progress = pages.lecture_page_facts(lecture_id, user)
     if facts is None or not visibility.can_view_lecture(user, facts):
         abort(404)
-    course = facts.course
-    outline = pages.lecture_outline(course)
+    item = pages.lecture_for_page(lecture_id)
+    course = item.course
+    outline = pages.lecture_outline(facts.course)
+    previous, following = outline.neighbours(item.id)
     highlight = request.args.get("hl")
-
-    def build() -> str:
-        item = pages.lecture_for_page(lecture_id)
-        course = item.course
-        previous, following = outline.neighbours(item.id)
-        context = {"lecture": item, "course": course, "outline_count": len(outline.lecture_ids),
-                   "outline_html": outline.html(item.id, page_cache.numbered_hole("lp")),
-                   "previous": previous, "following": following, "LectureKind": LectureKind,
-                   "preview": pages.is_preview(course), "tracker_html": pages.tracker_html(item),
-                   "lecture_done": page_cache.hole("lecture_done")}
-        if item.kind == LectureKind.VIDEO and item.media_key:
-            context["media_url"] = lecture_media_url(item)
-        if item.kind == LectureKind.DOCUMENT and item.material_id:
-            context["document_url"] = material_file_url(item.material_id)
-            context["download_url"] = material_file_url(item.material_id, download=True)
-            if item.material is not None and item.material.file_kind != "pdf":  # a library text: read in the page
-                context["document_text"] = reading.reading_html(item.material.text or "", item.material.file_kind,
-                                                                highlight)
-        terms = reading.highlight_terms(highlight)
-        context["body_html"] = Markup(reading.highlight(item.body_html, terms) if terms else item.body_html)
-        return page_cache.render_with_holes("courses/lecture.html", **context)
-
-    # A highlighted reading (?hl=) is not cached. The key holds both rows' versions (a lecture edit bumps both).
-    key = None if highlight else ("lecture", facts.id, facts.updated_at, facts.deleted_at is not None,
-                                  facts.material_id, course.id, course.updated_at, course.status)
-    done = f' · <span class="text-success">{pages.label("已完成")}</span>' if progress.get(facts.id) else ""
-    badges = pages.outline_badges(progress)
-    return page_cache.render_page(key, build, named={"lecture_done": done},
-                                  numbered=lambda _kind, lecture_id: badges(lecture_id), lists_courses=False)
+    context = {"lecture": item, "course": course, "outline": outline, "progress": progress,
+               "previous": previous, "following": following, "LectureKind": LectureKind,
+               "preview": pages.is_preview(course)}
+    if item.kind == LectureKind.VIDEO and item.media_key:
+        context["media_url"] = lecture_media_url(item)
+    if item.kind == LectureKind.DOCUMENT and item.material_id:
+        context["document_url"] = material_file_url(item.material_id)
+        context["download_url"] = material_file_url(item.material_id, download=True)
+        if item.material is not None and item.material.file_kind != "pdf":  # a library text: read in the page
+            context["document_text"] = reading.reading_html(item.material.text or "", item.material.file_kind,
+                                                            highlight)
+    terms = reading.highlight_terms(highlight)
+    context["body_html"] = Markup(reading.highlight(item.body_html, terms) if terms else item.body_html)
+    return render_template("courses/lecture.html", **context)

@@ -44,6 +44,17 @@ def require_command(hours_, year, category, position, org_code, basis):
     click.echo("added")
 
 
+@click.command("close-idle-sessions")
+def close_idle_sessions_command():
+    """Close the study sessions without a heartbeat for STUDY_SESSION_EXPIRE_SECONDS (cron, e.g. hourly; a
+    heartbeat of such a session closes it anyway and earns nothing)."""
+    from learning import study
+
+    closed = study.close_idle_sessions()
+    db.session.commit()
+    click.echo(f"closed {closed} idle study sessions")
+
+
 def register(app: Flask) -> None:
     group = app.cli.commands.get("hours")
     if group is None:
@@ -51,3 +62,4 @@ def register(app: Flask) -> None:
         app.cli.add_command(group)
     group.add_command(requirements_command)
     group.add_command(require_command)
+    group.add_command(close_idle_sessions_command)

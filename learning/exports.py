@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +29,7 @@ from accounts.models import MemberCategory, Organization, PersonalDataAudit, Pos
 from accounts.services import subtree_condition
 from core import clock
 from core.extensions import db
+from core.text import xlsx_cell
 from courses.models import Course
 from learning import hours, reports
 from learning.models import HourEntry, HourSource
@@ -41,7 +41,8 @@ POSITION_NAMES = {Position.SECRETARY.value: "书记", Position.COMMITTEE.value: 
 SOURCE_NAMES = {HourSource.ONLINE.value: "线上学习", HourSource.OFFLINE.value: "线下课堂", HourSource.QUIZ.value: "测验",
                 HourSource.COURSE.value: "课程学时", HourSource.MANUAL.value: "组织录入"}
 STATUS_NAMES = {reports.Status.MET.value: "已达标", reports.Status.ON_TRACK.value: "进度正常",
-                reports.Status.BEHIND.value: "进度落后", reports.Status.NOT_STARTED.value: "未开始"}
+                reports.Status.BEHIND.value: "进度落后", reports.Status.NOT_STARTED.value: "未开始",
+                reports.Status.NOT_REQUIRED.value: "不适用"}
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_CELL = 32_767  # Excel's limit for one cell
@@ -238,14 +239,16 @@ def summary_table(request: ExportRequest):
     basis_points = request.period.basis_points()
     met, not_started, on_track, behind = (s.value for s in (reports.Status.MET, reports.Status.NOT_STARTED,
                                                              reports.Status.ON_TRACK, reports.Status.BEHIND))
+    not_required = reports.Status.NOT_REQUIRED.value
     met_labels = {met: ("是", STATUS_NAMES[met]), not_started: ("否", STATUS_NAMES[not_started]),
-                  on_track: ("否", STATUS_NAMES[on_track]), behind: ("否", STATUS_NAMES[behind])}
+                  on_track: ("否", STATUS_NAMES[on_track]), behind: ("否", STATUS_NAMES[behind]),
+                  not_required: ("不适用", STATUS_NAMES[not_required])}
 
     def convert(row) -> list:
         path, user_id, name, phone_number, category, *numbers = row  # required, the sources, earned
         earned, required = numbers[-1], numbers[0]
         # reports.classify, inlined: a hundred thousand calls
-        status = met if earned >= required else not_started if earned <= 0 else \
+        status = not_required if required <= 0 else met if earned >= required else not_started if earned <= 0 else \
             on_track if earned * 10000 >= required * basis_points else behind
         return [labels(path), text_cell(name), phone(phone_number), categories.get(category, category),
                 positions(user_id, ""), *map(units, numbers), *met_labels[status]]
@@ -349,7 +352,6 @@ def csv_stream(columns: list[Column], batches: Iterable[list[list]]) -> Iterator
 
 # --- XLSX, streamed --------------------------------------------------------------------------------------------
 
-ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same export gives the same bytes
 
 CONTENT_TYPES = (
@@ -422,7 +424,7 @@ class _Sink:
 
 
 def xml_text(value: str) -> str:
-    return escape(ILLEGAL_XML.sub("\ufffd", value))
+    return escape(xlsx_cell(value))
 
 
 class XlsxStream:

@@ -7,6 +7,8 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, DateTimeLocalField, DecimalField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from learning.offline import CODE_DIGITS
+
 
 class OfflineClassForm(FlaskForm):
     course_id = SelectField(_l("课程"), coerce=int, validators=[DataRequired()])
@@ -20,8 +22,9 @@ class OfflineClassForm(FlaskForm):
 
 
 class CodeForm(FlaskForm):
-    code = StringField(_l("签到码"), validators=[DataRequired(), Length(min=6, max=6)],
-                       render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]{6}"})
+    code = StringField(_l("签到码"), validators=[DataRequired(), Length(min=CODE_DIGITS, max=CODE_DIGITS)],
+                       render_kw={"inputmode": "numeric", "autocomplete": "one-time-code",
+                                  "pattern": f"[0-9]{{{CODE_DIGITS}}}"})
     submit = SubmitField(_l("签到"))
 
 
@@ -36,3 +39,7 @@ class ManualEntryForm(FlaskForm):
 class ReversalForm(FlaskForm):
     reason = StringField(_l("冲销原因"), validators=[DataRequired(), Length(max=500)])
     submit = SubmitField(_l("冲销"))
+
+
+class DecisionForm(FlaskForm):
+    """Approve or reject a manual entry waiting for approval (the CSRF token only)."""

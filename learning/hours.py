@@ -217,3 +217,34 @@ def course_box(course: Course, seconds, certificate_id, done: int, total: int) -
     certificate."""
     return {"seconds": int(seconds or 0), "certificate_id": certificate_id, "done": done, "total": total,
             "fixed": course.credit_mode == CreditMode.FIXED, "credit_hours": course.credit_hours}
+
+
+# --- a member's record, one row per lecture per day --------------------------------------------------------
+
+def local_date_sql(column):
+    """SQL: the local date (display time zone) of a naive-UTC datetime column. PostgreSQL converts with the
+    zone's rules; SQLite shifts by the zone's current UTC offset (Asia/Shanghai keeps one)."""
+    zone = current_app.config["DISPLAY_TIMEZONE"]
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone(zone, func.timezone("UTC", column)))
+    offset = ZoneInfo(zone).utcoffset(clock.utcnow())
+    return func.date(column, f"{int(offset.total_seconds()):+d} seconds")
+
+
+def record_rows(user_id: int, year: int):
+    """A member's ledger for ``year`` grouped as they read it: one row per local day, source, course, lecture
+    (and note: each organizer's entry keeps its reason), newest first: day, source, course title, lecture
+    title, note, seconds, entries. A SELECT to page (``db.paginate(..., scalars=False)``)."""
+    from courses.models import Lecture
+
+    start, end = year_bounds_utc(year)
+    day = local_date_sql(HourEntry.occurred_at).label("day")
+    return (select(day, HourEntry.source, Course.title.label("course_title"), Lecture.title.label("lecture_title"),
+                   HourEntry.note, func.sum(HourEntry.seconds).label("seconds"),
+                   func.count(HourEntry.id).label("entries"), func.max(HourEntry.occurred_at).label("last_at"))
+            .outerjoin(Course, Course.id == HourEntry.course_id)
+            .outerjoin(Lecture, Lecture.id == HourEntry.lecture_id)
+            .where(HourEntry.user_id == user_id, HourEntry.occurred_at >= start, HourEntry.occurred_at < end)
+            .group_by(day, HourEntry.source, HourEntry.course_id, Course.title, HourEntry.lecture_id, Lecture.title,
+                      HourEntry.note)
+            .order_by(day.desc(), func.max(HourEntry.occurred_at).desc()))

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Optional
 
 from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Text,
-                        UniqueConstraint, event, inspect)
+                        UniqueConstraint, event, inspect, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import User, enum_column
@@ -119,7 +119,8 @@ def _hour_totals_triggers(_metadata, connection, **_kw) -> None:
 class StudySession(db.Model):
     """One lecture page open in one tab or app, authenticated on its heartbeats by ``token_hash``.
 
-    A member has at most one active session (``superseded_at`` is None): opening another takes over.
+    A member has at most one active session (``superseded_at`` is None; a partial unique index holds it):
+    opening another takes over.
     The row is the compare-and-set anchor of the heartbeat engine: ``last_seq``/``last_beat_at`` advance
     with one conditional UPDATE per heartbeat, so of two concurrent heartbeats exactly one wins.
     The counters (``lecture_credited``, ``day_credited``) are seeded from earlier sessions and the ledger
@@ -152,6 +153,9 @@ class StudySession(db.Model):
     __table_args__ = (
         Index("ix_study_sessions_user_active", "user_id", "superseded_at"),
         Index("ix_study_sessions_user_lecture", "user_id", "lecture_id"),
+        # one active session per member, held by the database
+        Index("uq_study_sessions_user_active", "user_id", unique=True,
+              sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL")),
     )
 
 
@@ -260,3 +264,28 @@ class Certificate(db.Model):
     course: Mapped[Optional[Course]] = relationship()
 
     __table_args__ = (Index("ix_certificates_user_kind", "user_id", "kind"),)
+
+
+class ManualHourRequest(db.Model):
+    """A manual entry above ``MANUAL_APPROVAL_ABOVE_HOURS``, waiting for a second organizer or an admin.
+    Approved: the ledger entry is written (recorded by the requester) and ``entry_id`` points at it."""
+
+    __tablename__ = "manual_hour_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    seconds: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
+    attachment_key: Mapped[Optional[str]] = mapped_column(String(100))
+    attachment_mime: Mapped[Optional[str]] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending/approved/rejected
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    entry_id: Mapped[Optional[int]] = mapped_column(ForeignKey("hour_entries.id"), unique=True)
+
+    member: Mapped[User] = relationship(foreign_keys=[member_id])
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[Optional[User]] = relationship(foreign_keys=[decided_by_id])

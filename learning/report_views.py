@@ -31,9 +31,11 @@ STATUS_LABELS = {
     reports.Status.ON_TRACK.value: _l("进度正常"),
     reports.Status.BEHIND.value: _l("进度落后"),
     reports.Status.NOT_STARTED.value: _l("未开始"),
+    reports.Status.NOT_REQUIRED.value: _l("不适用"),
 }
 STATUS_COLORS = {reports.Status.MET.value: "#198754", reports.Status.ON_TRACK.value: "#0d6efd",
-                 reports.Status.BEHIND.value: "#fd7e14", reports.Status.NOT_STARTED.value: "#adb5bd"}
+                 reports.Status.BEHIND.value: "#fd7e14", reports.Status.NOT_STARTED.value: "#adb5bd",
+                 reports.Status.NOT_REQUIRED.value: "#e9ecef"}
 
 
 # --- the report's parameters, from the query string, always inside the user's scope --------------------------

@@ -7,7 +7,7 @@ organization under it). Each member gets one row, computed by the database:
 * ``required`` — their yearly requirement (learning.hours.requirement_for), written as one SQL CASE built
   from the hour_requirements table (see ``requirement_seconds_expr``), so 100,000 members need no Python
   call each;
-* ``status`` — met (earned ≥ required), not started (nothing earned), on track (earned ≥ required × the
+* ``status`` — not required (a requirement of 0: 不适用, never counted as met), met (earned ≥ required), not started (nothing earned), on track (earned ≥ required × the
   share of the year gone by at the period's end), or behind.
 
 Two ways to place a member in the tree (``Basis``): where they are *now*, or where they *were at the time*
@@ -45,6 +45,7 @@ class Status(str, enum.Enum):
     ON_TRACK = "on_track"
     BEHIND = "behind"
     NOT_STARTED = "not_started"
+    NOT_REQUIRED = "not_required"  # a requirement of 0 (群众, activists where no rule applies): 不适用
 
 
 # --- the period ------------------------------------------------------------------------------------------
@@ -178,7 +179,7 @@ def member_rows(root: Organization | None, period: Period, basis: Basis = Basis.
     status = status_expr(members, period)
     stmt = select(*members.c, status.label("status"))
     if filters.met is True:
-        stmt = stmt.where(earned >= required)
+        stmt = stmt.where(earned >= required, required > 0)
     elif filters.met is False:
         stmt = stmt.where(earned < required)
     if filters.status is not None:
@@ -239,6 +240,8 @@ def members_select(root: Organization | None, period: Period, basis: Basis, filt
 
 def classify(earned: int, required: int, basis_points: int) -> str:
     """``status_expr`` in Python, for rows read without it (exports)."""
+    if required <= 0:
+        return Status.NOT_REQUIRED.value
     if earned >= required:
         return Status.MET.value
     if earned <= 0:
@@ -254,6 +257,7 @@ def status_expr(members, period: Period):
     earned, required = members.c.earned, members.c.required
     basis_points = period.basis_points()
     return case(
+        (required <= 0, literal(Status.NOT_REQUIRED.value)),
         (earned >= required, literal(Status.MET.value)),
         (earned <= 0, literal(Status.NOT_STARTED.value)),
         (earned * 10000 >= required * basis_points, literal(Status.ON_TRACK.value)),
@@ -271,17 +275,23 @@ class Line:
     behind: int = 0
     not_started: int = 0
     earned: int = 0  # seconds, all members
+    not_required: int = 0  # a requirement of 0: 不适用, outside the share
 
     @property
     def average_seconds(self) -> int:
         return self.earned // self.members if self.members else 0
 
     @property
+    def required_members(self) -> int:
+        return self.members - self.not_required
+
+    @property
     def met_share(self) -> float:
-        return self.met / self.members if self.members else 0.0
+        """The share who met their requirement, among those who have one."""
+        return self.met / self.required_members if self.required_members else 0.0
 
     def add(self, other: "Line") -> None:
-        for name in ("members", "met", "on_track", "behind", "not_started", "earned"):
+        for name in ("members", "met", "on_track", "behind", "not_started", "earned", "not_required"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -314,7 +324,7 @@ def compliance(root: Organization | None, period: Period, basis: Basis = Basis.C
                   *[func.sum(case((status == s.value, 1), else_=0)) for s in Status],
                   func.coalesce(func.sum(members.c.earned), 0))
     if filters.met is not None:
-        stmt = stmt.where(members.c.earned >= members.c.required if filters.met
+        stmt = stmt.where(and_(members.c.earned >= members.c.required, members.c.required > 0) if filters.met
                           else members.c.earned < members.c.required)
     if filters.status is not None:
         stmt = stmt.where(status == filters.status.value)
@@ -324,9 +334,9 @@ def compliance(root: Organization | None, period: Period, basis: Basis = Basis.C
                                    else Organization.parent_id.is_(None)).order_by(Organization.code)).all()
     report = Compliance(root, period, basis, lines=[Line(c) for c in children])
     by_prefix = {line.org.path: line for line in report.lines}
-    for org_id, path, count, met, on_track, behind, not_started, earned in per_org:
+    for org_id, path, count, met, on_track, behind, not_started, not_required, earned in per_org:
         line_for_org = Line(None, count, int(met or 0), int(on_track or 0), int(behind or 0),
-                            int(not_started or 0), int(earned or 0))
+                            int(not_started or 0), int(earned or 0), int(not_required or 0))
         depth_cut = (root.depth + 2) if root is not None else 1
         prefix = "/" + "/".join(path.strip("/").split("/")[:depth_cut]) + "/"
         target = by_prefix.get(prefix)

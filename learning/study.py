@@ -4,20 +4,27 @@ A lecture page starts a study session (which takes over from the member's other 
 heartbeat every ``HEARTBEAT_INTERVAL_SECONDS``. A heartbeat earns the wall time since the session's last
 accepted heartbeat, measured by ``core.clock.utcnow()``, and only when every rule holds:
 
-* the page was visible, and the learner present: a playing video, or an input within
-  ``PRESENCE_TIMEOUT_SECONDS`` (an idle learner earns the part of the interval before the timeout);
-* the session is still the member's active one (not superseded by another tab or device);
+* the page was visible, and the learner present: for a video, playing at an allowed rate
+  (``MIN_PLAYBACK_RATE``..``MAX_PLAYBACK_RATE``) through positions not watched before, no faster than the
+  server's clock allows (earned = new positions ÷ rate); for reading, the part of the window until the last
+  input plus ``PRESENCE_TIMEOUT_SECONDS``;
+* the session is still the member's active one (not superseded by another tab or device, by a change of the
+  member's account, or by the lecture leaving their sight), and had a heartbeat within
+  ``STUDY_SESSION_EXPIRE_SECONDS`` (else it is closed: ``expired``);
 * its sequence number is newer than the last accepted one (replays and reorders earn nothing);
 * a gap longer than interval + grace earns one interval (a sleeping laptop, a frozen tab);
 * the lecture's cap and the daily cap are not reached.
 
-The rules are one function, ``judge``, applied by two paths. The hot path (``credit_hot``, every ordinary
-heartbeat) is three SQL statements sent straight to the driver: read the session row, one conditional UPDATE
-that advances it only if nobody else did since the read (compare-and-set on ``last_seq``), and one INSERT into
-the ledger (on PostgreSQL the UPDATE and the INSERT are one statement, run in autocommit: two statements, two
-round trips). Of many concurrent heartbeats exactly one wins the UPDATE; the others credit nothing. The full
-path (``credit_heartbeat``, on the ORM session) takes the rare heartbeat that needs more: a new local day's
-counter, a completed lecture. The heartbeat authenticates by the session's own token, so no user row is loaded.
+The rules are one function, ``judge``; ``_apply`` runs it between the same Core statements on either path:
+read the session row, one conditional UPDATE that advances it only if nobody else did since the read
+(compare-and-set on ``last_seq``), one INSERT into the ledger. Of many concurrent heartbeats exactly one wins
+the UPDATE; the others credit nothing. The hot path (``credit_hot``) runs them in a transaction of its own
+(``engine.begin()``); the full path (``credit_heartbeat``, on the ORM session) takes the rare heartbeat that
+needs more: a new local day's counter, a completed lecture. The heartbeat authenticates by the session's own
+token, so no user row is loaded.
+
+Only one session per member is active, held by the database: a partial unique index on the active session
+of each user, and starting a session locks the user's row first (PostgreSQL; SQLite writes one at a time).
 """
 from __future__ import annotations
 
@@ -25,21 +32,21 @@ import hashlib
 import hmac
 import json
 import math
-import re
 import secrets
-from collections import namedtuple
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import bindparam, func, insert, select, text, update
 
+from accounts.models import User
+from accounts.services import member_access_changed
 from core import clock
 from core.extensions import db
 from courses.models import CreditMode, Lecture, LectureKind
+from courses.services import lecture_access_changed
+from courses.visibility import can_view_lecture
 from learning.models import HourEntry, HourSource, LectureProgress, StudySession
 
 VIDEO = LectureKind.VIDEO.value
@@ -141,6 +148,10 @@ def start_session(user, lecture: Lecture, *, position: float = 0.0, client: str 
     Returns the session and its credential (``"<id>.<secret>"``, shown once, sent with each heartbeat)."""
     now = clock.utcnow()
     cfg = current_app.config
+    # One active session per member: the user's row is locked first (PostgreSQL: two starts at the same moment
+    # take turns, the later one supersedes the earlier; SQLite writes one transaction at a time), and the partial
+    # unique index ``uq_study_sessions_user_active`` refuses a second active row whatever happens.
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
     # Supersede first: a heartbeat of the old session that commits before this point is counted below,
     # one that comes after finds its row superseded.
     db.session.execute(update(StudySession).where(StudySession.user_id == user.id,
@@ -176,6 +187,38 @@ def start_session(user, lecture: Lecture, *, position: float = 0.0, client: str 
     return session, f"{session.id}.{token}"
 
 
+def end_sessions(condition) -> int:
+    """End (supersede) the open study sessions matching ``condition``: their next heartbeat answers
+    ``superseded``. Flushes with the caller's transaction; returns how many ended."""
+    return db.session.execute(
+        update(StudySession).where(StudySession.superseded_at.is_(None), condition)
+        .values(superseded_at=clock.utcnow()).execution_options(synchronize_session=False)).rowcount
+
+
+def close_idle_sessions() -> int:
+    """Close the open sessions without a heartbeat for ``STUDY_SESSION_EXPIRE_SECONDS``."""
+    limit = timedelta(seconds=int(current_app.config["STUDY_SESSION_EXPIRE_SECONDS"]))
+    return end_sessions(StudySession.last_beat_at < clock.utcnow() - limit)
+
+
+@member_access_changed.connect
+def end_member_sessions(member, **_) -> int:
+    """A member deactivated, given another category or transferred: their open sessions end."""
+    return end_sessions(StudySession.user_id == member.id)
+
+
+@lecture_access_changed.connect
+def end_sessions_out_of_sight(course, lecture=None, **_) -> int:
+    """A lecture deleted, a course archived or limited anew: the open sessions on it of those who may no
+    longer see the lecture end (the rules of ``courses.visibility``, on fresh rows)."""
+    where = StudySession.lecture_id == lecture.id if lecture is not None else StudySession.course_id == course.id
+    open_sessions = db.session.execute(select(StudySession.id, StudySession.user_id, StudySession.lecture_id)
+                                       .where(StudySession.superseded_at.is_(None), where)).all()
+    ended = [sid for sid, user_id, lecture_id in open_sessions
+             if not can_view_lecture(db.session.get(User, user_id), db.session.get(Lecture, lecture_id))]
+    return end_sessions(StudySession.id.in_(ended)) if ended else 0
+
+
 # --- heartbeats --------------------------------------------------------------------------------------------
 
 @dataclass
@@ -207,11 +250,10 @@ class BeatResult:
                 "completed": self.completed, "watched_share": self.watched_share}
 
 
-# The session columns a heartbeat reads, in this order: the hot path's SELECT and the full path's agree.
+# The session columns a heartbeat reads (``_READ``), in this order.
 SESSION_COLUMNS = ("id", "user_id", "lecture_id", "course_id", "kind", "earns_time", "token_hash", "superseded_at",
                    "last_seq", "last_beat_at", "credited_seconds", "lecture_cap", "lecture_credited", "day",
                    "day_credited", "video_seconds", "position", "watched", "completed")
-SessionRow = namedtuple("SessionRow", SESSION_COLUMNS)
 
 
 @dataclass
@@ -225,14 +267,45 @@ class Advance:
     credit: int  # seconds for the ledger (0: no entry)
     source_ref: str
     newly_completed: bool
+    user_id: int
+    lecture_id: int
+
+
+def _video_window(row, beat: Beat, window: float, cfg) -> tuple[str, float, str, float]:
+    """A video's part of the rules: ``(status, seconds earned, watched JSON, position)``. A video earns only
+    while it plays at an allowed rate, and only for positions not watched before that advanced no faster than
+    the server's clock allows at that rate: earned = new positions ÷ rate, at most the window."""
+    duration = float(row.video_seconds or 0)
+    intervals = json.loads(row.watched or "[]")
+    watched_json, position = row.watched, row.position
+    if beat.position is None:
+        return ("paused" if not beat.playing else "no_progress"), 0.0, watched_json, position
+    end = min(max(0.0, float(beat.position)), duration or float(beat.position))
+    start = row.position if beat.segment_start is None else float(beat.segment_start)
+    start = min(max(0.0, start), end)
+    position = end
+    if not beat.playing:
+        return "paused", 0.0, watched_json, position
+    rate = float(beat.rate)
+    if not float(cfg["MIN_PLAYBACK_RATE"]) <= rate <= float(cfg["MAX_PLAYBACK_RATE"]):
+        return "rate", 0.0, watched_json, position
+    if end - start > window * rate + RATE_TOLERANCE_SECONDS:  # faster than the clock: a seek, not playback
+        return "no_progress", 0.0, watched_json, position
+    merged = merge_intervals(intervals + [[start, end]])
+    new_seconds = covered_seconds(merged) - covered_seconds(merge_intervals(intervals))
+    if merged != intervals:
+        watched_json = json.dumps(merged)
+    earned = min(window, max(0.0, new_seconds) / rate)
+    return ("credited" if earned >= 0.5 else "no_progress"), earned, watched_json, position
 
 
 def judge(row, lecture_id: int, secret: str, beat: Beat, now: datetime, cfg,
           day_seconds=None) -> BeatResult | Advance:
-    """The rules, on the session row as read (``SessionRow`` or a Core row with those columns): an answer that
-    writes nothing (superseded, stale), or the ``Advance`` to write. ``day_seconds(user_id, day)`` re-reads a
-    new local day's counter; without it (the hot path) a new day, like a newly completed lecture, raises
-    ``NeedsSession`` before anything is written. ``SessionRefused`` for a wrong credential."""
+    """The rules, on the session row as read (a row with ``SESSION_COLUMNS``): an answer that
+    writes nothing (superseded, stale), one that closes the session (expired), or the ``Advance`` to write.
+    ``day_seconds(user_id, day)`` re-reads a new local day's counter; without it (the hot path) a new day, like
+    a newly completed lecture, raises ``NeedsSession`` before anything is written. ``SessionRefused`` for a
+    wrong credential."""
     if row is None or row.lecture_id != lecture_id or not hmac.compare_digest(row.token_hash, _hash(secret)):
         raise SessionRefused()
     base = {"lecture_credited": row.lecture_credited, "lecture_cap": row.lecture_cap,
@@ -242,25 +315,36 @@ def judge(row, lecture_id: int, secret: str, beat: Beat, now: datetime, cfg,
     if beat.seq <= row.last_seq:
         return BeatResult("stale", **base)
 
-    interval = float(cfg["HEARTBEAT_INTERVAL_SECONDS"])
     elapsed = max(0.0, (now - row.last_beat_at).total_seconds())
+    if elapsed > float(cfg["STUDY_SESSION_EXPIRE_SECONDS"]):
+        return BeatResult("expired", **base)  # closed by the caller: the page starts a new session
+    interval = float(cfg["HEARTBEAT_INTERVAL_SECONDS"])
     window = elapsed if elapsed <= interval + float(cfg["HEARTBEAT_GRACE_SECONDS"]) else interval
     is_video = row.kind == VIDEO
 
     # Presence: how much of the window the learner was there.
-    if not beat.visible:
+    watched_json, position, share = row.watched, row.position, None
+    if is_video:
+        status, present, new_watched, position = _video_window(row, beat, window, cfg)
+        if beat.visible:
+            watched_json = new_watched
+        else:  # a hidden page earns nothing and watches nothing
+            status, present = "hidden", 0.0
+        duration = float(row.video_seconds or 0)
+        share = round(min(1.0, covered_seconds(json.loads(watched_json or "[]")) / duration), 4) if duration else 0.0
+    elif not beat.visible:
         status, present = "hidden", 0.0
-    elif is_video and beat.playing:
-        status, present = "credited", window
-    else:
+    else:  # reading: present from the window's start until the last input plus the timeout
         idle = float("inf") if beat.idle_seconds is None else max(0.0, float(beat.idle_seconds))
         present = min(window, max(0.0, window - idle + float(cfg["PRESENCE_TIMEOUT_SECONDS"])))
         status = "credited" if present > 0 else "away"
     credit = round(present)
+    if credit == 0 and status == "credited":
+        status = "no_progress"
 
     # Caps: the lecture's, then the day's (the day counter is re-read only when the local day changed).
     remaining = max(0, row.lecture_cap - row.lecture_credited)
-    if credit > remaining:
+    if credit > remaining or (remaining == 0 and status == "credited"):
         credit, status = remaining, ("capped" if remaining == 0 else status)
     day, day_credited = row.day, row.day_credited
     daily_cap = int(cfg["DAILY_ONLINE_CAP_SECONDS"] or 0)
@@ -276,22 +360,6 @@ def judge(row, lecture_id: int, secret: str, beat: Beat, now: datetime, cfg,
             credit = max(0, daily_cap - day_credited)
             status = "day_capped" if credit == 0 else status
         day_credited += credit
-
-    # Video: what was watched, from the positions, at no more than the fastest allowed rate.
-    watched_json, position, share = row.watched, row.position, None
-    if is_video:
-        duration = float(row.video_seconds or 0)
-        intervals = json.loads(row.watched or "[]")
-        if beat.position is not None:
-            end = min(max(0.0, float(beat.position)), duration or float(beat.position))
-            start = row.position if beat.segment_start is None else float(beat.segment_start)
-            start = min(max(0.0, start), end)
-            fastest = window * float(cfg["MAX_PLAYBACK_RATE"]) + RATE_TOLERANCE_SECONDS
-            if beat.visible and beat.playing and end - start <= fastest:
-                intervals = merge_intervals(intervals + [[start, end]])
-                watched_json = json.dumps(intervals)
-            position = end
-        share = round(min(1.0, covered_seconds(intervals) / duration), 4) if duration else 0.0
 
     lecture_credited = row.lecture_credited + credit
     completed = bool(row.completed)
@@ -314,7 +382,7 @@ def judge(row, lecture_id: int, secret: str, beat: Beat, now: datetime, cfg,
               "new_watched": watched_json, "new_completed": completed}
     return Advance(BeatResult(status, credit, lecture_credited, row.lecture_cap, completed, share, slow),
                    BeatResult("conflict", **base), params, credit if row.earns_time else 0,
-                   f"session:{row.id}:seq:{beat.seq}", newly_completed)
+                   f"session:{row.id}:seq:{beat.seq}", newly_completed, row.user_id, row.lecture_id)
 
 
 def parse_credential(credential: str) -> tuple[int, str]:
@@ -324,7 +392,7 @@ def parse_credential(credential: str) -> tuple[int, str]:
     return int(sid), secret
 
 
-# --- the full path: the ORM session's transaction (a new day's counter, a completed lecture) -----------------
+# --- applying a heartbeat: the same Core statements on either path --------------------------------------------
 
 _COLUMNS = StudySession.__table__.c
 _READ = select(*(_COLUMNS[name] for name in SESSION_COLUMNS)).where(_COLUMNS.id == bindparam("sid"))
@@ -337,170 +405,59 @@ _ADVANCE = (update(StudySession.__table__)
                     day_credited=bindparam("new_day_credited"), position=bindparam("new_position"),
                     watched=bindparam("new_watched"), completed=bindparam("new_completed")))
 # (the UPDATE's parameters are named unlike its table's columns: one named like a column would SET it)
+_CLOSE = (update(StudySession.__table__)
+          .where(_COLUMNS.id == bindparam("sid"), _COLUMNS.superseded_at.is_(None))
+          .values(superseded_at=bindparam("closed_at")))
 _CREDIT = insert(HourEntry.__table__)
+# PostgreSQL's asynchronous commit for this one transaction (``HEARTBEAT_ASYNC_COMMIT``): the answer does not
+# wait for the log flush (~1 ms on these disks, one after another per worker). A crash of the database server
+# (not of a worker) can lose the last ~0.6 s of acknowledged heartbeats, each with its ledger row (one
+# transaction): nothing is credited without its trace. SQLite's ``synchronous=NORMAL`` makes the same trade.
+# ``SET LOCAL`` ends with the transaction, so the pooled connection stays durable for everything else.
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
 
 
-def credit_heartbeat(lecture_id: int, credential: str, beat: Beat) -> BeatResult:
-    """Apply one heartbeat with everything it needs (a new day's counter from the ledger, a completed
-    lecture's bookkeeping), on the ORM session: it flushes, the caller commits before answering (an answer is
-    a promise). The common heartbeat takes ``credit_hot`` instead; both apply ``judge``."""
+def _apply(connection, lecture_id: int, credential: str, beat: Beat, config, day_seconds=None) -> BeatResult:
+    """Read the session, ``judge``, and write what it decided, on ``connection`` (inside its transaction)."""
     session_id, secret = parse_credential(credential)
-    connection = db.session.connection()
     row = connection.execute(_READ, {"sid": session_id}).one_or_none()
-    decision = judge(row, lecture_id, secret, beat, clock.utcnow(), current_app.config, online_seconds_on)
+    now = clock.utcnow()
+    decision = judge(row, lecture_id, secret, beat, now, config, day_seconds)
     if isinstance(decision, BeatResult):
+        if decision.status == "expired":
+            connection.execute(_CLOSE, {"sid": row.id, "closed_at": now})
         return decision
+    if decision.credit and config.get("HEARTBEAT_ASYNC_COMMIT") and connection.dialect.name == "postgresql":
+        connection.execute(_ASYNC_COMMIT)
     if connection.execute(_ADVANCE, decision.params).rowcount != 1:
         return decision.conflict  # another heartbeat of this session (or a takeover) got there first
     if decision.credit:
         connection.execute(_CREDIT, {"user_id": row.user_id, "seconds": decision.credit,
                                      "source": HourSource.ONLINE, "source_ref": decision.source_ref,
-                                     "occurred_at": decision.params["now"], "course_id": row.course_id,
+                                     "occurred_at": now, "course_id": row.course_id,
                                      "lecture_id": row.lecture_id, "recorded_by_id": None, "note": ""})
-    if decision.newly_completed:
-        from learning.completion import lecture_completed
-
-        lecture_completed(row.user_id, row.lecture_id, decision.params["now"])
-    return decision.result
-
-
-# --- the hot path: pre-built SQL on the pooled DBAPI connection ----------------------------------------------
-#
-# Per heartbeat, SQLAlchemy's execution layer (connection, compiled-statement cache, parameter and result
-# processing) costs more CPU than SQLite spends on the statements: the hot path sends fixed SQL strings
-# straight to the driver. On SQLite: the SELECT (outside any transaction), the compare-and-set UPDATE and the
-# ledger INSERT (one transaction, committed before the answer). On PostgreSQL, in autocommit: the SELECT,
-# then one statement doing both writes (``WITH advanced AS (UPDATE ... RETURNING) INSERT ... SELECT ... FROM
-# advanced``): atomic on its own, so no BEGIN and COMMIT round trips; the ledger row exists only if the
-# UPDATE advanced the session.
-
-_HOT_READ = f"SELECT {', '.join(SESSION_COLUMNS)} FROM study_sessions WHERE id = :sid"
-_HOT_ADVANCE = ("UPDATE study_sessions SET last_seq = :new_seq, last_beat_at = :now, "
-                "credited_seconds = :new_session_credited, lecture_credited = :new_lecture_credited, "
-                "day = :new_day, day_credited = :new_day_credited, position = :new_position, "
-                "watched = :new_watched, completed = :new_completed "
-                "WHERE id = :sid AND last_seq = :seen_seq AND superseded_at IS NULL")
-_LEDGER_COLUMNS = "user_id, seconds, source, source_ref, occurred_at, course_id, lecture_id, note"
-_HOT_CREDIT = (f"INSERT INTO hour_entries ({_LEDGER_COLUMNS}) "
-               f"VALUES (:user_id, :credit, '{HourSource.ONLINE.value}', :source_ref, :now, :course_id, "
-               ":lecture_id, '')")
-_HOT_ADVANCE_AND_CREDIT = (f"WITH advanced AS ({_HOT_ADVANCE} RETURNING user_id, course_id, lecture_id) "
-                           f"INSERT INTO hour_entries ({_LEDGER_COLUMNS}) "
-                           f"SELECT user_id, :credit, '{HourSource.ONLINE.value}', :source_ref, :now, course_id, "
-                           "lecture_id, '' FROM advanced RETURNING id")
-# The same with PostgreSQL's asynchronous commit for this one statement's transaction (``HEARTBEAT_ASYNC_COMMIT``):
-# the answer does not wait for the log flush (~1 ms on these disks, one after another per worker). A crash of the
-# database server (not of a worker) can lose the last ~0.6 s of acknowledged heartbeats, each with its ledger row
-# (one transaction): nothing is credited without its trace, and the member's next heartbeat credits at most one
-# interval. SQLite's ``synchronous=NORMAL`` makes the same trade. ``set_config(..., true)`` is local to the
-# transaction, so the pooled connection stays durable for everything else.
-_HOT_ADVANCE_AND_CREDIT_ASYNC = (
-    "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)), "
-    + _HOT_ADVANCE_AND_CREDIT.removeprefix("WITH ").replace(" FROM advanced RETURNING id",
-                                                            " FROM advanced, relaxed RETURNING id"))
-
-
-def _pyformat(statement: str) -> str:
-    return re.sub(r":([a-z_]+)", r"%(\1)s", statement)
-
-
-@dataclass(frozen=True)
-class HotSql:
-    read: str
-    advance: str
-    credit: str  # SQLite: the INSERT after the UPDATE; PostgreSQL: the UPDATE and the INSERT in one
-    sqlite: bool
-    credit_async: str = ""  # PostgreSQL: ``credit`` with asynchronous commit
-
-
-_HOT_SQL = {
-    "sqlite": HotSql(_HOT_READ, _HOT_ADVANCE, _HOT_CREDIT, True),
-    "postgresql": HotSql(*(_pyformat(s) for s in (_HOT_READ, _HOT_ADVANCE, _HOT_ADVANCE_AND_CREDIT)), False,
-                         _pyformat(_HOT_ADVANCE_AND_CREDIT_ASYNC)),
-}
-SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite (sorts as text)
-
-
-def _execute(engine, cursor, statement: str, parameters: dict) -> None:
-    """``cursor.execute``, told to the engine's ``before/after_cursor_execute`` listeners as SQLAlchemy would
-    (they count and time statements: tests, ``bench``). They get no Connection or context (``None``); one that
-    needs them (Flask-SQLAlchemy's SQLALCHEMY_RECORD_QUERIES) fails here and is passed over, not the heartbeat."""
-    dispatch = engine.dispatch
-    if not (dispatch.before_cursor_execute or dispatch.after_cursor_execute):
-        cursor.execute(statement, parameters)
-        return
-    _tell(dispatch.before_cursor_execute, cursor, statement, parameters)
-    cursor.execute(statement, parameters)
-    _tell(dispatch.after_cursor_execute, cursor, statement, parameters)
-
-
-def _tell(listeners, cursor, statement: str, parameters: dict) -> None:
-    for listener in listeners:
-        with suppress(Exception):  # an observer that needs a Connection or context: the statement goes on
-            listener(None, cursor, statement, parameters, None, False)
+    return decision
 
 
 def credit_hot(engine, lecture_id: int, credential: str, beat: Beat, config) -> BeatResult:
-    """Apply one ordinary heartbeat, durable when this returns (committed; on PostgreSQL each statement
-    commits itself). Raises ``SessionRefused``, or ``NeedsSession`` (a new day's counter, a completed lecture:
-    run ``credit_heartbeat``), before writing anything; a database error comes as ``sqlalchemy.exc.DBAPIError``
-    with nothing written. ``config`` is the app's config (the WSGI fast path runs outside any app context)."""
-    session_id, secret = parse_credential(credential)
-    sql = _HOT_SQL.get(engine.dialect.name)
-    if sql is None:
-        raise NeedsSession()
-    pooled = engine.raw_connection()
-    connection = pooled.driver_connection
-    statement = sql.read
-    try:
-        if not sql.sqlite:
-            connection.autocommit = True  # (client-side only: no round trip)
-        cursor = connection.cursor()
-        _execute(engine, cursor, statement, {"sid": session_id})
-        found = cursor.fetchone()
-        row = None
-        if found is not None:
-            row = SessionRow._make(found)
-            if sql.sqlite:  # SQLite hands back text and integers where PostgreSQL gives datetimes and booleans
-                row = row._replace(last_beat_at=datetime.fromisoformat(row.last_beat_at),
-                                   earns_time=bool(row.earns_time), completed=bool(row.completed))
-        now = clock.utcnow()
-        decision = judge(row, lecture_id, secret, beat, now, config)
-        if isinstance(decision, BeatResult):
-            return decision
-        params = decision.params
-        if sql.sqlite:
-            params["now"] = now.strftime(SQLITE_DATETIME)
-        if decision.credit and not sql.sqlite:
-            statement = sql.credit_async if config.get("HEARTBEAT_ASYNC_COMMIT") else sql.credit
-            _execute(engine, cursor, statement, {**params, "credit": decision.credit,
-                                                 "source_ref": decision.source_ref})
-            won = cursor.fetchone() is not None
-        else:
-            statement = sql.advance
-            _execute(engine, cursor, statement, params)
-            won = cursor.rowcount == 1
-            if won and decision.credit:
-                statement = sql.credit
-                _execute(engine, cursor, statement, {"user_id": row.user_id, "credit": decision.credit,
-                                                     "source_ref": decision.source_ref, "now": params["now"],
-                                                     "course_id": row.course_id, "lecture_id": row.lecture_id})
-        if sql.sqlite:
-            statement = "COMMIT"
-            connection.commit()
-        return decision.result if won else decision.conflict
-    except engine.dialect.loaded_dbapi.Error as error:
-        invalidated = engine.dialect.is_disconnect(error, connection, None)
-        if invalidated:
-            pooled.invalidate(error)
-        elif sql.sqlite:
-            connection.rollback()
-        raise DBAPIError.instance(statement, None, error, engine.dialect.loaded_dbapi.Error,
-                                  connection_invalidated=invalidated, dialect=engine.dialect) from error
-    finally:
-        if not sql.sqlite and not connection.closed:
-            try:
-                connection.autocommit = False  # as the pool lent it
-            except engine.dialect.loaded_dbapi.Error:
-                pooled.invalidate()  # never back into the pool in autocommit
-        pooled.close()
+    """Apply one ordinary heartbeat in a transaction of its own (``engine.begin()``), committed when this
+    returns: an answer is a promise. Raises ``SessionRefused``, or ``NeedsSession`` (a new day's counter, a
+    completed lecture: run ``credit_heartbeat``), before writing anything. ``config`` is the app's config (the
+    WSGI entry runs outside any app context)."""
+    with engine.begin() as connection:
+        decision = _apply(connection, lecture_id, credential, beat, config)
+    return decision if isinstance(decision, BeatResult) else decision.result
+
+
+def credit_heartbeat(lecture_id: int, credential: str, beat: Beat) -> BeatResult:
+    """Apply one heartbeat with everything it needs (a new day's counter from the ledger, a completed
+    lecture's bookkeeping), on the ORM session: it flushes, the caller commits before answering."""
+    decision = _apply(db.session.connection(), lecture_id, credential, beat, current_app.config,
+                      online_seconds_on)
+    if isinstance(decision, BeatResult):
+        return decision
+    if decision.newly_completed:
+        from learning.completion import lecture_completed
+
+        lecture_completed(decision.user_id, decision.lecture_id, decision.params["now"])
+    return decision.result

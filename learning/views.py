@@ -15,6 +15,7 @@ from courses.models import Course
 from learning import hours
 from learning.completion import certificate_by_code, course_progress, is_current, year_certificate
 from learning.models import Certificate, Enrollment, HourEntry, HourSource
+from learning.report_views import paginate_rows
 
 bp = Blueprint("learning", __name__)
 
@@ -113,15 +114,11 @@ def my_hours():
     if not 2000 <= year <= 2100:
         abort(404)
     overview = member_overview(current_user, year)
-    entries = db.session.scalars(
-        select(HourEntry).where(HourEntry.user_id == current_user.id)
-        .where(*_year_filter(year)).order_by(HourEntry.occurred_at.desc()).limit(200)).all()
+    records = paginate_rows(hours.record_rows(current_user.id, year))
     certificates = db.session.scalars(select(Certificate).where(Certificate.user_id == current_user.id)
                                       .order_by(Certificate.issued_at.desc())).all()
-    titles = dict(db.session.execute(select(Course.id, Course.title).where(
-        Course.id.in_({e.course_id for e in entries if e.course_id}))).all())
-    return render_template("learning/hours.html", o=overview, year=year, entries=entries,
-                           certificates=certificates, course_titles=titles, this_year=hours.current_year())
+    return render_template("learning/hours.html", o=overview, year=year, records=records,
+                           certificates=certificates, this_year=hours.current_year())
 
 
 def _year_filter(year: int):

@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from core import clock
 from core.extensions import db
 from core.permissions import Role, role_required
+from core.requests import accepts_upload
 from courses.models import Course
 from quizzes import analytics, importexport, services
 from quizzes.forms import BankForm, ImportForm, QuestionForm, QuizForm
@@ -175,6 +176,7 @@ def question_delete(question_id: int):
 
 @bp.route("/banks/<int:bank_id>/import", methods=["GET", "POST"])
 @role_required(*STAFF)
+@accepts_upload("QUIZ_IMPORT_MAX_BYTES")
 def bank_import(bank_id: int):
     bank = bank_or_404(bank_id)
     form = ImportForm()

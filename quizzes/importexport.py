@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 
+from core.storage import zip_inflated_size
+from core.text import xlsx_cell
 from quizzes import grading, services
 from quizzes.models import Difficulty, Question, QuestionBank, QuestionKind
 from quizzes.services import QuestionData
@@ -47,6 +50,8 @@ TRUE_WORDS = {"正确", "对", "√", "T", "TRUE", "是", "Y"}
 FALSE_WORDS = {"错误", "错", "×", "X", "F", "FALSE", "否", "N"}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_ROWS = 5000
+MAX_CELL = 5000  # characters in one cell (a long stem or explanation fits)
+MAX_INFLATED_BYTES = 20 * 2**20  # an XLSX's declared inflated size
 
 
 class RowProblem(Exception):
@@ -145,8 +150,15 @@ def duplicate_key(kind: QuestionKind, stem: str) -> tuple[str, str]:
 
 
 def read_table(data: bytes, filename: str) -> list[list[object]]:
+    """The first sheet's rows (at most MAX_ROWS + 2: the header, and one too many to notice). A workbook
+    inflating beyond MAX_INFLATED_BYTES is refused before it is opened (one huge shared string would
+    otherwise be held and echoed)."""
     if filename.lower().endswith(".xlsx") or data[:2] == b"PK":
         from openpyxl import load_workbook
+
+        inflated = zip_inflated_size(data)
+        if inflated is not None and inflated > MAX_INFLATED_BYTES:
+            raise RowProblem(_("Excel 文件解压后过大（不超过 %(mb)d MB）", mb=MAX_INFLATED_BYTES // 2**20))
 
         try:
             workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -154,7 +166,7 @@ def read_table(data: bytes, filename: str) -> list[list[object]]:
             raise RowProblem(_("无法读取 Excel 文件：%(error)s", error=type(exc).__name__))
         try:
             sheet = workbook.worksheets[0]
-            return [list(row) for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 1)]
+            return [list(row) for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2)]
         finally:
             workbook.close()
     for encoding in ("utf-8-sig", "gb18030"):
@@ -165,7 +177,10 @@ def read_table(data: bytes, filename: str) -> list[list[object]]:
             continue
     else:
         raise RowProblem(_("无法识别 CSV 文件的编码，请保存为 UTF-8"))
-    return [row for row in csv.reader(io.StringIO(text, newline=""))]
+    try:
+        return list(itertools.islice(csv.reader(io.StringIO(text, newline="")), MAX_ROWS + 2))
+    except csv.Error:
+        raise RowProblem(_("CSV 文件格式有误或单元格过长"))
 
 
 def read_upload(data: bytes, filename: str, bank: QuestionBank) -> Preview:
@@ -187,12 +202,19 @@ def read_upload(data: bytes, filename: str, bank: QuestionBank) -> Preview:
     if len(table) - 1 > MAX_ROWS:
         preview.errors.append(RowError(MAX_ROWS + 2, _("一次最多导入 %(n)d 题", n=MAX_ROWS)))
         return preview
-    cell_rows = []
+    cell_rows, too_long = [], []
     for number, values in enumerate(table[1:], start=2):
-        cells = {name: cell_text(values[i]) if i < len(values) else "" for i, name in enumerate(header) if name}
-        if any(cells.values()):  # blank rows are skipped
+        cells = {name: cell_text(values[i]) if i < len(values) else "" for i, name in enumerate(header[:40]) if name}
+        long_columns = [name for name, text in cells.items() if len(text) > MAX_CELL]
+        if long_columns:  # never held or shown: only its row and column are named
+            too_long.append(RowError(number, _("“%(col)s”内容过长（不超过 %(n)d 字）", col=long_columns[0][:20],
+                                               n=MAX_CELL)))
+        elif any(cells.values()):  # blank rows are skipped
             cell_rows.append((number, cells))
-    return check_cells(cell_rows, bank)
+    checked = check_cells(cell_rows, bank)
+    if too_long:
+        checked.errors = sorted(checked.errors + too_long, key=lambda e: e.row)
+    return checked
 
 
 def check_cells(cell_rows: list[tuple[int, dict[str, str]]], bank: QuestionBank) -> Preview:
@@ -268,9 +290,9 @@ def table_bytes(header: list[str], rows: list[list[object]], fmt: str, sheet_tit
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = sheet_title
-    sheet.append(header)
+    sheet.append([xlsx_cell(v) for v in header])
     for row in rows:
-        sheet.append(row)
+        sheet.append([xlsx_cell(v) for v in row])  # a name with a control character must not break the file
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"  # text, never a formula

@@ -34,3 +34,29 @@ def catch_up_command():
     applied = indexing.catch_up(blocking=True)
     stats = indexing.get_engine().stats()
     click.echo(_("已应用 %(n)d 条索引日志；索引中共 %(docs)d 篇文档。", n=applied, docs=stats["documents"]))
+
+
+@search_cli.command("worker")
+@click.option("--once", is_flag=True, help="Catch up once and exit (cron), instead of running until stopped.")
+def worker_command(once: bool):
+    """Keep this server's index in step with the log outside any web process (instead of the thread in each
+    gunicorn worker): catch up every SEARCH_WORKER_INTERVAL seconds."""
+    import time
+
+    from flask import current_app
+
+    interval = float(current_app.config.get("SEARCH_WORKER_INTERVAL") or 1.0)
+    while True:
+        applied = indexing.catch_up(blocking=True)
+        db.session.remove()
+        if applied:
+            click.echo(_("已应用 %(n)d 条索引日志。", n=applied))
+        if once:
+            return
+        time.sleep(interval)
+
+
+@search_cli.command("status")
+def status_command():
+    """How far this server's index is behind the log (as /healthz reports it)."""
+    click.echo(indexing.lag())

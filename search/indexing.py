@@ -3,24 +3,28 @@
 1. Session hooks (registered once by :func:`init_app`): ``before_flush`` collects changed courses,
    lectures and materials; ``after_flush`` appends their rows to ``search_index_log`` on the same
    connection — in the same transaction as the change, so a commit and its log row stand or fall together.
-2. ``after_commit`` (and every search) runs :func:`catch_up`: the process that wins this server's writer
-   lock applies the log rows after the index's watermark in batches, re-reading each object from the
-   database (applying is idempotent), then records the new watermark next to the index.
+2. Outside requests, a background thread in each server process (:class:`BackgroundIndexer`, started by
+   gunicorn's ``post_worker_init``) runs :func:`catch_up` every ``SEARCH_WORKER_INTERVAL`` seconds and when a
+   commit logged a change: the process that wins this server's writer lock applies the log rows after the
+   index's watermark in batches, re-reading each object from the database (applying is idempotent), then records
+   the new watermark next to the index. Without that thread (tests, CLI) a commit and a search catch up in line.
 3. Sequence numbers are handed out before commit, so on PostgreSQL a later number can commit first.
-   The watermark only moves over an unbroken run of numbers; rows beyond a gap are applied but applied
-   again later; a gap older than ``SEARCH_LOG_GAP_SECONDS`` is a rolled-back transaction and is skipped.
+   The watermark only moves over an unbroken run of numbers; rows beyond a gap are applied (once); a gap is
+   skipped only when every transaction that was running when it was seen has ended (:class:`LogCursor`) —
+   decided by the database's own transaction snapshots, not by any clock, so a slow commit is never missed.
 """
 from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 import time
-from datetime import timedelta
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from core import clock
@@ -47,6 +51,7 @@ def _should_preload(setting) -> bool:
 
 def init_app(app: Flask) -> None:
     app.extensions["search"] = None  # opened on first use: the index folder may still be reconfigured
+    app.extensions.setdefault("health_reports", {})["search"] = lag  # /healthz: how far behind the log
     if _should_preload(app.config.get("SEARCH_PRELOAD", "auto")):
         load_jieba(app.config.get("SEARCH_JIEBA_CACHE_DIR") or app.instance_path)
         pinyin_keys("预热")  # pypinyin's dictionaries too, before workers fork
@@ -115,6 +120,10 @@ def _after_commit(session) -> None:
     if session.in_nested_transaction():
         return  # a SAVEPOINT was released (SQLAlchemy fires after_commit for it too): wait for the real commit
     if not session.info.pop("search_logged", False) or not has_app_context() or session.info.get("search_deferred"):
+        return
+    indexer = current_app.extensions.get("search_indexer")
+    if indexer is not None and indexer.thread.is_alive():
+        indexer.wake.set()  # applied outside this request
         return
     if current_app.config.get("SEARCH_SYNC_ON_COMMIT", True) and "search" in current_app.extensions:
         try:
@@ -251,6 +260,9 @@ def count_candidates(session: Session) -> int:
 # --- applying the log ------------------------------------------------------------------------------------
 
 _LOG_HEAD = select(func.max(IndexLogEntry.seq))  # built once: asked before every search
+# The transactions writing in this database now (other than ours), by transaction id.
+_RUNNING = text("SELECT backend_xid::text::bigint FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()")
 
 
 def log_head(session: Session | None = None) -> int:
@@ -258,40 +270,89 @@ def log_head(session: Session | None = None) -> int:
     return session.connection().execute(_LOG_HEAD).scalar() or 0
 
 
-def settled_watermark(session: Session, start: int, seqs: list[tuple[int, object]]) -> int:
-    """How far the watermark may move from ``start`` over ``seqs`` ((seq, at) ascending): across an
-    unbroken run, and across gaps whose next row is older than the gap timeout."""
-    gap_limit = clock.utcnow() - timedelta(seconds=current_app.config.get("SEARCH_LOG_GAP_SECONDS", 30))
+@dataclass
+class LogCursor:
+    """What this process knows about the log beyond an index's watermark (in memory; after a restart it is
+    worked out again, at the cost of re-applying a few rows).
+
+    ``gap_at``/``gap_xids``: the watermark where a gap was first seen and the transactions (ids) writing in this
+    database then. Sequence numbers are handed out before commit, so a missing number below a committed one is
+    either a transaction still running or one rolled back. The transaction holding it had written its content rows
+    (so had an id) before the later number was handed out, so it was among ``gap_xids``; once none of them is
+    running any more, a number still missing was rolled back. No clock is involved: a transaction committed any
+    time later is seen.
+    ``applied``: numbers beyond the watermark already applied (not applied again while the gap stays open)."""
+
+    gap_at: int = -1
+    gap_xids: frozenset = frozenset()
+    applied: set = field(default_factory=set)
+
+
+_cursors: dict[str, LogCursor] = {}
+
+
+def _cursor(engine) -> LogCursor:
+    key = str(getattr(engine, "directory", None) or engine.base)
+    return _cursors.setdefault(key, LogCursor())
+
+
+def settled_watermark(session: Session, start: int, seqs: list[int], cursor: LogCursor | None = None,
+                      snapshot: frozenset | None = None) -> int:
+    """How far the watermark may move from ``start`` over the committed ``seqs`` (ascending): across an unbroken
+    run, and across gaps that can no longer fill. SQLite runs one writing transaction at a time, so a number
+    missing below a committed one was rolled back. PostgreSQL: see :class:`LogCursor`; ``snapshot`` is the
+    set of transactions running just before ``seqs`` were read."""
+    cursor = cursor or LogCursor()
+    postgres = session.get_bind().dialect.name == "postgresql"
     watermark = start
-    for seq, at in seqs:
-        if seq == watermark + 1 or (seq > watermark + 1 and at is not None and at < gap_limit):
+    for seq in seqs:
+        if seq == watermark + 1:
             watermark = seq
-        else:
+            continue
+        if not postgres:
+            watermark = seq
+            continue
+        if snapshot is None:
             break
+        if cursor.gap_at == watermark and not (cursor.gap_xids & snapshot):
+            watermark = seq  # every transaction that could have filled the gap has ended
+            continue
+        if cursor.gap_at != watermark:
+            cursor.gap_at, cursor.gap_xids = watermark, snapshot
+        break
     return watermark
+
+
+def _snapshot(session: Session) -> frozenset | None:
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return frozenset(session.execute(_RUNNING).scalars())
 
 
 def apply_log(engine, session: Session, max_batches: int | None = None, bulk: bool = False) -> int:
     """Apply log rows after ``engine``'s watermark (caller holds the writer lock). Returns rows applied.
     ``bulk``: bigger batches, committed without merging segments (optimize once afterwards)."""
     size = BULK_BATCH if bulk else BATCH
+    cursor = _cursor(engine)
     applied = 0
     batches = 0
     while max_batches is None or batches < max_batches:
         start = max(engine.applied_seq(), 0)
-        rows = session.execute(select(IndexLogEntry.seq, IndexLogEntry.kind, IndexLogEntry.object_id,
-                                      IndexLogEntry.at).where(IndexLogEntry.seq > start)
-                               .order_by(IndexLogEntry.seq).limit(size)).all()
+        snapshot = _snapshot(session)  # before the rows: what it saw running may still commit
+        rows = session.execute(select(IndexLogEntry.seq, IndexLogEntry.kind, IndexLogEntry.object_id)
+                               .where(IndexLogEntry.seq > start).order_by(IndexLogEntry.seq).limit(size)).all()
         if not rows:
             break
-        upserts, deletes = _documents_for_keys(session, {(r.kind, r.object_id) for r in rows})
-        watermark = settled_watermark(session, start, [(r.seq, r.at) for r in rows])
+        watermark = settled_watermark(session, start, [r.seq for r in rows], cursor, snapshot)
+        fresh = [r for r in rows if r.seq not in cursor.applied]
+        if not fresh and watermark == start:
+            session.rollback()
+            break  # waiting for a gap to fill; everything beyond it is applied already
+        upserts, deletes = _documents_for_keys(session, {(r.kind, r.object_id) for r in fresh})
         session.rollback()  # end the read before the index commit (SQLite writers wait for readers)
-        if bulk:
-            engine.apply(upserts, deletes, watermark, merge=False)
-        else:
-            engine.apply(upserts, deletes, watermark)
-        applied += len(rows)
+        engine.apply(upserts, deletes, watermark, **({"merge": False} if bulk else {}))
+        cursor.applied = {seq for seq in cursor.applied | {r.seq for r in fresh} if seq > watermark}
+        applied += len(fresh)
         batches += 1
         if watermark == start or len(rows) < size:
             break  # waiting for a gap to fill, or done
@@ -313,25 +374,38 @@ def catch_up(blocking: bool = False, bulk: bool = False) -> int:
                     _build_into_empty(engine, session)
                 total += apply_log(engine, session, bulk=bulk)
         with Session(db.engine) as session:
-            if log_head(session) <= engine.applied_seq():
+            if log_head(session) <= engine.applied_seq() or _cursor(engine).gap_at == engine.applied_seq():
                 break
     return total
 
 
 def _build_into_empty(engine, session: Session) -> None:
     """First start on this server: index everything the database holds (lock held)."""
-    watermark = settled_watermark(session, 0, list(session.execute(
-        select(IndexLogEntry.seq, IndexLogEntry.at).order_by(IndexLogEntry.seq)).all()))
+    snapshot = _snapshot(session)
+    seqs = list(session.scalars(select(IndexLogEntry.seq).order_by(IndexLogEntry.seq)))
+    watermark = settled_watermark(session, 0, seqs, _cursor(engine), snapshot)
     engine.swap(engine.build(all_documents(session), watermark))  # live only once complete
+
+
+def lag() -> dict:
+    """How far this server's index is behind the log: for /healthz."""
+    engine = get_engine()
+    head = log_head()
+    applied = engine.applied_seq()
+    return {"log_head": head, "applied": applied, "behind": max(head - max(applied, 0), 0),
+            "index": engine.exists(), "background": indexer_running()}
 
 
 _behind: dict[str, tuple[int, int, float]] = {}  # index folder -> (log head, watermark, when) left behind
 
 
 def ensure_fresh() -> None:
-    """Before a search: apply what was committed (by this or another server) since the index last moved.
-    While a gap in the log is open the watermark cannot move; then try at most every
-    ``SEARCH_CATCH_UP_INTERVAL`` seconds instead of on every search."""
+    """Before a search, in a process without a background indexer (tests, the embedded single server without
+    gunicorn): apply what was committed since the index last moved. While a gap in the log is open the
+    watermark cannot move; then try at most every ``SEARCH_CATCH_UP_INTERVAL`` seconds. With a background
+    indexer running, searches never wait for indexing."""
+    if indexer_running():
+        return
     engine = get_engine()
     head = log_head()
     applied = engine.applied_seq()
@@ -349,14 +423,58 @@ def ensure_fresh() -> None:
         _behind.pop(key, None)
 
 
+# --- indexing outside requests -----------------------------------------------------------------------------
+
+class BackgroundIndexer:
+    """A daemon thread in each server process that applies the log every ``SEARCH_WORKER_INTERVAL`` seconds, and
+    at once when a commit in this process logged a change. Requests never index; workers of one server share
+    the index on local disk, and its writer lock lets one of them apply at a time."""
+
+    def __init__(self, app: Flask, interval: float):
+        self.app = app
+        self.interval = interval
+        self.wake = threading.Event()
+        self.thread = threading.Thread(target=self.run, name="search-indexer", daemon=True)
+
+    def run(self) -> None:
+        while True:
+            self.wake.wait(self.interval)
+            self.wake.clear()
+            with self.app.app_context():
+                try:
+                    catch_up()
+                except Exception:  # the log keeps every change; the next round applies it
+                    self.app.logger.exception("background search indexing failed")
+                finally:
+                    db.session.remove()
+
+
+def start_indexer(app: Flask) -> BackgroundIndexer | None:
+    """Start this process's background indexer (gunicorn's ``post_worker_init`` calls it)."""
+    interval = float(app.config.get("SEARCH_WORKER_INTERVAL", 1.0))
+    if interval <= 0:
+        return None
+    indexer = app.extensions.get("search_indexer")
+    if indexer is None or not indexer.thread.is_alive():
+        indexer = app.extensions["search_indexer"] = BackgroundIndexer(app, interval)
+        indexer.thread.start()
+    return indexer
+
+
+def indexer_running() -> bool:
+    indexer = current_app.extensions.get("search_indexer")
+    return indexer is not None and indexer.thread.is_alive()
+
+
 def rebuild(progress=None) -> dict:
     """Build a new index from the database beside the live one, catch it up, and swap it in."""
     engine = get_engine()
     with Session(db.engine) as session:
         start = max(engine.applied_seq(), 0)
-        seqs = list(session.execute(select(IndexLogEntry.seq, IndexLogEntry.at)
-                                    .where(IndexLogEntry.seq > start).order_by(IndexLogEntry.seq)).all())
-        watermark = settled_watermark(session, start, seqs)
+        snapshot = _snapshot(session)
+        seqs = list(session.scalars(select(IndexLogEntry.seq).where(IndexLogEntry.seq > start)
+                                    .order_by(IndexLogEntry.seq)))
+        watermark = settled_watermark(session, start, seqs, _cursor(engine), snapshot)
         session.rollback()
         documents = all_documents(session)
         count = 0

@@ -4,8 +4,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 
-import pytest
-
 from core.extensions import db
 from courses import services as course_services
 from courses.models import Audience, LectureKind, Material
@@ -38,16 +36,3 @@ def published_course(by, title: str, *, summary: str = "", lectures=(), audience
         course_services.publish(course, by)
     db.session.commit()
     return course
-
-
-@pytest.fixture(autouse=True)
-def release_connections(request):
-    """Close each test app's pooled connections at once (the catch-up uses a session of its own), so a
-    PostgreSQL run does not pile up idle connections. (No gc.collect() here: it found nothing to free and
-    cost 0.4–0.7 s per test walking the 400,000 objects jieba and the apps leave.)"""
-    app = request.getfixturevalue("app") if "app" in request.fixturenames else None
-    yield
-    if app is not None:
-        with app.app_context():
-            if db.engine.url.get_backend_name() != "sqlite":  # in-memory SQLite lives in its one connection
-                db.engine.dispose()

@@ -16,12 +16,13 @@ from tests.course_helpers import count_queries, make_course
 
 
 def written_elsewhere(user, **values) -> None:
-    """A change another server made: straight to the table, nothing this app's ORM session knows of."""
+    """A change another server made: straight to the table, nothing this app's ORM session knows of (its own
+    connection: the test needs ``committing_app``)."""
     with db.engine.begin() as conn:
         conn.execute(update(User.__table__).where(User.__table__.c.id == user.id).values(**values))
 
 
-def test_a_deactivated_member_is_logged_out_at_the_next_request(client, auth, grid):
+def test_a_deactivated_member_is_logged_out_at_the_next_request(committing_app, client, auth, grid):
     member = grid["members"]["R-1-1"][0]
     auth.login(member)
     assert client.get("/profile").status_code == 200
@@ -32,7 +33,7 @@ def test_a_deactivated_member_is_logged_out_at_the_next_request(client, auth, gr
     assert client.get("/profile").status_code == 200
 
 
-def test_a_changed_role_counts_at_the_next_request(client, auth, grid):
+def test_a_changed_role_counts_at_the_next_request(committing_app, client, auth, grid):
     member = grid["members"]["R-1-1"][0]
     auth.login(member)
     assert client.get("/teach/").status_code == 403
@@ -42,7 +43,7 @@ def test_a_changed_role_counts_at_the_next_request(client, auth, grid):
     assert client.get("/teach/").status_code == 403
 
 
-def test_a_member_moved_to_another_street_loses_its_limited_course_at_once(client, auth, grid):
+def test_a_member_moved_to_another_street_loses_its_limited_course_at_once(committing_app, client, auth, grid):
     member = grid["members"]["R-1-1"][0]
     course = make_course(grid["trainer"], title="街道一专题", audience=Audience.MEMBERS, org=grid["streets"][0])
     lecture = services.live_lectures(course)[0]

@@ -81,7 +81,7 @@ def test_schema_gaps_names_missing_tables_and_columns():
     assert "courses" in gaps and "users" not in gaps
 
 
-def test_generated_district_is_consistent_and_usable(app, client):
+def test_generated_district_is_consistent_and_usable(committing_app, app, client):
     generated = datagen.generate(app, TINY)
     db.session.expire_all()
 

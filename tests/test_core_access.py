@@ -2,6 +2,7 @@
 import pytest
 
 from core.permissions import Role
+from tests.conftest import app_of_its_own
 
 ROLES = ("anonymous", "public", "member", "trainer", "organizer", "admin")
 
@@ -12,9 +13,10 @@ def test_every_route_declares_an_access_rule(app):
     assert missing == []
 
 
-def test_a_route_without_a_rule_is_refused(app, client):
-    app.add_url_rule("/undeclared", "undeclared", lambda: "secret")
-    response = client.get("/undeclared")
+def test_a_route_without_a_rule_is_refused():
+    with app_of_its_own() as app:  # a route added to an app that has served requests would be refused by Flask
+        app.add_url_rule("/undeclared", "undeclared", lambda: "secret")
+        response = app.test_client().get("/undeclared")
     assert response.status_code == 403
     assert "secret" not in response.get_data(as_text=True)
 

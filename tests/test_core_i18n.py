@@ -1,5 +1,7 @@
 """Simplified Chinese by default, English on request; error pages in both."""
 
+from tests.conftest import app_of_its_own
+
 
 def test_chinese_is_the_default(client):
     page = client.get("/login").get_data(as_text=True)
@@ -38,20 +40,22 @@ def test_403_page_in_both_languages(client, auth, make_org, make_member):
     assert "You are not allowed to see this page" in en.get_data(as_text=True)
 
 
-def test_500_page_in_both_languages(app, client):
-    app.testing = False  # let the error handler answer instead of raising into the test
-    app.config["PROPAGATE_EXCEPTIONS"] = False
+def test_500_page_in_both_languages():
+    with app_of_its_own() as app:  # a route added to an app that has served requests would be refused by Flask
+        app.testing = False  # let the error handler answer instead of raising into the test
+        app.config["PROPAGATE_EXCEPTIONS"] = False
 
-    def broken():
-        raise RuntimeError("boom")
+        def broken():
+            raise RuntimeError("boom")
 
-    broken.access_rule = app.view_functions["core.healthz"].access_rule
-    app.add_url_rule("/broken", "broken", broken)
-    zh = client.get("/broken")
-    assert zh.status_code == 500 and "服务器出错了" in zh.get_data(as_text=True)
-    en = client.get("/broken", headers={"Accept-Language": "en"})
-    assert "Something went wrong on the server" in en.get_data(as_text=True)
-    assert "boom" not in en.get_data(as_text=True)
+        broken.access_rule = app.view_functions["core.healthz"].access_rule
+        app.add_url_rule("/broken", "broken", broken)
+        client = app.test_client()
+        zh = client.get("/broken")
+        assert zh.status_code == 500 and "服务器出错了" in zh.get_data(as_text=True)
+        en = client.get("/broken", headers={"Accept-Language": "en"})
+        assert "Something went wrong on the server" in en.get_data(as_text=True)
+        assert "boom" not in en.get_data(as_text=True)
 
 
 def test_pages_fit_a_phone(client):

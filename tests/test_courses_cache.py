@@ -1,10 +1,11 @@
-"""The course pages' caches: per-user parts never leak, a commit on this server shows at once, a change made
-elsewhere (another server) shows within COURSE_CACHE_SECONDS."""
+"""The course pages' shared cache: per-user parts never leak, a commit shows at once (the content version changes
+in its transaction), and the courses a list shows are loaded and checked afresh. Across servers:
+tests/test_cluster.py."""
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from core.extensions import db
 from courses import cache, services
@@ -76,23 +77,32 @@ def test_required_badge_follows_a_new_assignment(client, auth, grid):
     assert "必修截止 · 2026-12-01" in card_badges(client.get("/courses/").get_data(as_text=True), "必修课程")
 
 
-def test_a_change_from_another_server_shows_within_the_ttl(app, client, auth, grid, monkeypatch):
+def test_an_archive_written_elsewhere_leaves_the_cached_catalog_at_once(committing_app, app, client, auth, grid):
     member = grid["members"]["R-1-1"][0]
     course = make_course(grid["trainer"], title="别处修改的课程")
-    now = [1000.0]
-    monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
     auth.login(member)
     assert "别处修改的课程" in client.get("/courses/").get_data(as_text=True)
-    # Another server archives it: the row changes, but no commit on this server tells the cache.
+    # Written without the ORM (so without a new content version): the cached list of ids still names the
+    # course, but the page loads its row afresh and leaves it out.
     with db.engine.begin() as conn:
         conn.execute(update(Course).where(Course.id == course.id).values(status=CourseStatus.ARCHIVED.value))
-    assert "别处修改的课程" in client.get("/courses/").get_data(as_text=True)  # still cached
-    assert client.get(f"/courses/{course.id}").status_code == 200  # archived: direct links keep working
-    now[0] += app.config["COURSE_CACHE_SECONDS"] + 1
     assert "别处修改的课程" not in client.get("/courses/").get_data(as_text=True)
+    assert client.get(f"/courses/{course.id}").status_code == 200  # archived: direct links keep working
 
 
-def test_visibility_is_decided_on_the_fresh_row_even_when_cached(client, auth, grid):
+def test_an_orm_change_sets_a_new_content_version_in_its_transaction(app, client, auth, grid):
+    course = make_course(grid["trainer"], title="版本课程")
+    db.session.commit()
+    before = cache.content_version()
+    services.update_course(course, grid["trainer"], title="版本课程二")
+    db.session.rollback()  # rolled back: the old version, whose entries match the old content
+    assert cache.content_version() == before
+    services.update_course(course, grid["trainer"], title="版本课程三")
+    db.session.commit()
+    assert db.session.scalar(select(cache.ContentVersion.version)) != before
+
+
+def test_visibility_is_decided_on_the_fresh_row_even_when_cached(committing_app, client, auth, grid):
     member = grid["members"]["R-1-1"][0]
     course = make_course(grid["trainer"], title="改为党员课程", audience=Audience.PUBLIC)
     auth.login(grid["public"])
@@ -105,8 +115,7 @@ def test_visibility_is_decided_on_the_fresh_row_even_when_cached(client, auth, g
     assert client.get(f"/courses/{course.id}").status_code == 200
 
 
-def test_no_cache_when_switched_off(app, client, auth, grid):
-    app.extensions["courses_cache"] = cache.ContentCache(0)
+def test_a_rename_written_elsewhere_shows_on_the_card_at_once(committing_app, app, client, auth, grid):
     course = make_course(grid["trainer"], title="不缓存的课程")
     auth.login(grid["members"]["R-1-1"][0])
     assert "不缓存的课程" in client.get("/courses/").get_data(as_text=True)

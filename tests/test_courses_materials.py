@@ -115,6 +115,8 @@ def test_reading_page_shows_extracted_text(client, auth, grid):
 def test_archived_material_disappears_but_keeps_its_row(client, auth, grid, shelf):
     auth.login(grid["trainer"])
     target = shelf["public"]
+    target.uploaded_by_id = grid["trainer"].id  # only who uploaded it (or an admin) may archive it
+    db.session.commit()
     response = client.post(f"/materials/{target.id}/archive")
     assert response.status_code == 302
     auth.login(grid["members"]["R-1-1"][0])

@@ -7,10 +7,13 @@ import pytest
 from sqlalchemy import select
 
 from core.extensions import db
-from learning.models import HourEntry, LectureProgress
+from learning.models import HourEntry, LectureProgress, StudySession
 from tests.conftest import AuthActions
 from tests import learning_fixtures
 from tests.learning_fixtures import Learner, ledger_seconds
+
+# heartbeats are credited on a connection of their own (learning.study): they need real commits
+pytestmark = pytest.mark.usefixtures("committing_app")
 
 INTERVAL = 30
 setup = learning_fixtures.setup  # the fixture: a logged-in member, a course, a movable clock
@@ -89,20 +92,64 @@ def test_video_seeked_to_end_earns_only_watched_time_and_does_not_complete(setup
     result = page.beat(playing=True, position=595, segment_start=590)  # jumped from 30 to 590
     clock.advance(5)
     result = page.beat(playing=False, position=600, segment_start=595, idle=999)  # ended, learner gone
-    assert result["watched_share"] == pytest.approx(40 / 600, abs=0.01)
+    assert result["watched_share"] == pytest.approx(35 / 600, abs=0.01)
     assert result["completed"] is False
-    assert ledger_seconds(member) == 2 * INTERVAL
+    assert ledger_seconds(member) == 30 + 5  # what was played: 0-30 and 590-595; the jump and the end earn nothing
     assert db.session.scalar(select(LectureProgress.completed_at)) is None
 
 
-def test_video_at_16x_earns_real_time_only_and_watches_nothing(setup):
+@pytest.mark.parametrize("rate", [16, 0.1])
+def test_video_at_a_rate_outside_the_allowed_earns_nothing_and_watches_nothing(setup, rate):
     clock, member, _, video, client = setup
     page = Learner(client, video)
     for i in range(1, 3):
         clock.advance(INTERVAL)
-        result = page.beat(playing=True, position=min(600, 16 * INTERVAL * i), rate=16)
-    assert ledger_seconds(member) == 2 * INTERVAL  # the 60 s that really passed
+        result = page.beat(playing=True, position=min(600, rate * INTERVAL * i), rate=rate)
+        assert result["status"] == "rate"
+    assert ledger_seconds(member) == 0
     assert result["watched_share"] == 0 and not result["completed"]
+
+
+def test_video_never_played_earns_nothing_however_visible(setup):
+    """Hole 1: a video page open, never played, nobody touching it (idle 90 s): nothing."""
+    clock, member, _, video, client = setup
+    page = Learner(client, video)
+    for _ in range(10):
+        clock.advance(INTERVAL)
+        result = page.beat(playing=False, idle=90)
+        assert result["status"] == "paused" and result["credited_seconds"] == 0
+    for _ in range(5):  # paused but the learner moving the mouse: still nothing
+        clock.advance(INTERVAL)
+        assert page.beat(playing=False, idle=0, position=0)["credited_seconds"] == 0
+    assert ledger_seconds(member) == 0
+
+
+def test_ended_video_left_open_earns_nothing_more(setup):
+    """Hole 1: after the end, however long the page stays open and "playing" is claimed, nothing more."""
+    clock, member, _, video, client = setup
+    page = Learner(client, video)
+    for i in range(1, 21):
+        clock.advance(INTERVAL)
+        page.beat(playing=True, position=30 * i)
+    assert ledger_seconds(member) == 600
+    for _ in range(20):
+        clock.advance(INTERVAL)
+        assert page.beat(playing=True, position=600)["credited_seconds"] == 0  # the position no longer advances
+    for _ in range(10):
+        clock.advance(INTERVAL)
+        assert page.beat(playing=False, idle=0, position=600)["credited_seconds"] == 0
+    assert ledger_seconds(member) == 600
+
+
+def test_video_at_one_and_a_half_earns_wall_time_and_rewatching_earns_nothing(setup):
+    clock, member, _, video, client = setup
+    page = Learner(client, video)
+    for i in range(1, 5):
+        clock.advance(INTERVAL)
+        assert page.beat(playing=True, position=45 * i, rate=1.5)["credited_seconds"] == INTERVAL
+    clock.advance(INTERVAL)
+    assert page.beat(playing=True, position=30, segment_start=0)["credited_seconds"] == 0  # seen already
+    assert ledger_seconds(member) == 4 * INTERVAL
 
 
 def test_video_watched_through_completes_from_server_intervals(setup):
@@ -154,14 +201,45 @@ def test_tab_left_open_overnight_earns_one_interval_per_gap(setup):
     page = Learner(client, text)
     clock.advance(INTERVAL)
     page.beat()
-    clock.advance(10 * 3600)  # the laptop slept; the first heartbeat after waking claims "active"
+    clock.advance(3600)  # the laptop slept an hour; the first heartbeat after waking claims "active"
     assert page.beat()["credited_seconds"] == INTERVAL
     idle = 0
-    for _ in range(2 * 3600 // INTERVAL):  # hours with the page visible and nobody there
+    for _ in range(3600 // INTERVAL):  # an hour with the page visible and nobody there
         clock.advance(INTERVAL)
         idle += INTERVAL
         page.beat(idle=idle)
-    assert ledger_seconds(member) <= 2 * INTERVAL + 180
+    assert ledger_seconds(member) == 2 * INTERVAL + 120  # the presence timeout, then nothing
+
+
+def test_session_without_heartbeat_for_two_hours_is_closed(setup):
+    """Hole 3: a session left without heartbeats for STUDY_SESSION_EXPIRE_SECONDS is closed; the page must
+    start a new one (which begins earning from then)."""
+    clock, member, text, _, client = setup
+    page = Learner(client, text)
+    clock.advance(INTERVAL)
+    page.beat()
+    clock.advance(2 * 3600 + 1)
+    result = page.beat()
+    assert result["status"] == "expired" and result["credited_seconds"] == 0
+    clock.advance(INTERVAL)
+    assert page.beat()["status"] == "superseded"
+    assert db.session.scalar(select(StudySession.superseded_at)) is not None
+    assert ledger_seconds(member) == INTERVAL
+
+
+def test_idle_reader_earns_only_until_the_presence_timeout(setup, app):
+    """Hole 5: the window counts until 120 s after the last input, not a full extra 180 s per absence."""
+    assert app.config["PRESENCE_TIMEOUT_SECONDS"] == 120
+    clock, member, text, _, client = setup
+    page = Learner(client, text)
+    for i in range(1, 61):  # 30 minutes, no input after the start
+        clock.advance(INTERVAL)
+        page.beat(idle=INTERVAL * i)
+    assert ledger_seconds(member) == 120
+
+
+def test_daily_cap_is_on_by_default(app):
+    assert app.config["DAILY_ONLINE_CAP_SECONDS"] == 8 * 3600
 
 
 def test_lecture_cap_stops_credit_at_reading_time(setup):
@@ -184,7 +262,9 @@ def test_daily_cap(setup, app):
     assert result["status"] == "day_capped"
     assert ledger_seconds(member) == 600
     clock.advance(24 * 3600)
-    assert page.beat()["credited_seconds"] == INTERVAL  # a new day (one interval after the gap)
+    page = Learner(client, text)  # the next day, a new session
+    clock.advance(INTERVAL)
+    assert page.beat()["credited_seconds"] == INTERVAL
 
 
 def test_wrong_credential_is_refused(setup):

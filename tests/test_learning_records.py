@@ -26,7 +26,7 @@ def square_class(app, grid, monkeypatch):
     course, _, _ = make_course("广场党课")
     item = offline.schedule_class(course=course, title="社区广场党课", place="幸福社区广场",
                                   starts_at=T0 + timedelta(minutes=10), ends_at=T0 + timedelta(minutes=100),
-                                  by=grid["trainer"])
+                                  org=grid["communities"][0], by=grid["trainer"])
     db.session.commit()
     return clock, item
 
@@ -136,7 +136,7 @@ def test_manual_entry_refuses_an_executable_as_certificate(app, grid, auth, clie
     assert ledger_seconds(member) == 0
 
 
-def test_me_hours_api_numbers(app, grid, auth, client, monkeypatch, make_member):
+def test_me_hours_api_numbers(committing_app, app, grid, auth, client, monkeypatch, make_member):
     clock = Clock(monkeypatch)
     course, text, _ = make_course()
     secretary = make_member(grid["communities"][0], positions=["secretary"])
@@ -175,7 +175,7 @@ def test_requirement_table_overrides_for_a_subtree(app, grid, make_member):
     assert required_seconds_for(member, 2024) == 32 * 3600
 
 
-def test_fixed_credit_course_completion_gives_credit_and_a_verifiable_certificate(
+def test_fixed_credit_course_completion_gives_credit_and_a_verifiable_certificate(committing_app, 
         app, grid, auth, client, monkeypatch):
     clock = Clock(monkeypatch)
     course, text, video = make_course("两学一做", reading_seconds=120, video_seconds=60,
@@ -203,7 +203,7 @@ def test_fixed_credit_course_completion_gives_credit_and_a_verifiable_certificat
     assert client.get(f"/hours/certificates/{certificate.id}").status_code == 302  # login first
 
 
-def test_yearly_certificate(app, grid, auth, client, monkeypatch):
+def test_yearly_certificate(committing_app, app, grid, auth, client, monkeypatch):
     clock = Clock(monkeypatch)
     _, text, _ = make_course()
     member = grid["members"]["R-1-1"][0]

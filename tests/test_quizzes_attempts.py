@@ -288,7 +288,7 @@ def test_required_quiz_for_course_completion(app, member, now):
     assert services.required_quizzes_passed(member.id, course.id)
 
 
-def test_exam_api_statements_per_request(app, member, now, auth, client):
+def test_exam_api_statements_per_request(committing_app, app, member, now, auth, client):
     """The burst's three requests stay cheap: start (the question draw comes from a per-quiz cache), save
     (reads the one answered row and writes it with one guarded UPDATE), submit (one UPDATE wins, grading
     reads the answers once)."""

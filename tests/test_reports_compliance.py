@@ -53,9 +53,10 @@ def test_street_dashboard_counts_each_community(client, district):
     # organizer + 2 members in each community; the street organizer belongs to the street itself (本级)
     row11 = re.search(rf'<tr data-org="{c11.id}">(.*?)</tr>', page, re.S).group(1)
     cells = re.findall(r'<td class="text-end">(?:<a [^>]*>)?([^<]*)', row11)
-    assert cells == ["3", "1", "0", "1", "1", "11.7"]  # members, met, on track, behind, not started, average
+    # members, met, on track, behind, not started, not required, average
+    assert cells == ["3", "1", "0", "1", "1", "0", "11.7"]
     row12 = re.search(rf'<tr data-org="{c12.id}">(.*?)</tr>', page, re.S).group(1)
-    assert re.findall(r'<td class="text-end">(?:<a [^>]*>)?([^<]*)', row12) == ["3", "0", "1", "0", "2", "6.7"]
+    assert re.findall(r'<td class="text-end">(?:<a [^>]*>)?([^<]*)', row12) == ["3", "0", "1", "0", "2", "0", "6.7"]
     assert 'data-total="members">7<' in page
     assert "社区21" not in page  # the other street
 
@@ -160,3 +161,37 @@ def test_date_range_counts_only_entries_inside(client, district):
     assert len(body.strip().splitlines()) == 1  # header only: every entry is on 1 March
     body = client.get("/reports/export?kind=ledger&format=csv&from=2026-03-01&to=2026-03-01", buffered=True).data.decode("utf-8-sig")
     assert len(body.strip().splitlines()) == 1 + 4
+
+
+def test_people_without_a_requirement_are_not_applicable_never_met(client, district, make_member):
+    """Issue 12: a 群众 and an activist (no rule gives them a requirement) count as 不适用 on the dashboard, in the
+    CSV and in the XLSX, never as 已达标, and the headline share is over the people with a requirement."""
+    import openpyxl
+
+    from accounts.models import MemberCategory
+
+    c11 = district["communities"][0]
+    public = make_member(c11, MemberCategory.PUBLIC, name="群众甲")
+    activist = make_member(c11, MemberCategory.ACTIVIST, name="积极分子乙")
+    credit(activist, 2)
+    db.session.commit()
+    login(client, district["street_organizer"])
+    page = client.get("/reports/?year=2026").get_data(as_text=True)
+    row11 = re.search(rf'<tr data-org="{c11.id}">(.*?)</tr>', page, re.S).group(1)
+    cells = re.findall(r'<td class="text-end">(?:<a [^>]*>)?([^<]*)', row11)
+    assert cells[:6] == ["5", "1", "0", "1", "1", "2"]  # the two are 不适用, not met
+    assert 'data-total="not_required"' in page
+    # 1 met of the 7 street members with a requirement (not 3 of 9)
+    assert re.search(r'data-total="met_share"[^>]*>14%<', page)
+    body = client.get(f"/reports/export?kind=summary&format=csv&org={c11.id}&year=2026", buffered=True).data
+    rows = {r["姓名"]: r for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))}
+    assert rows[public.name]["是否达标"] == rows[activist.name]["是否达标"] == "不适用"
+    assert rows[public.name]["学习进度"] == "不适用"
+    assert sum(r["是否达标"] == "是" for r in rows.values()) == 1
+    data = client.get(f"/reports/export?kind=summary&format=xlsx&org={c11.id}&year=2026", buffered=True).data
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    header = [cell.value for cell in next(sheet.iter_rows(max_row=1))]
+    by_name = {row[header.index("姓名")]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert by_name[public.name][header.index("是否达标")] == "不适用"
+    assert by_name[activist.name][header.index("学习进度")] == "不适用"
+    assert "已达标" not in (by_name[public.name][header.index("学习进度")], by_name[activist.name][header.index("学习进度")])

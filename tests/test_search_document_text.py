@@ -15,7 +15,9 @@ from courses.materials import add_material
 from courses.models import Material
 from courses.textnorm import normalize_document_text
 from search import services
-from tests.search_helpers import published_course, release_connections  # noqa: F401 (autouse fixture)
+from tests.search_helpers import published_course
+
+pytestmark = pytest.mark.usefixtures("committing_app")  # the index catches up after real commits
 
 # What a browser-printed PDF gave: Kangxi radicals (⾃ U+2F83, ⽀ U+2F40) and the CJK Radicals Supplement
 # (⺠ U+2EA0, which NFKC leaves alone) where 自, 支, 民 were meant.

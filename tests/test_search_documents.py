@@ -1,6 +1,8 @@
 """Text inside uploaded PDF and Word files (tables included) is found, through the real upload path."""
 from __future__ import annotations
 
+import pytest
+
 import io
 
 import docx
@@ -9,7 +11,9 @@ from core.extensions import db
 from courses.demo_library import simple_pdf
 from courses.materials import add_material
 from search import services
-from tests.search_helpers import release_connections  # noqa: F401 (autouse fixture)
+
+# the index catches up on a connection of its own after each commit: these tests need real commits
+pytestmark = pytest.mark.usefixtures("committing_app")
 
 
 def word_file(paragraphs: list[str], table: list[list[str]]) -> bytes:

@@ -7,7 +7,9 @@ import pytest
 
 from search import services
 from search.query import QUESTION_WORDS, load_synonyms, parse, parse_synonyms
-from tests.search_helpers import add_text_material, release_connections  # noqa: F401 (autouse fixture)
+from tests.search_helpers import add_text_material
+
+pytestmark = pytest.mark.usefixtures("committing_app")  # the index catches up after real commits
 
 NO_EXACT = "没有完全匹配的结果，以下结果包含部分关键词"
 

@@ -1,6 +1,8 @@
 """What keeps search fast on a large library: bounded work per query, and bulk imports indexed once."""
 from __future__ import annotations
 
+import pytest
+
 from flask_login import AnonymousUserMixin
 
 from courses.cli import import_folder
@@ -8,7 +10,10 @@ from search import indexing, services
 from search.engine import Access, Filters, IndexDocument
 from search.query import parse
 from search.whoosh_backend import WhooshEngine
-from tests.search_helpers import add_text_material, release_connections  # noqa: F401 (autouse fixture)
+from tests.search_helpers import add_text_material
+
+# the index catches up on a connection of its own after each commit: these tests need real commits
+pytestmark = pytest.mark.usefixtures("committing_app")
 
 
 def test_a_query_matching_more_than_the_scan_limit_shows_an_estimated_total(app, client):

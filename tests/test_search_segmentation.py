@@ -4,7 +4,10 @@ from __future__ import annotations
 import pytest
 
 from search import services
-from tests.search_helpers import add_text_material, release_connections  # noqa: F401 (autouse fixture)
+from tests.search_helpers import add_text_material
+
+# the index catches up on a connection of its own after each commit: these tests need real commits
+pytestmark = pytest.mark.usefixtures("committing_app")
 
 
 def titles(user, query: str, **kwargs) -> list[str]:

@@ -22,7 +22,10 @@ from search import indexing, services
 from search.models import IndexLogEntry
 from tests.conftest import DATABASE_URL, ON_POSTGRES, reset_database
 from tests.conftest import testing_config as config_for_tests
-from tests.search_helpers import add_text_material, published_course, release_connections  # noqa: F401 (autouse fixture)
+from tests.search_helpers import add_text_material, published_course
+
+# the index catches up on a connection of its own after each commit: these tests need real commits
+pytestmark = pytest.mark.usefixtures("committing_app")
 
 ROOT = Path(__file__).resolve().parent.parent
 ANYONE = AnonymousUserMixin()
@@ -61,20 +64,17 @@ def test_index_follows_publish_edit_archive_delete(app, grid):
     assert "网格化手册" not in titles("网格化")
 
 
-def test_a_gap_in_the_log_waits_then_is_skipped(app, monkeypatch):
+def test_a_gap_no_transaction_can_fill_is_skipped_without_any_clock(app):
     add_text_material("先来", "顺序测试甲")
     head = indexing.log_head()
-    now = clock.utcnow()
-    # seq head+1 is "in flight" (taken by a transaction that has not committed); head+2 committed
+    # seq head+1 was never committed (a rolled-back transaction); head+2 committed
     db.session.execute(insert(IndexLogEntry.__table__).values(seq=head + 2, kind="material", object_id=999,
-                                                              at=now))
+                                                              at=clock.utcnow()))
     db.session.commit()
-    indexing.catch_up(blocking=True)
     engine = indexing.get_engine()
-    assert engine.applied_seq() == head  # not past the gap
-    monkeypatch.setattr(clock, "utcnow", lambda: now + timedelta(seconds=31))
-    indexing.catch_up(blocking=True)
-    assert engine.applied_seq() == head + 2  # a gap that old was a rolled-back transaction
+    indexing.catch_up(blocking=True)  # PostgreSQL: notes the transactions running when it saw the gap
+    indexing.catch_up(blocking=True)  # ... all ended since: nothing can fill it any more
+    assert engine.applied_seq() == head + 2
 
 
 # --- several processes ---------------------------------------------------------------------------------
@@ -198,3 +198,39 @@ def test_rebuild_and_catch_up_commands(app, runner):
     result = runner.invoke(args=["search", "catch-up"])
     assert result.exit_code == 0 and "索引中共 1 篇文档" in result.output
     assert titles("命令行") == ["命令行资料"]
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL: a transaction committing after a later one "
+                                            "(SQLite writes one transaction at a time, so its log has no such gap)")
+def test_a_slow_transaction_is_indexed_on_every_server(shared_database, tmp_path, monkeypatch):
+    """A change whose log row was written 45 s (by the clock) before its commit, while later changes committed
+    and were indexed: every server indexes it once it commits (the log used to drop gaps older than 30 s)."""
+    from sqlalchemy.orm import Session
+
+    from courses.models import Material
+
+    servers = [app_on(shared_database, tmp_path / "index-a"), app_on(shared_database, tmp_path / "index-b")]
+    with servers[0].app_context():
+        add_text_material("先建索引", "慢事务测试 起点")
+        slow = Session(db.engine)  # another connection: its log row now, its commit much later
+        slow.add(Material(title="慢事务资料", file_kind="txt", file_key="test/slow.txt", filename="slow.txt",
+                          mime="text/plain", size=9, text="迟到的提交 慢事务", category="", sha256="f" * 64))
+        slow.flush()
+        add_text_material("后提交的资料", "后来者 慢事务")  # a later sequence number, committed first
+    for server in servers:
+        with server.app_context():
+            indexing.catch_up(blocking=True)
+            assert "后提交的资料" in titles("慢事务") and "慢事务资料" not in titles("慢事务")
+    real_now = clock.utcnow()
+    monkeypatch.setattr(clock, "utcnow", lambda: real_now + timedelta(seconds=45))
+    for server in servers:  # 45 s later by the clock, still open: still waited for
+        with server.app_context():
+            indexing.catch_up(blocking=True)
+    slow.commit()
+    slow.close()
+    for server in servers:
+        with server.app_context():
+            indexing.catch_up(blocking=True)
+            assert {"后提交的资料", "慢事务资料"} <= set(titles("慢事务"))
+            assert indexing.get_engine().applied_seq() == indexing.log_head()
+            db.session.remove()

@@ -7,7 +7,10 @@ import pytest
 from courses import services as course_services
 from courses.models import Audience
 from search import services
-from tests.search_helpers import add_text_material, published_course, release_connections  # noqa: F401 (autouse fixture)
+from tests.search_helpers import add_text_material, published_course
+
+# the index catches up on a connection of its own after each commit: these tests need real commits
+pytestmark = pytest.mark.usefixtures("committing_app")
 
 SECRET = "机密测试词"
 

@@ -16,10 +16,10 @@ from decimal import Decimal
 from flask import current_app
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from core import clock
+from core.text import xlsx_cell
 from learning.classes.graduation import Board, Standing, board, rule_label
 from learning.classes.models import EnrolmentMode, ParticipantStatus, TrainingClass
 from learning.classes.services import participants
@@ -36,7 +36,7 @@ CATEGORY_NAMES = {"full": "正式党员", "probationary": "预备党员", "activ
 
 
 def _text(value: str) -> str:
-    return neutralise(ILLEGAL_CHARACTERS_RE.sub("\ufffd", value or ""))
+    return neutralise(xlsx_cell(value or ""))
 
 
 def _local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -9,6 +9,7 @@ from accounts.models import Organization, User
 from accounts.services import subtree_condition
 from core.extensions import db
 from core.permissions import Role
+from learning import offline
 from learning.classes.models import TrainingClass
 
 
@@ -56,3 +57,15 @@ def class_for_manager(user: User, class_id: int) -> TrainingClass:
     return training_class
 
 
+
+
+def _roster_offline_classes(user: User):
+    """The offline classes of the training classes ``user`` is on the roster of (they may check in there)."""
+    from learning.classes.models import ClassSession, Participant, ParticipantStatus
+
+    return (select(ClassSession.offline_class_id)
+            .join(Participant, Participant.class_id == ClassSession.class_id)
+            .where(Participant.user_id == user.id, Participant.status == ParticipantStatus.APPROVED))
+
+
+offline.attendance_grants.append(_roster_offline_classes)

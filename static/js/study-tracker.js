@@ -2,9 +2,11 @@
  *
  * Starts a study session, then sends a heartbeat every interval: whether the page stayed visible, seconds
  * since the learner's last input, and for video the position, the position where this run of playback
- * began, and the rate. The server decides what that earns, by its own clock. After the presence timeout
- * without input (and no video playing) the page asks "still studying?"; when another tab or device takes
- * over, the page says so and stops. Served locally; no libraries.
+ * began, and the rate. The server decides what that earns, by its own clock, and answers why time is not
+ * counting (paused, hidden, idle, capped, another tab took over): the page shows it in plain words, with the
+ * minutes credited on this lecture and its cap, and 已完成 once the lecture is complete. A little before the
+ * presence timeout without input (and no video playing) the page asks "还在学习吗？"; at the timeout it says
+ * time has stopped. Served locally; no libraries.
  */
 (function () {
   "use strict";
@@ -13,18 +15,22 @@
 
   var kind = root.dataset.kind;
   var intervalMs = Number(root.dataset.interval || 30) * 1000;
-  var timeoutMs = Number(root.dataset.presenceTimeout || 180) * 1000;
+  var timeoutMs = Number(root.dataset.presenceTimeout || 120) * 1000;
   var minRate = Number(root.dataset.minRate || 0.75);
   var maxRate = Number(root.dataset.maxRate || 2);
   var texts = document.getElementById("study-tracker-texts").dataset;
   var statusEl = document.getElementById("study-tracker-status");
   var minutesEl = document.getElementById("study-tracker-minutes");
+  var capEl = document.getElementById("study-tracker-cap");
+  var doneEl = document.getElementById("study-tracker-done");
   var awayEl = document.getElementById("study-tracker-away");
+  var awayTextEl = document.getElementById("study-tracker-away-text");
   var supersededEl = document.getElementById("study-tracker-superseded");
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var csrf = csrfMeta ? csrfMeta.content : "";
 
   var credential = null, heartbeatUrl = null, seq = 0, timer = null, stopped = false, away = false;
+  var completed = false;
   var lastInput = Date.now();
   var hiddenSinceLastBeat = document.visibilityState !== "visible";
   var video = kind === "video" ? document.querySelector("video") : null;
@@ -37,9 +43,21 @@
 
   function playing() { return !!video && !video.paused && !video.ended; }
 
+  // "还在学习吗？" a little before the presence timeout (a quarter of it, at most 30 s), "stopped" at it
+  function warnMs() { return Math.min(30000, timeoutMs / 4); }
+  function checkPresence() {
+    if (stopped || playing() || !credential) return;
+    var idle = Date.now() - lastInput;
+    if (idle >= timeoutMs - warnMs()) {
+      var stoppedNow = idle >= timeoutMs;
+      awayTextEl.textContent = stoppedNow ? texts.away : texts.idleSoon;
+      if (stoppedNow) setStatus(texts.away);
+      if (!away) { away = true; show(awayEl, true); }
+    }
+  }
   function markInput() {
     lastInput = Date.now();
-    if (away) { away = false; show(awayEl, false); setStatus(texts.recording); }
+    if (away) { away = false; show(awayEl, false); setStatus(completed ? texts.completed : texts.recording); }
   }
   ["pointerdown", "pointermove", "keydown", "wheel", "touchstart", "scroll"].forEach(function (name) {
     window.addEventListener(name, markInput, { passive: true, capture: true });
@@ -74,7 +92,18 @@
 
   function showCredit(data) {
     minutesEl.textContent = String(Math.floor((data.lecture_seconds || 0) / 60));
-    if (data.completed) setStatus(texts.completed);
+    if (data.lecture_cap_seconds) capEl.textContent = String(Math.floor(data.lecture_cap_seconds / 60));
+    completed = completed || !!data.completed;
+    show(doneEl, completed);
+  }
+
+  // why time is (not) counting, in the words of the page; completed lectures say 已完成 rather than "capped"
+  var REASONS = { hidden: "hidden", away: "away", paused: "paused", rate: "rate", no_progress: "paused",
+                  capped: "capped", day_capped: "dayCapped" };
+  function showStatus(status) {
+    if (status === "credited") setStatus(completed ? texts.completed : texts.recording);
+    else if (status === "capped" && completed) setStatus(texts.completed);
+    else if (REASONS[status]) setStatus(texts[REASONS[status]]);
   }
 
   function beat(keepalive, positionBeforeSeek) {
@@ -82,7 +111,7 @@
     var idle = (Date.now() - lastInput) / 1000;
     var watching = playing() || playedSinceBeat;
     playedSinceBeat = playing();
-    if (!watching && idle * 1000 >= timeoutMs && !away) { away = true; show(awayEl, true); }
+    if (!watching) checkPresence();
     seq += 1;
     var body = {
       session: credential, seq: seq,
@@ -103,14 +132,12 @@
       .then(function (r) {
         if (r.status === 401) { credential = null; return start(); }
         return r.json().then(function (data) {
+          if (data.status === "expired") { credential = null; return start(); }
           if (data.status === "superseded") {
-            stopped = true; clearTimeout(timer); show(supersededEl, true); return;
+            stopped = true; clearTimeout(timer); show(supersededEl, true); setStatus(texts.superseded); return;
           }
           showCredit(data);
-          if (data.status === "hidden") setStatus(texts.hidden);
-          else if (data.status === "capped") setStatus(texts.capped);
-          else if (data.status === "day_capped") setStatus(texts.day_capped || texts.dayCapped);
-          else if (data.status === "credited" && !data.completed) setStatus(texts.recording);
+          showStatus(data.status);
         });
       })
       .catch(function () { setStatus(texts.error); });
@@ -145,8 +172,6 @@
 
   document.getElementById("study-tracker-resume").addEventListener("click", function () { markInput(); beat(); });
   document.getElementById("study-tracker-takeover").addEventListener("click", function () { start(); });
-  setInterval(function () {
-    if (!stopped && !away && !playing() && Date.now() - lastInput >= timeoutMs) { away = true; show(awayEl, true); }
-  }, 5000);
+  setInterval(checkPresence, 5000);
   start();
 })();

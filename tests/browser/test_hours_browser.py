@@ -94,17 +94,39 @@ def test_ten_minutes_of_reading_show_as_ten_minutes_and_a_hidden_page_earns_noth
     expect(page.locator("#hours-earned")).to_contain_text("10分00秒")
 
 
-def test_idle_reader_is_asked_whether_still_studying(page, login, course, monkeypatch):
+def test_idle_reader_is_asked_whether_still_studying_before_time_stops(page, login, course, monkeypatch):
     server = ServerClock(monkeypatch)
     open_lecture(page, login, course, course["text"], server)
-    for _ in range(8):  # four minutes without input: the three-minute presence timeout passes
-        beat(page, server, activity=False)
+    for _ in range(3):  # 90 s without input: still counting, and the page asks
+        assert beat(page, server, activity=False)["credited_seconds"] == 30
     expect(page.locator("#study-tracker-away")).to_be_visible()
-    assert earned(course["member"]) == 180
+    expect(page.locator("#study-tracker-away-text")).to_contain_text("还在学习吗")
+    for _ in range(5):  # four minutes in all: the two-minute presence timeout has passed
+        beat(page, server, activity=False)
+    expect(page.locator("#study-tracker-away-text")).to_contain_text("已暂停计时")
+    expect(page.locator("#study-tracker-status")).to_contain_text("已暂停计时")
+    assert earned(course["member"]) == 120
     page.keyboard.press("ArrowDown")  # any input answers it (so does the 继续学习 button)
     expect(page.locator("#study-tracker-away")).to_be_hidden()
     assert beat(page, server, activity=False)["credited_seconds"] == 30
-    assert earned(course["member"]) == 210
+    assert earned(course["member"]) == 150
+
+
+def test_lecture_page_says_what_counted_and_done_when_complete(page, login, course, monkeypatch):
+    """The page shows the minutes credited against the lecture's cap, and 已完成 once the server says so."""
+    server = ServerClock(monkeypatch)
+    course["text"].reading_seconds = 120
+    db.session.commit()
+    open_lecture(page, login, course, course["text"], server)
+    expect(page.locator("#study-tracker-cap")).to_have_text("2")
+    for _ in range(4):
+        answer = beat(page, server)
+    assert answer["completed"] is True
+    expect(page.locator("#study-tracker-minutes")).to_have_text("2")
+    expect(page.locator("#study-tracker-done")).to_be_visible()
+    answer = beat(page, server)
+    assert answer["status"] == "capped"
+    expect(page.locator("#study-tracker-status")).to_have_text("已完成")
 
 
 def test_video_seeked_forward_counts_only_the_watched_part(page, login, course, monkeypatch):
