@@ -62,8 +62,9 @@ def test_bombs_uploaded_at_once_never_stop_the_site_answering(tmp_path):
             for t in threads:
                 t.join(60)
             assert slowest < 1.0
-            assert answers["slow"][0] == 302 and answers["slow"][1] < 5
-            assert answers["bomb"][0] == 400 and answers["bomb"][1] < 5
+            # the uploads answer in seconds (the PDF's ~200 s of text are the job's); 10 s: a shared 2-core machine
+            assert answers["slow"][0] == 302 and answers["slow"][1] < 10
+            assert answers["bomb"][0] == 400 and answers["bomb"][1] < 10
             material = re.search(r"/materials/(\d+)", session.get(url + "/materials/", timeout=10).text).group(1)
             page = session.get(f"{url}/materials/{material}", timeout=10).text
             assert "未能提取文字" in page and "过于复杂" in page  # the job stopped it within its budget
