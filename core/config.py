@@ -150,6 +150,10 @@ class DefaultConfig:
     # Host part of the calendar feed's event UIDs (class-session-<id>@<this>); keep it fixed once phones subscribe.
     CLASS_CALENDAR_UID_DOMAIN = "open-party-school"
 
+    # Study materials import (courses/cli.py): `flask materials import DIR` skips files whose names match one
+    # of these (case-insensitive shell patterns).
+    MATERIALS_IMPORT_IGNORE = ("README*", "SOURCES*", "LICENSE*")
+
 
     # Full-text search (search/).
     SEARCH_INDEX_DIR: str | None = None  # this server's index on local disk; None: instance/search-index

@@ -1,10 +1,12 @@
 """``flask --app app materials import DIR``: bulk-import documents into the study materials library."""
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,12 +30,26 @@ class ImportReport:
     duplicates: list[tuple[Path, str]] = field(default_factory=list)  # (file, title already in the library)
     failed: list[tuple[Path, str]] = field(default_factory=list)  # (file, reason)
     skipped: list[Path] = field(default_factory=list)  # not a document by its name
+    ignored: list[Path] = field(default_factory=list)  # named in MATERIALS_IMPORT_IGNORE (README, SOURCES …)
 
 
 def candidate_files(folder: Path) -> list[Path]:
     """Every file under ``folder`` (recursively, sorted), hidden files and folders left out."""
     return sorted(p for p in folder.rglob("*")
                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def ignore_patterns() -> list[str]:
+    """``MATERIALS_IMPORT_IGNORE`` as lower-case patterns (a list, or a comma-separated string from the
+    environment)."""
+    value = current_app.config.get("MATERIALS_IMPORT_IGNORE") or ()
+    if isinstance(value, str):
+        value = value.split(",")
+    return [p.strip().lower() for p in value if p and p.strip()]
+
+
+def is_ignored(path: Path, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(path.name.lower(), pattern) for pattern in patterns)
 
 
 def import_folder(folder: Path, *, category: str = "", audience: Audience = Audience.PUBLIC, org=None,
@@ -50,6 +66,7 @@ def _import_files(folder: Path, *, category: str, audience: Audience, org, batch
                   on_problem) -> ImportReport:
     report = ImportReport()
     files = candidate_files(folder)
+    ignore = ignore_patterns()
     batch: list[tuple[Path, str]] = []  # imported since the last commit: (file, storage key)
 
     def commit_batch() -> None:
@@ -64,6 +81,9 @@ def _import_files(folder: Path, *, category: str, audience: Audience, org, batch
         batch.clear()
 
     for path in (progress(files) if progress else files):
+        if is_ignored(path, ignore):
+            report.ignored.append(path)
+            continue
         if path.suffix.lower() not in DOCUMENT_SUFFIXES:
             report.skipped.append(path)
             continue
@@ -107,8 +127,11 @@ materials_cli = click.Group("materials", help="Study materials library (学习�
 def import_command(folder: Path, category: str, audience: str, org_code: str | None, batch_size: int):
     """Import every PDF, DOCX, TXT and Markdown file under FOLDER (recursively).
 
-    Files with the same content as a material already in the library are skipped; a file that
-    cannot be read is reported with the reason and the import goes on.
+    Titles come from the documents (first heading, PDF/DOCX metadata title, first line; the year or
+    edition added where the document gives it), else from the file name. Files named in
+    MATERIALS_IMPORT_IGNORE (README*, SOURCES*, LICENSE*) are skipped, and so are files with the same
+    content as a material already in the library; a file that cannot be read is reported with the
+    reason and the import goes on.
     """
     org = None
     if org_code:
@@ -129,6 +152,8 @@ def import_command(folder: Path, category: str, audience: str, org_code: str | N
         click.echo(_("无法导入 %(line)s", line=line), err=True)
     for path in report.skipped:
         click.echo(_("跳过（不是文档）：%(path)s", path=path))
+    for path in report.ignored:
+        click.echo(_("跳过（在忽略列表 MATERIALS_IMPORT_IGNORE 中）：%(path)s", path=path))
     click.echo(_("完成：导入 %(imported)d 个，重复 %(duplicates)d 个，失败 %(failed)d 个，跳过 %(skipped)d 个。",
                  imported=len(report.imported), duplicates=len(report.duplicates), failed=len(report.failed),
-                 skipped=len(report.skipped)))
+                 skipped=len(report.skipped) + len(report.ignored)))

@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 from flask_babel import gettext as _
 
 from core.storage import UploadError, check_zip_size
+from courses.textnorm import normalize_document_text
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf warns on every small flaw it repairs
 
@@ -32,7 +33,7 @@ def extract_text(path: str | os.PathLike, kind: str) -> str:
         text = decode_text(open(path, "rb").read())
     else:
         raise ValueError(f"no text in {kind!r} files")
-    return capped(_tidy(text))
+    return capped(normalize_document_text(_tidy(text)))
 
 
 def capped(text: str) -> str:
@@ -65,14 +66,23 @@ PDF_MAX_PAGES = 2000
 PDF_MAX_SLOW_PAGES = 3
 
 
-PDF_CHECK_SECONDS = 5.0  # opening a PDF (its structure, no text) at upload
-
-
 def check_document(path, kind: str) -> None:
-    """At upload, cheaply: UploadError unless the PDF opens (structure only, in a child process with a short
-    budget) or the DOCX is a readable Word zip within the size limits. The text comes later (a job)."""
+    """At upload, cheaply (milliseconds): UploadError unless the PDF opens — its cross-reference table and page
+    tree, no content stream is read — or the DOCX is a readable Word zip within the size limits. The text
+    comes later, from a job with budgets."""
     if kind == "pdf":
-        _pdf_child_result(path, check=True)
+        from pypdf import PdfReader
+
+        try:
+            reader = PdfReader(os.fspath(path), strict=False)
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise UploadError(_("这个 PDF 文件设置了密码，无法读取其中的文字。请上传未加密的文件。"))
+            if len(reader.pages) == 0:
+                raise ValueError("no pages")
+        except UploadError:
+            raise
+        except Exception:  # pypdf raises many kinds of errors on damaged files
+            raise UploadError(_("无法读取这个 PDF 文件：文件已损坏或不完整。"))
     elif kind == "docx":
         check_zip_size(Path(path))
         try:
@@ -82,10 +92,10 @@ def check_document(path, kind: str) -> None:
             raise UploadError(_("无法读取这个 Word 文件：文件已损坏或不完整。"))
 
 
-def _pdf_child_result(path, check: bool = False) -> dict:
+def _pdf_child_result(path) -> dict:
     corrupt = _("无法读取这个 PDF 文件：文件已损坏或不完整。")
-    command = [sys.executable, "-m", "courses.extract", os.fspath(path)] + (["--check"] if check else [])
-    budget = PDF_CHECK_SECONDS if check else PDF_DOCUMENT_SECONDS
+    command = [sys.executable, "-m", "courses.extract", os.fspath(path)]
+    budget = PDF_DOCUMENT_SECONDS
     try:
         done = subprocess.run(command, capture_output=True, timeout=budget,
                               cwd=Path(__file__).resolve().parent.parent)
@@ -120,7 +130,7 @@ class _PageTimeout(Exception):
     pass
 
 
-def _pdf_child(path: str, check: bool = False) -> dict:
+def _pdf_child(path: str) -> dict:
     """In the child process: the pages' text under the page budget (SIGALRM stops pypdf mid-page)."""
     import signal
 
@@ -136,8 +146,6 @@ def _pdf_child(path: str, check: bool = False) -> dict:
             return {"error": "encrypted"}
         pages, skipped = [], []
         count = len(reader.pages)
-        if check:
-            return {"pages": [], "count": count}
         for number in range(min(count, PDF_MAX_PAGES)):
             signal.setitimer(signal.ITIMER_REAL, PDF_PAGE_SECONDS)
             try:
@@ -213,4 +221,4 @@ def _stream_document(xml) -> str:
 
 
 if __name__ == "__main__":  # the PDF child: python -m courses.extract PATH
-    sys.stdout.write(json.dumps(_pdf_child(sys.argv[1], check="--check" in sys.argv[2:]), ensure_ascii=False))
+    sys.stdout.write(json.dumps(_pdf_child(sys.argv[1]), ensure_ascii=False))

@@ -4,14 +4,13 @@ Services flush; the view or CLI command commits.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import func, select
 
 from core import clock, storage
 from core.jobs import job
 from core.extensions import db
 from core.storage import DOCUMENT_KINDS, UploadError
+from courses.document_titles import document_title
 from courses.extract import check_document, extract_text
 from courses.models import Audience, Material
 from courses.visibility import attachable_condition, material_condition
@@ -51,7 +50,8 @@ def add_material(file, *, title: str | None = None, uploaded_by=None, course=Non
             check_document(stored.path, stored.kind)  # a broken file is refused now, not by the job
         text = "" if later else extract_text(stored.path, stored.kind)
         material = Material(
-            title=(title or "").strip()[:300] or default_title(stored.filename, text), file_kind=stored.kind,
+            title=(title or "").strip()[:300] or document_title(stored.path, stored.kind, text, stored.filename),
+            file_kind=stored.kind,
             file_key=stored.key, filename=stored.filename, mime=stored.mime, size=stored.size,
             sha256=stored.sha256, text=text, category=(category or "").strip()[:50], audience=Audience(audience),
             org_id=org.id if org is not None else None, course_id=course.id if course is not None else None,
@@ -81,18 +81,6 @@ def extract_material_text(material_id: int) -> None:
     else:
         material.text, material.text_status, material.text_note = text, "ready", ""
     db.session.commit()
-
-
-def default_title(filename: str, text: str = "") -> str:
-    """The document's first line when it looks like a title (short, not a salutation such as
-    "同志们："), else the file name without its extension."""
-    for line in text.splitlines():
-        line = line.strip().lstrip("#").strip()
-        if line:
-            if len(line) <= 60 and not line.endswith(("：", ":", "。")):
-                return line
-            break
-    return (Path(filename).stem or filename)[:300]
 
 
 def archive_material(material: Material, by=None) -> None:

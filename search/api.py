@@ -18,11 +18,15 @@ RESULT_SCHEMA = {
         "total_is_estimate": {"type": "boolean",
                                  "description": "true: `total` is an estimate (the engine skipped matches that could not reach the page)"},
         "page": {"type": "integer"},
+        "strict_total": {"type": ["integer", "null"],
+                         "description": "set when results holding only some of the query's words follow: "
+                                        "how many hold them all"},
         "results": {"type": "array", "items": {"type": "object", "properties": {
             "kind": {"type": "string", "enum": list(KINDS)}, "id": {"type": "integer"},
             "title": {"type": "string"}, "snippet": {"type": "string", "description": "HTML, matches in <mark>"},
             "url": {"type": "string"}, "score": {"type": "number"}, "archived": {"type": "boolean"},
-            "course_title": {"type": ["string", "null"]}}}},
+            "course_title": {"type": ["string", "null"]},
+            "partial": {"type": "boolean", "description": "holds some of the query's words, not all"}}}},
     },
 }
 
@@ -57,7 +61,9 @@ def search():
         "total": found.total,
         "total_is_estimate": found.total_is_estimate,
         "page": found.page,
+        "strict_total": found.strict_total,
         "results": [{"kind": r.kind, "id": r.id, "title": r.title, "snippet": str(r.snippet), "url": r.url,
-                     "score": r.score, "archived": r.archived, "course_title": r.course_title}
+                     "score": r.score, "archived": r.archived, "course_title": r.course_title,
+                     "partial": r.partial}
                     for r in found.results],
     })

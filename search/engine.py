@@ -58,6 +58,7 @@ class Hit:
     id: int
     score: float
     title: str = ""
+    partial: bool = False  # found by the relaxed search: holds some of the query's terms, not all
 
 
 @dataclass
@@ -66,6 +67,7 @@ class HitPage:
     hits: list[Hit] = field(default_factory=list)
     pinyin_fallback: bool = False  # nothing matched the text; these titles match it as pinyin
     total_is_estimate: bool = False  # the engine skipped matches that could not reach this page: about ``total``
+    strict_total: int | None = None  # set when relaxed results follow: how many matched the whole query
 
 
 Progress = Callable[[int], None]

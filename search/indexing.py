@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
 import threading
 import time
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session, selectinload
 from core import clock
 from core.bulk import add_bulk_write_hook
 from core.extensions import db
+from core.markdown import markdown_plain_text
 from courses.models import Audience, Course, CourseStatus, CourseTag, Lecture, Material
 from search.analyzer import load_jieba, pinyin_keys
 from search.engine import IndexDocument, doc_key
@@ -40,7 +40,6 @@ from search.whoosh_backend import FILL_SCAN, SCAN_LIMIT, WhooshEngine
 VISIBLE_STATUSES = (CourseStatus.PUBLISHED, CourseStatus.ARCHIVED)
 BATCH = 500
 BULK_BATCH = 2000  # log rows per index commit when a bulk import catches up (no merging until the end)
-_MARKDOWN = re.compile(r"!\[[^\]]*\]\([^)]*\)|\]\([^)]*\)|[#>*_`|~\[\]]+")
 
 
 def _should_preload(setting) -> bool:
@@ -163,7 +162,13 @@ def _forget(session) -> None:
 # --- documents from the database -------------------------------------------------------------------------
 
 def markdown_text(markdown: str) -> str:
-    return _MARKDOWN.sub(" ", markdown or "")
+    """Markdown as its reader sees it (indexed and shown in snippets: no ``**`` or ``#``)."""
+    return markdown_plain_text(markdown)
+
+
+def material_text(material: Material) -> str:
+    """A material's text as its reading page shows it (Markdown files rendered)."""
+    return markdown_text(material.text) if material.file_kind == "md" else material.text or ""
 
 
 def course_visible(course: Course | None) -> bool:
@@ -176,7 +181,8 @@ def document_for(obj) -> IndexDocument | None:
         if not course_visible(obj):
             return None
         return IndexDocument(kind="course", id=obj.id, title=obj.title,
-                             body="\n".join([obj.summary or "", " ".join(obj.tags)]), category=obj.category or "",
+                             body="\n".join([markdown_text(obj.summary), " ".join(obj.tags)]),
+                             category=obj.category or "",
                              course_id=obj.id, members_only=obj.audience == Audience.MEMBERS,
                              org_ids=_orgs(obj.org_id), archived=obj.status == CourseStatus.ARCHIVED)
     if isinstance(obj, Lecture):
@@ -192,7 +198,7 @@ def document_for(obj) -> IndexDocument | None:
         if obj.deleted_at is not None or (course is not None and not course_visible(course)):
             return None
         members_only = obj.audience == Audience.MEMBERS or (course is not None and course.audience == Audience.MEMBERS)
-        return IndexDocument(kind="material", id=obj.id, title=obj.title, body=obj.text or "",
+        return IndexDocument(kind="material", id=obj.id, title=obj.title, body=material_text(obj),
                              category=obj.category or "", course_id=obj.course_id, members_only=members_only,
                              org_ids=_orgs(obj.org_id, course.org_id if course else None),
                              archived=bool(course is not None and course.status == CourseStatus.ARCHIVED))

@@ -18,7 +18,7 @@ from core.extensions import db
 from courses import visibility
 from courses.models import Course, CourseStatus, Lecture, Material
 from search.engine import KINDS, Access, Filters
-from search.indexing import ensure_fresh, get_engine, markdown_text
+from search.indexing import ensure_fresh, get_engine, markdown_text, material_text
 from search.query import ParsedQuery, parse
 from search.snippets import highlight_title, make_snippet
 
@@ -35,6 +35,7 @@ class Result:
     archived: bool = False
     course_title: str | None = None
     category: str = ""
+    partial: bool = False  # holds some of the query's words, not all (after the results that hold all)
 
 
 @dataclass
@@ -46,6 +47,7 @@ class SearchPage:
     results: list[Result] = field(default_factory=list)
     pinyin_fallback: bool = False
     total_is_estimate: bool = False  # about ``total``: the engine did not count every match
+    strict_total: int | None = None  # set when results holding only some of the words follow the others
 
     @property
     def pages(self) -> int:
@@ -104,13 +106,15 @@ def search(user, raw_query: str | None, *, kind: str | None = None, category: st
     result.total = hits.total
     result.pinyin_fallback = hits.pinyin_fallback
     result.total_is_estimate = hits.total_is_estimate
+    result.strict_total = hits.strict_total
     objects = _load(hits.hits)
     keys = [] if hits.pinyin_fallback else query.highlight_keys
+    partial_keys = sorted(set(keys) | set(query.term_keys), key=lambda k: (-len(k), k))
     for hit in hits.hits:
         obj = objects.get((hit.kind, hit.id))
         if obj is None or not _can_view(user, obj):
             continue
-        result.results.append(_result(hit, obj, keys, query))
+        result.results.append(_result(hit, obj, partial_keys if hit.partial else keys, query))
     return result
 
 
@@ -143,13 +147,14 @@ def _can_view(user, obj) -> bool:
 
 
 def _result(hit, obj, keys: list[str], query: ParsedQuery) -> Result:
-    hl = quote(query.raw[:60])
+    # the words to mark on the reading page: what was typed, or for a partial result the words it holds some of
+    hl = quote((" ".join(t.text for t in query.terms) if hit.partial else query.raw)[:60])
     if isinstance(obj, Course):
-        text, course, url = obj.summary or "", obj, f"/courses/{obj.id}"
+        text, course, url = markdown_text(obj.summary), obj, f"/courses/{obj.id}"
     elif isinstance(obj, Lecture):
         text, course, url = markdown_text(obj.body_markdown), obj.course, f"/lectures/{obj.id}?hl={hl}"
     else:
-        text, course, url = obj.text or "", obj.course, f"/materials/{obj.id}?hl={hl}"
+        text, course, url = material_text(obj), obj.course, f"/materials/{obj.id}?hl={hl}"
     snippet = make_snippet(text, keys)
     if snippet.paragraph is not None and not isinstance(obj, Course):
         url += f"#p-{snippet.paragraph}"
@@ -158,7 +163,8 @@ def _result(hit, obj, keys: list[str], query: ParsedQuery) -> Result:
                   snippet=snippet.html, url=root + url, score=hit.score,
                   archived=bool(course is not None and course.status == CourseStatus.ARCHIVED),
                   course_title=course.title if course is not None and not isinstance(obj, Course) else None,
-                  category=getattr(obj, "category", "") or (course.category if course else ""))
+                  category=getattr(obj, "category", "") or (course.category if course else ""),
+                  partial=hit.partial)
 
 
 def categories(user) -> list[str]:

@@ -1,4 +1,5 @@
-"""Snippets cut around the query's literal strings, found with ``str.find`` on the normalized text.
+"""Snippets cut around the query's literal strings, found with ``str.find`` on the normalized text, where
+most of them occur together.
 
 No re-segmentation at query time (Whoosh's highlighter costs 180–200 ms per page of results here): the
 normalized text has the same offsets as the original, so the window and the marks are cut from the
@@ -16,6 +17,7 @@ from search.analyzer import FOLD_TARGETS, normalize
 WIDTH = 120
 LEAD = 36
 MAX_MARKS = 40
+MAX_OCCURRENCES = 200  # of each key, looked at when choosing the window
 
 
 @dataclass(frozen=True)
@@ -71,16 +73,46 @@ def highlight_title(title: str, keys: list[str]) -> Markup:
     return mark(title, find_spans(searchable(title, keys), keys))
 
 
+def best_anchor(normalized: str, keys: list[str], span: int) -> int | None:
+    """Where the snippet's window begins: the first occurrence of the longest key (``keys`` come longest
+    first: the query as typed) when it occurs; else the occurrence of a key such that the next ``span``
+    characters hold the most different keys (then the most key characters) — a question's words scattered
+    over a long report are shown where they meet."""
+    at = normalized.find(keys[0])  # the longest key (the query as typed) where it occurs
+    if at != -1 or len(keys) == 1:
+        return None if at == -1 else at
+    found: list[tuple[int, int]] = []  # (offset, key index)
+    for index, key in enumerate(keys):
+        at = normalized.find(key)
+        while at != -1 and len(found) < MAX_OCCURRENCES * (index + 1):
+            found.append((at, index))
+            at = normalized.find(key, at + len(key))
+    if not found:
+        return None
+    found.sort()
+    best, best_at = (0, 0), found[0][0]
+    inside: dict[int, int] = {}  # key index: occurrences in the window
+    first = 0
+    for at, index in found:
+        inside[index] = inside.get(index, 0) + 1
+        while found[first][0] < at + len(keys[index]) - span:
+            gone = found[first][1]
+            inside[gone] -= 1
+            if not inside[gone]:
+                del inside[gone]
+            first += 1
+        score = (len(inside), sum(len(keys[i]) for i in inside))
+        if score > best:
+            best, best_at = score, found[first][0]
+    return best_at
+
+
 def make_snippet(text: str, keys: list[str], width: int = WIDTH) -> Snippet:
-    """A window of about ``width`` characters around the first occurrence of the longest key found."""
+    """A window of about ``width`` characters where the most of ``keys`` occur together (the first
+    occurrence of the only key)."""
     text = text or ""
     normalized = searchable(text, keys)
-    anchor = None
-    for key in keys:  # longest first
-        at = normalized.find(key)
-        if at != -1:
-            anchor = at
-            break
+    anchor = best_anchor(normalized, keys, width - LEAD) if keys else None
     if anchor is None:
         end = min(len(text), width)
         body = " ".join(text[:end].split())

@@ -46,7 +46,7 @@ from whoosh.scoring import BM25F
 from search.analyzer import GramTokenizer, KeysTokenizer, WordTokenizer, pinyin_keys
 from search.engine import Access, Filters, Hit, HitPage, IndexDocument, Progress
 from search.phrase import LiteralPhrase
-from search.query import Clause, ParsedQuery
+from search.query import Clause, ParsedQuery, Term
 
 TITLE_BOOST = 3.0
 WORD_BOOST = 1.5
@@ -56,6 +56,8 @@ FILL_SCAN = 40  # default of SEARCH_FILL_SCAN: matches scored by a pass that fil
 COUNT_POSTINGS = 600  # an exact total is counted when the recall query's posting lists hold at most this many
 NO_ORG = "none"
 CANDIDATES = 200  # hits the pinyin fallback looks at
+COMMON_SHARE = 0.02  # a relaxed search's term held by more of the documents than this only adds to scores ...
+COMMON_MIN = 500  # ... in an index of more than COMMON_MIN / COMMON_SHARE documents
 
 
 def make_schema() -> Schema:
@@ -272,6 +274,7 @@ class WhooshEngine:
             passes.append((phrases[0] if len(phrases) == 1 else Q.And(phrases), phrase_fill))
         hits: list[tuple[int, float]] = []  # (document number, score): stored fields only for the page
         seen: set[int] = set()
+        strong = 0  # hits[:strong] hold the query in a title, as its words or as the literal string
         for q, budget in passes:
             if len(hits) >= want:
                 break  # the page is full: the later passes could only rank below
@@ -284,9 +287,12 @@ class WhooshEngine:
         if len(hits) < want:
             # A literal query's matches are all its literal occurrences (no word or phrase boost to rank by):
             # it scans as a phrase pass does, and at least the page beyond the hits found so far.
+            strong = len(hits)  # titles, the words, the literal string: ranked first by a relaxed search too
             found = _collect(searcher, Q.AndMaybe(recall, boost) if boost is not None else recall, allowed,
                              want + len(hits), scan if boost is not None else max(phrase_fill, want + len(hits)))
             hits += [hit for hit in found.hits if hit[0] not in seen]
+            if boost is None:  # a literal query's every match holds the literal string
+                strong = len(hits)
             total, estimate = (max(len(hits), size), True) if found.capped else (found.count, False)
         elif size <= self.scan_limit and _postings(recall, reader) <= COUNT_POSTINGS:
             # the page is full: count the matches without scoring them, when that reads few postings
@@ -296,8 +302,29 @@ class WhooshEngine:
             total, estimate = max(len(hits), size), True
         if total == 0 and query.pinyin:
             fallback = _collect(searcher, Q.Prefix("title_py", query.pinyin), allowed, want, scan)
-            return HitPage(total=fallback.count, hits=_hits(searcher, fallback.hits[offset:]),
-                           pinyin_fallback=fallback.count > 0, total_is_estimate=fallback.capped)
+            if fallback.count or not query.relaxable:
+                return HitPage(total=fallback.count, hits=_hits(searcher, fallback.hits[offset:]),
+                               pinyin_fallback=fallback.count > 0, total_is_estimate=fallback.capped)
+        if total < limit and query.relaxable:
+            # 5. fewer than a page holds the whole query: rank by its terms instead — BM25 over the words that
+            #    carry meaning (question words dropped, synonyms added) — over every document holding some of
+            #    them. Strict matches found by title, word or literal string stay first; the others (every gram
+            #    somewhere) rank among the relaxed ones; documents outside the strict matches are partial.
+            first = hits[:strong]
+            strict = {d for d, _ in hits}
+            relaxed = _collect_relaxed(searcher, relaxed_query(query, reader), allowed, {d for d, _ in first},
+                                       want - len(first) + len(strict))
+            if relaxed.hits and relaxed.count + len(first) > len(strict):
+                ranked = [(d, score, False) for d, score in first]
+                ranked += [(d, score, d not in strict) for d, score in relaxed.hits]
+                if len(relaxed.hits) == relaxed.count:  # every relaxed match is here: add the strict ones it missed
+                    found = {d for d, _, _ in ranked}
+                    ranked += [(d, score, False) for d, score in hits if d not in found]
+                    count = len(ranked)
+                else:  # (the strict matches beyond the first are among the relaxed ones, as a rule)
+                    count = relaxed.count + len(first)
+                return HitPage(total=count, hits=_hits(searcher, ranked[offset:want]), total_is_estimate=estimate,
+                               strict_total=len(strict))
         return HitPage(total=total, hits=_hits(searcher, hits[offset:want]), total_is_estimate=estimate)
 
     def _allowed_docs(self, searcher, access: Access, filters: Filters):
@@ -380,6 +407,49 @@ def recall_query(query: ParsedQuery) -> Q.Query:
     return clauses[0] if len(clauses) == 1 else Q.And(clauses)
 
 
+def term_query(term: Term) -> Q.Query:
+    """Documents holding ``term`` or one of its alternatives: as a jieba word, or else as a literal string
+    (十五五 is no word of jieba's); a title holding it adds to the score."""
+    either = []
+    for alternative in term.alternatives:
+        stretches = term.alternative_grams(alternative)
+        grams = list(dict.fromkeys(g for s in stretches for g in s))
+        if term.alternative_words(alternative) == (alternative,):
+            body = Q.Term("words", alternative)
+        elif grams:
+            parts = [Q.Term("grams", s[0]) if len(s) == 1 else LiteralPhrase("grams", list(s)) for s in stretches]
+            body = parts[0] if len(parts) == 1 else Q.And(parts)
+        else:
+            continue
+        if grams:
+            in_title = Q.And([Q.Term("title_g", g) for g in grams], boost=TITLE_BOOST)
+            body = Q.Or([body, in_title])
+        either.append(body)
+    return either[0] if len(either) == 1 else Q.Or(either)
+
+
+def relaxed_query(query: ParsedQuery, reader=None) -> Q.Query:
+    """Documents holding any of the query's terms (and its required clauses), ranked by BM25 over them:
+    the more of the rarer terms a document holds, the higher. With ``reader``, in a large index, terms held
+    by more than ``COMMON_SHARE`` of the documents (学习, 规定) only add to the score of documents holding a
+    rarer one: scoring every document that says 学习 is most of the cost and never reaches the page."""
+    terms = [term_query(t) for t in query.terms]
+    common: list[Q.Query] = []
+    if reader is not None and len(terms) > 1:
+        limit = max(COMMON_MIN, int(reader.doc_count() * COMMON_SHARE))
+        sizes = [_estimate(q, reader) for q in terms]
+        rare = [q for q, size in zip(terms, sizes) if size <= limit]
+        if not rare:  # every term is common: the two rarest recall
+            rare = [q for _, q in sorted(zip(sizes, terms), key=lambda pair: pair[0])[:2]]
+        common = [q for q in terms if all(q is not r for r in rare)]
+        terms = rare
+    some = terms[0] if len(terms) == 1 else Q.Or(terms)
+    if common:
+        some = Q.AndMaybe(some, common[0] if len(common) == 1 else Q.Or(common))
+    required = [clause_query(c) for c in query.required]
+    return Q.And(required + [some]) if required else some
+
+
 def title_query(query: ParsedQuery) -> Q.Query:
     """The title holds every gram of the query."""
     terms = dict.fromkeys(g for c in query.clauses for stretch in c.grams for g in stretch)
@@ -447,6 +517,17 @@ def _collect(searcher, q: Q.Query, allowed, limit: int, scan_limit: int) -> _Col
     return _Collected(hits=hits, count=top.total, capped=top.capped)
 
 
+def _collect_relaxed(searcher, q: Q.Query, allowed, exclude: set[int], limit: int) -> _Collected:
+    """The best ``limit`` documents of ``q`` that ``allowed`` holds and ``exclude`` does not, every match
+    scored (a scan limit would rank only the first matches in index order); the count is exact. (Whoosh's
+    block-quality skipping was tried here: it skipped nothing on these queries.)"""
+    top = collectors.TopCollector(limit=max(1, limit), usequality=False)
+    collector = collectors.FilterCollector(top, allow=allowed, restrict=exclude or None)
+    searcher.search_with_collector(q, collector)
+    hits = [(docnum, float(score or 0)) for score, docnum in collector.results().top_n]
+    return _Collected(hits=hits, count=top.total, capped=False)
+
+
 def _estimate(q: Q.Query, reader) -> int:
     """About how many documents ``q`` matches. Whoosh adds up an Or's branches; ours overlap (the grams
     and the words of the same string), so the larger branch is the better guess."""
@@ -462,13 +543,15 @@ def _postings(q: Q.Query, reader) -> int:
     return sum(reader.doc_frequency(field, text) for field, text in q.iter_all_terms())
 
 
-def _hits(searcher, found: list[tuple[int, float]]) -> list[Hit]:
-    """The page's hits with their stored fields (read only for the documents shown)."""
+def _hits(searcher, found: list[tuple]) -> list[Hit]:
+    """The page's hits with their stored fields (read only for the documents shown). ``found``: (document
+    number, score) or (document number, score, partial)."""
     hits = []
-    for docnum, score in found:
+    for docnum, score, *partial in found:
         stored = searcher.stored_fields(docnum)
         kind, _, object_id = stored["key"].partition(":")
-        hits.append(Hit(kind=kind, id=int(object_id), score=round(score, 4), title=stored.get("title", "")))
+        hits.append(Hit(kind=kind, id=int(object_id), score=round(score, 4), title=stored.get("title", ""),
+                        partial=bool(partial and partial[0])))
     return hits
 
 

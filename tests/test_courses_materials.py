@@ -207,8 +207,10 @@ def test_import_the_shared_corpus(app, runner):
     assert result.exit_code == 0, result.output
     count = db.session.scalar(select(func.count()).select_from(Material))
     assert count >= 35
-    constitution = db.session.scalar(select(Material).where(Material.title == "中国共产党章程"))
-    assert constitution is not None and "总纲" in constitution.text
+    constitution = db.session.scalar(select(Material).where(Material.title == "中国共产党章程（2022年）"))
+    assert constitution is not None and "总　纲" in constitution.text
+    assert db.session.scalar(select(Material).where(Material.title == "中国共产党章程（2017年）")) is not None
+    assert db.session.scalar(select(Material).where(Material.filename == "SOURCES.md")) is None
 
 
 # --- demo data ---------------------------------------------------------------------------------

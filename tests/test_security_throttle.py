@@ -88,3 +88,41 @@ def test_counter_windows_start_with_the_first_hit_and_forgive_hands_one_back(app
     assert throttle.hit("k", 2, 60) == throttle.Decision(True, 1, 0)
     throttle.reset("k")
     assert throttle.hit("k", 2, 60).hits == 1
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A redis-server of the test's own (Debian's package), when installed."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    port = 8298
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
+                               "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(10)
+
+
+def test_with_redis_the_same_counter_lives_in_redis(app, redis_url, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
+    app.extensions.pop("throttle_redis", None)
+    try:
+        assert [throttle.hit("r", 2, 60).allowed for _ in range(3)] == [True, True, False]
+        assert 0 < throttle.hit("r", 2, 60).retry_after <= 60
+        throttle.forgive("r")
+        assert throttle.hit("r", 2, 60).hits == 4
+        throttle.reset("r")
+        assert throttle.hit("r", 2, 60) == throttle.Decision(True, 1, 0)
+        assert db.session.scalar(db.select(db.func.count()).select_from(throttle.ThrottleCounter)) == 0
+    finally:
+        app.extensions.pop("throttle_redis", None)
