@@ -3,7 +3,9 @@ so a million-row export keeps memory flat), a bold frozen header row, column wid
 inline strings (never a formula), every text cell cleaned by ``core.text.xlsx_cell``. The archive's entry times
 and document dates are fixed, so the same data gives the same bytes (the web download equals the CLI's file).
 
-Every export calls ``xlsx_chunks``: the hours exports, the class workbook, question banks and quiz results.
+The class workbook, question banks and quiz results call ``xlsx_chunks``. The 100,000-member hours exports keep
+their own streamed writer (``reports.exports.XlsxStream``): ``python -m bench export`` measured this one 6.6 times
+slower on the summary, its first byte after the last row, and 301 MB private peak against 111 MB (issue 15).
 """
 from __future__ import annotations
 
