@@ -1,14 +1,11 @@
 """Literal phrases matched on the grams index: a quoted or literal query is a run of consecutive gram terms.
 Only the fewest terms that cover the string are intersected (:func:`phrase_cover`), their posting lists
-leapfrog each other directly with block-level bisection, and positions are checked with set arithmetic —
+leapfrog each other directly (Whoosh's public ``skip_to``), and positions are checked with set arithmetic —
 Whoosh's own ``Phrase`` (a binary tree of intersections and span objects) cost most of a phrase query."""
 from __future__ import annotations
 
-from bisect import bisect_left
-
 from whoosh import matching
 from whoosh import query as Q
-from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.query.spans import Span
 
 from search.analyzer import is_cjk_char
@@ -52,22 +49,6 @@ class LiteralPhrase(Q.Phrase):
         return matching.WrappingMatcher(m, boost=self.boost) if self.boost != 1.0 else m
 
 
-def _skip(m, target: int) -> None:
-    """``m.skip_to(target)``; on a plain posting list, by bisecting the decoded block (Whoosh steps through
-    it one posting at a time in Python: most of a phrase's cost on long lists)."""
-    if type(m) is not W3LeafMatcher:
-        m.skip_to(target)
-        return
-    if target <= m.id():
-        return
-    if target > m.block_max_id():
-        m._skip_to_block(lambda: target > m.block_max_id())
-        if not m.is_active():
-            return
-    m.id()  # (decodes the block's ids)
-    m._i = bisect_left(m._ids, target, m._i)
-
-
 class _OffsetPhraseMatcher(matching.Matcher):
     """Documents where every term occurs at (a common start) + its offset. The term matchers leapfrog
     each other directly (rarest first) instead of through Whoosh's binary tree of intersection matchers,
@@ -90,13 +71,13 @@ class _OffsetPhraseMatcher(matching.Matcher):
                 m = ms[i]
                 found = m.id()
                 if found < target:
-                    _skip(m, target)
+                    m.skip_to(target)
                     if not m.is_active():
                         self._active = False
                         return
                     found = m.id()
                 if found > target:
-                    _skip(lead, found)
+                    lead.skip_to(found)
                     if not lead.is_active():
                         self._active = False
                         return

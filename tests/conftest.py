@@ -45,7 +45,7 @@ from flask import Flask, current_app, has_app_context
 from flask.globals import _cv_app, app_ctx
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import scoped_session, sessionmaker
 from werkzeug.security import generate_password_hash
@@ -167,6 +167,7 @@ class JoinedSession(FlaskSession):
         if bind is None and has_app_context():
             joined = _JOINED.get(current_app._get_current_object())
             if joined is not None:
+                _no_streaming(joined)
                 return joined
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
@@ -180,10 +181,20 @@ def _install_joined_session() -> None:
     db.session = scoped_session(factory, scopefunc=lambda: id(app_ctx._get_current_object()))
 
 
+def _no_streaming(conn, *_args) -> None:
+    """Code may set ``stream_results`` on its session's connection (``Connection.execution_options`` changes the
+    connection in place; in production that connection is dropped with the session). Here the connection is the
+    test's for every session: SAVEPOINT statements must not go through a server-side cursor."""
+    if conn.get_execution_options().get("stream_results"):
+        conn.execution_options(stream_results=False)
+
+
 def _begin_outer(connection: Connection):
     """The test's transaction. On SQLite the driver starts transactions lazily and a first SAVEPOINT would
     begin (and its RELEASE commit) one of its own: this connection, and only it, gets an explicit BEGIN
     (SQLAlchemy's recipe, kept off the pool's other connections, whose code may run a PRAGMA first)."""
+    for name in ("savepoint", "rollback_savepoint", "release_savepoint"):
+        event.listen(connection, name, _no_streaming)
     outer = connection.begin()
     if connection.dialect.name == "sqlite":
         connection.connection.driver_connection.isolation_level = None
@@ -192,10 +203,12 @@ def _begin_outer(connection: Connection):
 
 
 def _end_outer(connection: Connection, outer) -> None:
-    outer.rollback()
-    if connection.dialect.name == "sqlite":
-        connection.connection.driver_connection.isolation_level = ""  # the driver's default again
-    connection.close()
+    try:
+        outer.rollback()
+        if connection.dialect.name == "sqlite":
+            connection.connection.driver_connection.isolation_level = ""  # the driver's default again
+    finally:
+        connection.close()
 
 
 @pytest.fixture(scope="session")
@@ -269,16 +282,20 @@ def app(request, _session_app, tmp_path):
             outer = _begin_outer(connection)
             _JOINED[application] = connection
         yield application
-    finally:
-        cache.clear()  # entries keyed by a content version that the rolled-back transaction may reuse
-        db.session.remove()
-        _JOINED.pop(application, None)
-        if outer is not None:
-            _end_outer(connection, outer)
-        if commits:
-            empty_database()
-        ctx.pop()
-        _restore(application, pristine)
+    finally:  # every step, even when one fails: a transaction left open would block every later test
+        try:
+            cache.clear()  # entries keyed by a content version that the rolled-back transaction may reuse
+            db.session.remove()
+        finally:
+            _JOINED.pop(application, None)
+            try:
+                if outer is not None:
+                    _end_outer(connection, outer)
+                if commits:
+                    empty_database()
+            finally:
+                ctx.pop()
+                _restore(application, pristine)
 
 
 @pytest.fixture
