@@ -22,6 +22,8 @@ import learning.models  # noqa: F401
 import learning.classes.models  # noqa: F401
 import quizzes.models  # noqa: F401
 import search.models  # noqa: F401
+import messages.models  # noqa: F401
+from accounts import activation_views as accounts_activation
 from accounts import api as accounts_api
 from accounts import auth as accounts_auth
 from accounts import cli as accounts_cli
@@ -69,7 +71,7 @@ from search import indexing as search_indexing
 from search import views as search_views
 
 BLUEPRINTS = (
-    core_views.bp, accounts_views.bp, accounts_api.bp,
+    core_views.bp, accounts_views.bp, accounts_activation.bp, accounts_api.bp,
     courses_views.bp, courses_teach.bp, courses_api.bp, courses_library.bp, courses_library_api.bp,
     quizzes_views.bp, quizzes_api.bp,
     *learning_views.BLUEPRINTS(), learning_report_views.bp,
