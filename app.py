@@ -61,6 +61,7 @@ from learning import demo as learning_demo
 from learning import report_cli as learning_report_cli
 from learning import report_views as learning_report_views
 from learning import views as learning_views
+from messages import views as messages_views
 from quizzes import api as quizzes_api
 from quizzes import cli as quizzes_cli
 from quizzes import demo as quizzes_demo
@@ -71,7 +72,7 @@ from search import indexing as search_indexing
 from search import views as search_views
 
 BLUEPRINTS = (
-    core_views.bp, accounts_views.bp, accounts_activation.bp, accounts_api.bp,
+    core_views.bp, accounts_views.bp, accounts_activation.bp, accounts_api.bp, messages_views.bp,
     courses_views.bp, courses_teach.bp, courses_api.bp, courses_library.bp, courses_library_api.bp,
     quizzes_views.bp, quizzes_api.bp,
     *learning_views.BLUEPRINTS(), learning_report_views.bp,

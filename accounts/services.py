@@ -65,6 +65,16 @@ def organization_label(org: Organization | None) -> str:
     return " / ".join(o.name for o in ancestors(org)) if org else ""
 
 
+def labels_for_paths(paths: Iterable[str]) -> dict[str, str]:
+    """``{materialized path: "东城街道 / 春晖社区 / 1-6号楼院"}``, one query for every name (report rows carry paths)."""
+    paths = {p for p in paths if p}
+    ids = {int(part) for p in paths for part in p.strip("/").split("/") if part}
+    if not ids:
+        return {}
+    names = dict(db.session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(ids))).all())
+    return {p: " / ".join(names.get(int(part), "?") for part in p.strip("/").split("/") if part) for p in paths}
+
+
 def organization_labels(orgs: Iterable[Organization]) -> dict[int, str]:
     """``{org id: "东城街道 / 春晖社区 / 1-6号楼院"}`` for many organizations, in one query for all ancestors."""
     orgs = {o.id: o for o in orgs if o is not None}
