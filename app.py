@@ -60,6 +60,7 @@ from learning import cli as learning_cli
 from learning import demo as learning_demo
 from learning import report_cli as learning_report_cli
 from learning import report_views as learning_report_views
+from learning import reminders as learning_reminders
 from learning import views as learning_views
 from messages import views as messages_views
 from quizzes import api as quizzes_api
@@ -187,6 +188,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(quizzes_cli.quizzes_cli)
     app.cli.add_command(search_cli.search_cli)
     app.cli.add_command(classes_cli.classes_cli)  # flask classes export / list / types
+    app.cli.add_command(learning_reminders.reminders_cli)  # flask reminders due-soon (daily, via flask once)
     learning_report_cli.register(app)  # flask hours export
     learning_cli.register(app)  # flask hours requirements / require
     app.cli.add_command(demo_command)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from flask import url_for
+from sqlalchemy import String, exists, func, insert, literal, select, update
+from werkzeug.routing import BuildError
 from sqlalchemy.dialects import postgresql, sqlite
 
 from accounts import services as accounts
@@ -40,6 +42,28 @@ def notify(user: User | int, kind: str, text: str, link: str = "", *, sender: Us
         phone = user.phone if isinstance(user, User) else db.session.scalar(select(User.phone).where(User.id == user_id))
         sms.send_sms(phone, text)
     return stored
+
+
+def notify_all(user_ids, kind: str, text: str, link: str = "", *, dedupe_key: str | None = None) -> int:
+    """``notify`` for every user id a SELECT yields (a whole subtree: one INSERT ... SELECT, in-app only). With
+    ``dedupe_key``, members who already have a message of that key are skipped. Returns the rows inserted."""
+    ids = user_ids.subquery("recipients")
+    id_col = list(ids.c)[0]
+    rows = select(id_col, literal(kind[:32]), literal(text[:MAX_TEXT]), literal(_local(link)),
+                  literal(clock.utcnow()), literal(dedupe_key, String))
+    if dedupe_key is not None:
+        rows = rows.where(~exists().where(Message.user_id == id_col, Message.dedupe_key == dedupe_key))
+    result = db.session.execute(insert(Message).from_select(
+        ["user_id", "kind", "text", "link", "created_at", "dedupe_key"], rows))
+    return result.rowcount
+
+
+def link_for(endpoint: str, **values) -> str:
+    """A site path for a message's link; "" where no URL can be built (a CLI without SERVER_NAME)."""
+    try:
+        return url_for(endpoint, **values)
+    except (RuntimeError, BuildError):
+        return ""
 
 
 def _local(link: str) -> str:

@@ -75,3 +75,66 @@ def test_reports_members_show_the_organization_path(client, auth, grid):
     auth.login(grid["admin"])
     html = client.get("/reports/members").get_data(as_text=True)
     assert "测试区委 / 街道1 / 社区11" in html
+
+
+# --- automatic messages ------------------------------------------------------------------------------------
+
+def texts_of(member) -> list[str]:
+    return list(db.session.scalars(db.select(Message.text).where(Message.user_id == member.id).order_by(Message.id)))
+
+
+def test_a_required_course_assigned_and_due_in_seven_days_reach_the_members_once(app, grid, runner, monkeypatch):
+    from datetime import date, datetime, timedelta
+
+    from core import clock
+    from learning import enrollments
+    from tests.course_helpers import make_course
+
+    member, outsider = grid["members"]["R-1-1"][0], grid["members"]["R-2-1"][0]
+    course = make_course(grid["admin"], title="学习二十大报告")
+    due = date(2026, 6, 30)
+    enrollments.assign_required(course, grid["communities"][0], due, grid["admin"])
+    db.session.commit()
+    assert any("学习二十大报告" in t and "必修" in t for t in texts_of(member))
+    assert texts_of(outsider) == []
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2026, 6, 23, 2, 0))  # 10:00 in Shanghai, 7 days before
+    assert runner.invoke(args=["reminders", "due-soon"]).exit_code == 0
+    assert runner.invoke(args=["reminders", "due-soon"]).exit_code == 0  # the scheduler ran twice: one message
+    due_soon = [t for t in texts_of(member) if "到期" in t]
+    assert len(due_soon) == 1 and "2026-06-30" in due_soon[0]
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2026, 6, 23, 2, 0) + timedelta(days=1))
+    runner.invoke(args=["reminders", "due-soon"])
+    assert len([t for t in texts_of(member) if "到期" in t]) == 1
+
+
+def test_class_applications_decided_reach_the_applicant(app, grid):
+    from learning.classes import services as classes
+    from learning.classes.models import EnrolmentMode
+    from tests.classes_helpers import make_class
+
+    community = grid["communities"][0]
+    organizer = grid[f"organizer_{community.code}"]
+    training_class = make_class(organizer, community, mode=EnrolmentMode.APPLICATION, name="发展对象培训班")
+    first, second = grid["members"]["R-1-1"]
+    classes.approve(classes.apply(training_class, first), organizer)
+    classes.reject(classes.apply(training_class, second), organizer, reason="名额已满")
+    db.session.commit()
+    assert any("发展对象培训班" in t and "已通过" in t for t in texts_of(first))
+    assert any("未通过" in t and "名额已满" in t for t in texts_of(second))
+
+
+def test_a_course_certificate_issued_reaches_the_member(app, grid):
+    from core import clock
+    from learning.completion import check_course_completion
+    from learning.models import LectureProgress
+    from tests.course_helpers import make_course
+
+    member = grid["members"]["R-1-1"][0]
+    course = make_course(grid["admin"], title="一讲课程")
+    db.session.add(LectureProgress(user_id=member.id, lecture_id=course.lectures[0].id, course_id=course.id,
+                                   completed_at=clock.utcnow()))
+    db.session.flush()
+    assert check_course_completion(member.id, course.id) is not None
+    db.session.commit()
+    kinds = db.session.scalars(db.select(Message.kind).where(Message.user_id == member.id)).all()
+    assert kinds == ["certificate_issued"]
