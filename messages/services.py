@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import url_for
-from sqlalchemy import String, exists, func, insert, literal, select, update
+from sqlalchemy import String, exists, func, literal, select, update
+from sqlalchemy import insert as sa_insert
 from werkzeug.routing import BuildError
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -35,9 +36,9 @@ def notify(user: User | int, kind: str, text: str, link: str = "", *, sender: Us
         stored = True
     else:  # unique (user_id, dedupe_key): one statement, no check-then-insert
         insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        result = db.session.execute(insert(Message).values(**values).on_conflict_do_nothing(
-            index_elements=["user_id", "dedupe_key"]))
-        stored = result.rowcount == 1
+        table = Message.__table__
+        stored = db.session.execute(insert(table).values(**values).on_conflict_do_nothing(
+            index_elements=[table.c.user_id, table.c.dedupe_key]).returning(table.c.id)).scalar() is not None
     if stored and by_sms and sms.provider_configured():
         phone = user.phone if isinstance(user, User) else db.session.scalar(select(User.phone).where(User.id == user_id))
         sms.send_sms(phone, text)
@@ -53,7 +54,7 @@ def notify_all(user_ids, kind: str, text: str, link: str = "", *, dedupe_key: st
                   literal(clock.utcnow()), literal(dedupe_key, String))
     if dedupe_key is not None:
         rows = rows.where(~exists().where(Message.user_id == id_col, Message.dedupe_key == dedupe_key))
-    result = db.session.execute(insert(Message).from_select(
+    result = db.session.execute(sa_insert(Message.__table__).from_select(
         ["user_id", "kind", "text", "link", "created_at", "dedupe_key"], rows))
     return result.rowcount
 
