@@ -89,6 +89,14 @@ def _slip_members():
     return codes.members_for_slips(current_user, org=services.scope_root(current_user))
 
 
+def _learner_in_scope(member_id: int):
+    """A member or trainer of the organizer's subtree (another organizer or an admin only for an admin)."""
+    member = services.member_in_scope(current_user, member_id)
+    if member.role not in (Role.MEMBER, Role.TRAINER) and current_user.role != Role.ADMIN:
+        raise Forbidden()
+    return member
+
+
 @bp.post("/members/slips")
 @role_required(Role.ORGANIZER)
 def slips():
@@ -120,7 +128,7 @@ def slips():
 @role_required(Role.ORGANIZER)
 def send_code(member_id: int):
     """A new activation/reset code by SMS (the console backend logs it)."""
-    member = services.member_in_scope(current_user, member_id)
+    member = _learner_in_scope(member_id)
     code = codes.issue_code(member, by=current_user)
     db.session.commit()
     text = (_("【%(site)s】您的激活码：%(code)s，%(days)d 天内有效。请访问 %(url)s 设置密码。")
@@ -139,7 +147,7 @@ def send_code(member_id: int):
 @role_required(Role.ORGANIZER)
 def sign_out_member(member_id: int):
     """Sign a member out on every device (e.g. a lost phone)."""
-    member = services.member_in_scope(current_user, member_id)
+    member = _learner_in_scope(member_id)
     services.sign_out_everywhere(member)
     db.session.commit()
     flash(_("已让 %(name)s 在所有设备上退出登录。", name=member.name), "info")

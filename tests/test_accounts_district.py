@@ -345,3 +345,11 @@ def test_members_list_shows_the_organization_path(client, auth, grid):
     auth.login(grid["admin"])
     html = client.get("/members").get_data(as_text=True)
     assert "测试区委 / 街道1 / 社区11" in html and "测试区委 / 街道2 / 社区22" in html
+
+
+def test_an_organizer_cannot_send_codes_to_or_sign_out_another_organizer(client, auth, grid):
+    auth.login(grid["street_organizer"])
+    colleague = grid["organizer_R-1-1"]  # in the street's subtree, but an organizer
+    assert client.post(f"/members/{colleague.id}/send-code").status_code == 403
+    assert client.post(f"/members/{colleague.id}/sign-out").status_code == 403
+    assert client.post("/members/slips", data={"member_id": colleague.id}).status_code == 403
