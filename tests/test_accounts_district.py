@@ -283,22 +283,40 @@ def copy_session(source, target) -> None:
 
 
 @pytest.fixture
-def second_server(committing_app):
-    """Another app instance on the same database (as a second gunicorn server)."""
-    other = create_app(config_for_tests(SQLALCHEMY_DATABASE_URI=committing_app.config["SQLALCHEMY_DATABASE_URI"]))
-    yield other
-    with other.app_context():
-        db.engine.dispose()
+def two_servers(tmp_path):
+    """Two app instances on one database of the test's own (as two gunicorn servers), with a member and their
+    organizer."""
+    from werkzeug.security import generate_password_hash
+
+    from tests.conftest import TEST_PASSWORD_HASH
+    from tests.security_helpers import own_database_app
+
+    with own_database_app(tmp_path, "sessions") as setup:  # its context stays pushed: not a server (shared g)
+        community = services.create_organization("S-1", "春晖社区", "社区")
+        hashed = generate_password_hash(PASSWORD, method=TEST_PASSWORD_HASH)
+        member = services.create_user(name="周春燕", phone="13901000012", password_hash=hashed, role=Role.MEMBER,
+                                      organization=community)
+        organizer = services.create_user(name="社区组织员", phone="13901000099", password_hash=hashed,
+                                         role=Role.ORGANIZER, managed_org=community)
+        db.session.commit()
+        servers = [create_app(config_for_tests(SQLALCHEMY_DATABASE_URI=setup.config["SQLALCHEMY_DATABASE_URI"]))
+                   for _ in range(2)]
+        try:
+            yield servers[0], servers[1], member.id, organizer.phone
+        finally:
+            for server in servers:
+                with server.app_context():
+                    db.engine.dispose()
 
 
 @pytest.mark.parametrize("ending", ["logout", "password", "deactivate", "sign_out_everywhere"])
-def test_a_copied_cookie_stops_working_on_every_server(committing_app, second_server, client, auth, grid, ending):
-    member = grid["members"]["R-1-1"][0]
-    browser = committing_app.test_client()
-    browser.post("/login", data={"identifier": member.phone, "password": PASSWORD, "remember": "y"})
-    thief = second_server.test_client()
+def test_a_copied_cookie_stops_working_on_every_server(two_servers, ending):
+    first, second, member_id, organizer_phone = two_servers
+    browser = first.test_client()
+    browser.post("/login", data={"identifier": "13901000012", "password": PASSWORD, "remember": "y"})
+    thief = second.test_client()
     copy_session(browser, thief)
-    remembered = second_server.test_client()
+    remembered = second.test_client()
     remembered.set_cookie("remember_token", browser.get_cookie("remember_token").value)
     assert thief.get("/profile").status_code == 200
     assert remembered.get("/profile").status_code == 200
@@ -310,9 +328,11 @@ def test_a_copied_cookie_stops_working_on_every_server(committing_app, second_se
         assert response.status_code == 302
         assert browser.get("/profile").status_code == 200  # the browser that changed it stays in
     else:
-        auth.login(grid["organizer_R-1-1"])
+        organizer = first.test_client()
+        assert organizer.post("/login", data={"identifier": organizer_phone, "password": PASSWORD}).status_code == 302
+        assert organizer.get("/members").status_code == 200
         path = "active" if ending == "deactivate" else "sign-out"
-        assert client.post(f"/members/{member.id}/{path}", data={"active": "0"}).status_code == 302
+        assert organizer.post(f"/members/{member_id}/{path}", data={"active": "0"}).status_code == 302
     for stolen in (thief, remembered):
         response = stolen.get("/profile")
         assert response.status_code == 302 and "/login" in response.headers["Location"]
