@@ -421,6 +421,8 @@ def member_import_confirm():
     session.pop("member_import", None)
     flash(_("导入完成：新增 %(c)d 人，更新 %(u)d 人，未变 %(n)d 人。", c=counts["create"], u=counts["update"],
             n=counts["unchanged"]), "success")
+    if counts["create"]:
+        flash(_("新增的党员还没有密码：请勾选他们（或点“打印全部未激活党员的激活单”）打印激活单发给本人。"), "info")
     return redirect(url_for("accounts.members"))
 
 
