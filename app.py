@@ -22,6 +22,8 @@ import learning.models  # noqa: F401
 import learning.classes.models  # noqa: F401
 import quizzes.models  # noqa: F401
 import search.models  # noqa: F401
+import messages.models  # noqa: F401
+from accounts import activation_views as accounts_activation
 from accounts import api as accounts_api
 from accounts import auth as accounts_auth
 from accounts import cli as accounts_cli
@@ -58,7 +60,9 @@ from learning import cli as learning_cli
 from learning import demo as learning_demo
 from learning import report_cli as learning_report_cli
 from learning import report_views as learning_report_views
+from learning import reminders as learning_reminders
 from learning import views as learning_views
+from messages import views as messages_views
 from quizzes import api as quizzes_api
 from quizzes import cli as quizzes_cli
 from quizzes import demo as quizzes_demo
@@ -69,7 +73,7 @@ from search import indexing as search_indexing
 from search import views as search_views
 
 BLUEPRINTS = (
-    core_views.bp, accounts_views.bp, accounts_api.bp,
+    core_views.bp, accounts_views.bp, accounts_activation.bp, accounts_api.bp, messages_views.bp,
     courses_views.bp, courses_teach.bp, courses_api.bp, courses_library.bp, courses_library_api.bp,
     quizzes_views.bp, quizzes_api.bp,
     *learning_views.BLUEPRINTS(), learning_report_views.bp,
@@ -184,6 +188,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(quizzes_cli.quizzes_cli)
     app.cli.add_command(search_cli.search_cli)
     app.cli.add_command(classes_cli.classes_cli)  # flask classes export / list / types
+    app.cli.add_command(learning_reminders.reminders_cli)  # flask reminders due-soon (daily, via flask once)
     learning_report_cli.register(app)  # flask hours export
     learning_cli.register(app)  # flask hours requirements / require
     app.cli.add_command(demo_command)
