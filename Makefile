@@ -22,7 +22,7 @@ translations: install
 	$(BIN)/pybabel compile -d translations 2>&1 | grep -v '^compiling' || true
 
 # Extract the strings marked with _() and merge them into the English catalogue.
-SOURCES = $(wildcard app.py core accounts courses quizzes learning reports classes search templates)
+SOURCES = $(wildcard app.py core accounts messages courses quizzes learning reports classes search templates)
 
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location -o translations/messages.pot $(SOURCES)

@@ -22,6 +22,8 @@ import learning.models  # noqa: F401
 import classes.models  # noqa: F401
 import quizzes.models  # noqa: F401
 import search.models  # noqa: F401
+import messages.models  # noqa: F401
+from accounts import activation_views as accounts_activation
 from accounts import api as accounts_api
 from accounts import auth as accounts_auth
 from accounts import cli as accounts_cli
@@ -60,7 +62,9 @@ from learning import cli as learning_cli
 from learning import demo as learning_demo
 from reports import cli as reports_cli
 from reports import views as reports_views
+from reports import reminders as reports_reminders
 from learning import views as learning_views
+from messages import views as messages_views
 from quizzes import api as quizzes_api
 from quizzes import authoring as quizzes_authoring
 from quizzes import cli as quizzes_cli
@@ -72,7 +76,7 @@ from search import indexing as search_indexing
 from search import views as search_views
 
 BLUEPRINTS = (
-    core_views.bp, accounts_views.bp, accounts_api.bp,
+    core_views.bp, accounts_views.bp, accounts_activation.bp, accounts_api.bp, messages_views.bp,
     courses_views.bp, courses_teach.bp, courses_api.bp, courses_library.bp, courses_library_api.bp,
     quizzes_views.bp, quizzes_authoring.bp, quizzes_api.bp,
     *learning_views.BLUEPRINTS(), reports_views.bp,
@@ -189,6 +193,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(quizzes_cli.quizzes_cli)
     app.cli.add_command(search_cli.search_cli)
     app.cli.add_command(classes_cli.classes_cli)  # flask classes export / list / types
+    app.cli.add_command(reports_reminders.reminders_cli)  # flask reminders due-soon (daily, via flask once)
     reports_cli.register(app)  # flask hours export
     learning_cli.register(app)  # flask hours requirements / require
     app.cli.add_command(demo_command)

@@ -4,7 +4,9 @@ Every logged-in request loads its user and their organization in one statement (
 load): ``current_user`` is an ordinary, persistent ``User`` of the request's session — services may write to it,
 pass it to relationships, and its other relationships (``managed_org``, ``position_rows``) load on first use.
 The row is read afresh on every request — nothing is remembered between requests — so a deactivated user, a
-changed role or a move to another organization takes effect at the next request on every server.
+changed role or a move to another organization takes effect at the next request on every server. The session
+and the remember-me cookie hold the user's id with their ``session_version``; raising the version (logout,
+password change, deactivation, "sign out everywhere") ends every session of the user at its next request.
 
 (Objects made by hand from a Core row, through SQLAlchemy internals, saved about 0.25 ms per request on the
 development machine: under the 10% of a page that would justify a shortcut, so the plain query it is.)
@@ -30,9 +32,17 @@ def load_user_by_id(user_id: int) -> User | None:
 
 def init_login(login_manager) -> None:
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = load_user_by_id(int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.is_active else None
+    def load_user(login_id: str) -> User | None:
+        """``login_id`` is ``User.get_id()`` as the session or remember-me cookie keeps it: "<id>.<version>".
+        A version older than the user's (logout, new password, deactivation, "sign out everywhere") or any
+        other shape logs nobody in."""
+        user_id, _, version = login_id.partition(".")
+        if not (user_id.isdigit() and version.isdigit()):
+            return None
+        user = load_user_by_id(int(user_id))
+        if user is None or not user.is_active or user.session_version != int(version):
+            return None
+        return user
 
     @login_manager.request_loader
     def load_user_from_bearer(request) -> User | None:

@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 
 from accounts import services
 from accounts.models import MemberCategory, Position
+from accounts.passwords import password_problem
 from core.permissions import Role
 from core.text import is_clean_name
 
@@ -21,7 +22,23 @@ class CleanName:
         if field.data and not is_clean_name(field.data):
             raise ValidationError(_l("名称不能包含控制字符或仅由不可见字符组成。"))
 
-PASSWORD_RULE = [DataRequired(), Length(min=8, max=128, message=_l("密码长度需在 8 到 128 个字符之间。"))]
+
+
+class PasswordPolicy:
+    """``accounts.passwords.password_problem`` as a form check. The phone compared is the form's ``phone`` field,
+    else ``form.policy_phone`` (set by the view: the user whose password is set)."""
+
+    def __call__(self, form, field):
+        if not field.data:
+            return
+        phone_field = getattr(form, "phone", None)
+        phone = (phone_field.data if phone_field is not None else None) or getattr(form, "policy_phone", None)
+        problem = password_problem(field.data, phone)
+        if problem:
+            raise ValidationError(problem)
+
+
+PASSWORD_RULE = [DataRequired(), PasswordPolicy()]
 
 CATEGORY_LABELS = {
     MemberCategory.FULL: _l("正式党员"),
@@ -89,7 +106,8 @@ class UserCreateForm(FlaskForm):
                            description=_l("组织员管理该组织及其下级；学员属于该组织。"))
     category = SelectField(_l("人员类别"), choices=[SelectChoice(c.value, CATEGORY_LABELS[c]) for c in MemberCategory])
     positions = SelectMultipleField(_l("职务"), choices=[SelectChoice(p.value, POSITION_LABELS[p]) for p in Position])
-    password = PasswordField(_l("初始密码"), validators=PASSWORD_RULE)
+    password = PasswordField(_l("初始密码"), validators=[Optional(), PasswordPolicy()],
+                             description=_l("可留空：该用户凭激活码自行设置密码。"))
 
     def validate_phone(self, field):
         if services.phone_taken(field.data):
@@ -125,8 +143,8 @@ class MemberForm(FlaskForm):
     org_code = StringField(_l("所属组织编码"), validators=[DataRequired(), Length(max=64)])
     category = SelectField(_l("人员类别"), choices=[SelectChoice(c.value, CATEGORY_LABELS[c]) for c in MemberCategory])
     positions = SelectMultipleField(_l("职务"), choices=[SelectChoice(p.value, POSITION_LABELS[p]) for p in Position])
-    password = PasswordField(_l("初始密码"), validators=[Optional(), Length(min=8, max=128, message=_l("密码长度需在 8 到 128 个字符之间。"))],
-                             description=_l("新建时必填；编辑时留空则不修改。"))
+    password = PasswordField(_l("初始密码"), validators=[Optional(), PasswordPolicy()],
+                             description=_l("可留空：新党员凭激活码自行设置密码；编辑时留空则不修改。"))
 
 
 class TransferForm(FlaskForm):
@@ -136,3 +154,12 @@ class TransferForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(_l("XLSX 或 CSV 文件"), validators=[FileRequired()])
+
+
+class ActivateForm(FlaskForm):
+    """A member with an activation or reset code chooses their password."""
+
+    phone = PhoneField(_l("手机号"), validators=[DataRequired(), phone_format])
+    code = StringField(_l("激活码 / 重置码"), validators=[DataRequired(), Length(max=20)])
+    password = PasswordField(_l("新密码"), validators=PASSWORD_RULE)
+    confirm = PasswordField(_l("确认新密码"), validators=[DataRequired(), EqualTo("password", message=_l("两次输入的密码不一致。"))])

@@ -30,7 +30,7 @@ from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, delet
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accounts import services
-from accounts.models import MemberCategory, Organization, Position, User, hash_password
+from accounts.models import MemberCategory, Organization, Position, User
 from core import clock
 from core.extensions import db
 from core.permissions import Role
@@ -259,10 +259,9 @@ def apply(result: Preview, by: User) -> dict[str, int]:
     """Write every planned row (the caller commits once; any error leaves nothing written)."""
     if result.errors:
         raise ImportError_(_("文件中有错误，未导入任何数据。"))
-    password_hash = hash_password(secrets.token_urlsafe(24))  # set their own via a reset
     for plan in result.plans:
-        if plan.action == "create":
-            services.create_user(name=plan.name, phone=plan.phone, password_hash=password_hash, role=Role.MEMBER,
+        if plan.action == "create":  # no password yet: the member activates with the code on a printed slip
+            services.create_user(name=plan.name, phone=plan.phone, role=Role.MEMBER,
                                  organization=plan.org, category=plan.category, positions=plan.positions)
         elif plan.action == "update":
             member = plan.member

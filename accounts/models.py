@@ -86,6 +86,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     managed_org_id: Mapped[Optional[int]] = mapped_column(ForeignKey("organizations.id"), index=True)
     is_active_flag: Mapped[bool] = mapped_column("is_active", Boolean, default=True)
     locale: Mapped[Optional[str]] = mapped_column(String(8))
+    # Part of the login kept in the session and the remember-me cookie (``get_id``): raising it signs the user
+    # out of every browser at its next request, on every server (logout, new password, deactivation).
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     organization: Mapped[Optional[Organization]] = relationship(foreign_keys=[organization_id])
     managed_org: Mapped[Optional[Organization]] = relationship(foreign_keys=[managed_org_id])
@@ -106,14 +109,30 @@ class User(UserMixin, TimestampMixin, db.Model):
         self.position_rows = [row for row in self.position_rows if row.position in wanted] + [
             UserPosition(position=p) for p in sorted(wanted - self.positions, key=lambda p: p.value)]
 
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember-me cookie: the id and the session version."""
+        return f"{self.id}.{self.session_version or 1}"
+
+    @property
+    def has_usable_password(self) -> bool:
+        return bool(self.password_hash) and self.password_hash != UNUSABLE_PASSWORD
+
     def set_password(self, password: str) -> None:
+        """Hashes ``password`` as it is; ``accounts.services.set_password`` checks the policy first."""
         self.password_hash = hash_password(password)
 
+    def set_unusable_password(self) -> None:
+        """No password yet: the member gets in with an activation code."""
+        self.password_hash = UNUSABLE_PASSWORD
+
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return self.has_usable_password and check_password_hash(self.password_hash, password)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.name} {self.role.value}>"
+
+
+UNUSABLE_PASSWORD = "!"  # no hash method yields it, so no password matches
 
 
 def hash_password(password: str) -> str:
@@ -180,3 +199,25 @@ class PersonalDataAudit(db.Model):
     action: Mapped[str] = mapped_column(String(40))  # e.g. "export:summary:full_phones"
     scope: Mapped[str] = mapped_column(String(300), default="")  # organization code, period, filters
     channel: Mapped[str] = mapped_column(String(10), default="web")  # "web" or "cli"
+
+
+class AccessCodePurpose(str, enum.Enum):
+    ACTIVATION = "activation"  # a member who never had a password
+    RESET = "reset"  # a member who forgot theirs
+
+
+class AccessCode(db.Model):
+    """A one-time code (激活码 / 重置码) an organizer hands a member on a printed slip or by SMS: with their phone
+    it lets the member choose a password. Only a hash is stored; a new code replaces the member's older ones;
+    using it is one conditional UPDATE (``used_at IS NULL``), so a code works once even on two servers."""
+
+    __tablename__ = "access_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[AccessCodePurpose] = mapped_column(enum_column(AccessCodePurpose))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    issued_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -13,6 +13,7 @@ from sqlalchemy import and_, delete, func, literal, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound
 
+from accounts.passwords import password_problem
 from accounts.models import (ApiToken, MemberCategory, MembershipPeriod, Organization, Position,
                              User)
 from core import clock, throttle
@@ -62,6 +63,26 @@ def ancestors(org: Organization) -> list[Organization]:
 
 def organization_label(org: Organization | None) -> str:
     return " / ".join(o.name for o in ancestors(org)) if org else ""
+
+
+def labels_for_paths(paths: Iterable[str]) -> dict[str, str]:
+    """``{materialized path: "东城街道 / 春晖社区 / 1-6号楼院"}``, one query for every name (report rows carry paths)."""
+    paths = {p for p in paths if p}
+    ids = {int(part) for p in paths for part in p.strip("/").split("/") if part}
+    if not ids:
+        return {}
+    names = dict(db.session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(ids))).all())
+    return {p: " / ".join(names.get(int(part), "?") for part in p.strip("/").split("/") if part) for p in paths}
+
+
+def organization_labels(orgs: Iterable[Organization]) -> dict[int, str]:
+    """``{org id: "东城街道 / 春晖社区 / 1-6号楼院"}`` for many organizations, in one query for all ancestors."""
+    orgs = {o.id: o for o in orgs if o is not None}
+    ids = {i for o in orgs.values() for i in o.path_ids}
+    if not ids:
+        return {}
+    names = dict(db.session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(ids))).all())
+    return {oid: " / ".join(names[i] for i in o.path_ids if i in names) for oid, o in orgs.items()}
 
 
 # --- scope: what an organizer may see -----------------------------------------------------
@@ -161,8 +182,13 @@ def create_user(*, name: str, phone: str, password: str | None = None, password_
     user.positions = positions
     if password_hash:  # bulk creation with one shared, already hashed password (demo data)
         user.password_hash = password_hash
-    else:
+    elif password:
+        problem = password_problem(password, phone)
+        if problem:
+            raise PasswordRejected(problem)
         user.set_password(password)
+    else:  # gets in with an activation code
+        user.set_unusable_password()
     db.session.add(user)
     db.session.flush()
     return user
@@ -176,53 +202,96 @@ def find_user_by_login(identifier: str) -> User | None:
     return db.session.scalar(select(User).where(or_(User.phone == phone, User.username == identifier)))
 
 
-def _login_keys(identifier: str, address: str) -> tuple[str, str]:
-    return "login:account:" + identifier.strip().lower()[:100], "login:address:" + address[:64]
+def login_account_key(identifier: str) -> str:
+    """The account an attempt counts against, normalised as login finds it: ``139 0100 0012``,
+    ``139-0100-0012`` and ``13901000012`` are one account; a username counts case-insensitively."""
+    identifier = (identifier or "").strip()
+    phone = normalise_phone(identifier)
+    return phone if PHONE_RE.match(phone) else identifier.lower()[:100]
 
 
-def reserve_login_attempt(identifier: str, address: str) -> int:
-    """Count a login attempt against its account and its address BEFORE the password is checked (so a burst
-    of attempts is cut at exactly ``LOGIN_MAX_FAILURES``). Returns the seconds until another attempt is
-    allowed (0: go on and ``authenticate``). The caller commits at once, before the password hash is checked.
-    An attempt that is refused is not counted (the window is not prolonged by knocking)."""
+def _attempt_limits(kind: str, identifier: str, address: str) -> list[tuple[str, int, int]]:
+    """(throttle key, limit, window) for one attempt of ``kind`` ("login", "code").
+
+    Per account: ``LOGIN_MAX_FAILURES`` in ``LOGIN_WINDOW_SECONDS``, then twice as many in six times as long,
+    then four times as many in 36 times as long: a guesser waits longer and longer, not a fixed lock; the
+    owner can always get in with an activation/reset code (a separate count). Per address: only the far higher
+    ``LOGIN_ADDRESS_MAX_FAILURES`` (one hall's Wi-Fi is one address; spraying many accounts is the pattern)."""
     cfg = current_app.config
-    keys = _login_keys(identifier, address)
-    decisions = [throttle.hit(key, cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_WINDOW_SECONDS"]) for key in keys]
+    account = f"{kind}:account:{login_account_key(identifier)}"
+    limit, window = cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_WINDOW_SECONDS"]
+    tiers = [(f"{account}:{step}", limit * 2 ** step, window * 6 ** step) for step in range(3)]
+    return tiers + [(f"{kind}:address:{address[:64]}", cfg["LOGIN_ADDRESS_MAX_FAILURES"], window)]
+
+
+def reserve_attempt(kind: str, identifier: str, address: str) -> int:
+    """Count an attempt against its (normalised) account and its address BEFORE the secret is checked (so a
+    burst is cut at exactly the limit). Returns the seconds until another attempt is allowed (0: go on and
+    check). The caller commits at once, before a password hash is checked. A refused attempt is not counted
+    (knocking does not prolong the wait)."""
+    limits = _attempt_limits(kind, identifier, address)
+    decisions = [throttle.hit(key, limit, window) for key, limit, window in limits]
     if all(d.allowed for d in decisions):
         return 0
-    for key in keys:
+    for key, _limit, _window in limits:
         throttle.forgive(key)
     return max(d.retry_after for d in decisions)
 
 
+def forgive_attempt(kind: str, identifier: str, address: str) -> None:
+    """The attempt was right after all: hand its hits back."""
+    for key, _limit, _window in _attempt_limits(kind, identifier, address):
+        throttle.forgive(key)
+
+
+def reserve_login_attempt(identifier: str, address: str) -> int:
+    return reserve_attempt("login", identifier, address)
+
+
 def authenticate(identifier: str, password: str, address: str) -> User | None:
     """Check a login whose attempt ``reserve_login_attempt`` allowed. A right password hands the attempt
-    back (it was no failure) and clears the account's failures; a wrong one stays counted. Never says
-    whether the phone/username or the password was wrong."""
+    back (it was no failure); a wrong one stays counted. Never says whether the phone/username or the
+    password was wrong."""
     user = find_user_by_login(identifier)
     if user is not None and user.is_active and user.check_password(password):
-        for key in _login_keys(identifier, address):
-            throttle.forgive(key)
+        forgive_attempt("login", identifier, address)
         return user
     return None
 
 
 def clear_login_failures(user: User) -> None:
     keys = [user.phone] + ([user.username.lower()] if user.username else [])
-    throttle.reset(*("login:account:" + key for key in keys))
+    throttle.reset(*(f"login:account:{key}:{step}" for key in keys for step in range(3)))
+
+
+class PasswordRejected(AccountError):
+    """The password breaks the policy; ``str(error)`` says what to change."""
+
+
+def set_password(user: User, new: str) -> None:
+    """Every place a password is set comes here: the policy, the hash, and every other session signed out."""
+    problem = password_problem(new, user.phone)
+    if problem:
+        raise PasswordRejected(problem)
+    user.set_password(new)
+    sign_out_everywhere(user)
+
+
+def sign_out_everywhere(user: User) -> None:
+    """Every session and remember-me cookie of ``user`` stops working at its next request, on every server."""
+    user.session_version = (user.session_version or 1) + 1
+    db.session.flush()
 
 
 def change_password(user: User, current: str, new: str) -> None:
     if not user.check_password(current):
         raise AccountError("wrong_password")
-    user.set_password(new)
-    db.session.flush()
+    set_password(user, new)
 
 
 def reset_password(user: User, new: str) -> None:
-    user.set_password(new)
+    set_password(user, new)
     clear_login_failures(user)
-    db.session.flush()
 
 
 # --- API tokens ------------------------------------------------------------------------------
@@ -349,7 +418,12 @@ def update_member(member: User, *, name: str, phone: str, category: MemberCatego
 
 
 def set_member_active(member: User, active: bool) -> None:
+    """Deactivation signs the member out everywhere and revokes their API tokens."""
     member.is_active_flag = active
+    if not active:
+        sign_out_everywhere(member)
+        db.session.execute(update(ApiToken).where(ApiToken.user_id == member.id, ApiToken.revoked_at.is_(None))
+                           .values(revoked_at=clock.utcnow()))
     db.session.flush()
     if not active:
         member_access_changed.send(member)

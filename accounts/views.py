@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
+from wtforms.validators import Optional
 
 
 from accounts import importer, services
@@ -31,7 +32,8 @@ NAV_LINKS = [
 
 @bp.app_context_processor
 def labels():
-    return {"CATEGORY_LABELS": CATEGORY_LABELS, "POSITION_LABELS": POSITION_LABELS, "ROLE_LABELS": ROLE_LABELS}
+    return {"CATEGORY_LABELS": CATEGORY_LABELS, "POSITION_LABELS": POSITION_LABELS, "ROLE_LABELS": ROLE_LABELS,
+            "organization_paths": services.labels_for_paths}
 
 
 def client_address() -> str:
@@ -70,6 +72,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    services.sign_out_everywhere(current_user)  # the copied cookie, remember-me, other devices: all end
+    db.session.commit()
     logout_user()
     flash(_("您已退出登录。"), "info")
     return redirect(url_for("core.index"))
@@ -104,13 +108,17 @@ def profile():
 @login_required
 def change_password():
     form = ChangePasswordForm()
+    form.policy_phone = current_user.phone
     if form.validate_on_submit():
         try:
             services.change_password(current_user, form.current.data, form.password.data)
+        except services.PasswordRejected as error:
+            form.password.errors.append(str(error))
         except services.AccountError:
             form.current.errors.append(_("当前密码不正确。"))
         else:
             db.session.commit()
+            login_user(current_user._get_current_object())  # this browser stays signed in with the new session version
             flash(_("密码已修改。"), "success")
             return redirect(url_for("accounts.profile"))
     status = 400 if request.method == "POST" else 200
@@ -143,7 +151,8 @@ def revoke_token(token_id: int):
 def admin_users():
     q = request.args.get("q", "").strip()
     page = db.paginate(services.scoped_members(current_user, q), per_page=current_app.config["PER_PAGE"])
-    return render_template("accounts/admin_users.html", page=page, q=q)
+    return render_template("accounts/admin_users.html", page=page, q=q,
+                           org_labels=services.organization_labels(u.organization for u in page.items))
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
@@ -154,7 +163,7 @@ def admin_create_user():
         role = Role(form.role.data)
         org = services.organization_by_code(form.org_code.data.strip()) if form.org_code.data else None
         user = services.create_user(
-            name=form.name.data, phone=form.phone.data, password=form.password.data, role=role,
+            name=form.name.data, phone=form.phone.data, password=form.password.data or None, role=role,
             username=form.username.data or None,
             organization=org if role in (Role.MEMBER, Role.TRAINER, Role.ADMIN) else None,
             managed_org=org if role == Role.ORGANIZER else None,
@@ -171,6 +180,7 @@ def admin_create_user():
 def admin_reset_password(user_id: int):
     user = db.get_or_404(User, user_id)
     form = ResetPasswordForm()
+    form.policy_phone = user.phone
     if form.validate_on_submit():
         services.reset_password(user, form.password.data)
         db.session.commit()
@@ -187,7 +197,9 @@ def admin_reset_password(user_id: int):
 def members():
     q = request.args.get("q", "").strip()
     page = db.paginate(services.scoped_members(current_user, q), per_page=current_app.config["PER_PAGE"])
-    return render_template("accounts/members.html", page=page, q=q, root=services.scope_root(current_user))
+    org_labels = services.organization_labels(u.organization for u in page.items)
+    return render_template("accounts/members.html", page=page, q=q, root=services.scope_root(current_user),
+                           org_labels=org_labels)
 
 
 @bp.get("/members/<int:member_id>")
@@ -289,10 +301,8 @@ def member_new():
             form.org_code.errors.append(_("找不到该组织编码，或不在您的管理范围。"))
         elif services.phone_taken(form.phone.data):
             form.phone.errors.append(_("该手机号已被使用。"))
-        elif not form.password.data:
-            form.password.errors.append(_("请设置初始密码。"))
-        else:
-            member = services.create_user(name=form.name.data, phone=form.phone.data, password=form.password.data,
+        else:  # without a password the member gets in with an activation code (print a slip)
+            member = services.create_user(name=form.name.data, phone=form.phone.data, password=form.password.data or None,
                                           role=Role.MEMBER, organization=org,
                                           category=MemberCategory(form.category.data),
                                           positions=[Position(p) for p in form.positions.data])
@@ -323,7 +333,7 @@ def member_edit(member_id: int):
             form.phone.errors.append(_("该手机号已被使用。"))
         else:
             if form.password.data:
-                services.reset_password(member, form.password.data)
+                services.reset_password(member, form.password.data)  # the form checked the policy
             db.session.commit()
             flash(_("已保存。"), "success")
             return redirect(url_for("accounts.member_detail", member_id=member.id))
@@ -412,6 +422,8 @@ def member_import_confirm():
     session.pop("member_import", None)
     flash(_("导入完成：新增 %(c)d 人，更新 %(u)d 人，未变 %(n)d 人。", c=counts["create"], u=counts["update"],
             n=counts["unchanged"]), "success")
+    if counts["create"]:
+        flash(_("新增的党员还没有密码：请勾选他们（或点“打印全部未激活党员的激活单”）打印激活单发给本人。"), "info")
     return redirect(url_for("accounts.members"))
 
 

@@ -20,6 +20,7 @@ from accounts.models import Organization, User
 from core import clock
 from core.extensions import db
 from core.permissions import Role
+from messages.services import notify
 from classes.models import (ClassError, ClassStatus, EnrolmentMode, Participant, ParticipantStatus,
                                      TrainingClass)
 from classes.scope import can_manage, manage_root
@@ -237,8 +238,11 @@ def approve(participant: Participant, by: User, now: datetime | None = None) -> 
         raise NotFound()
     if participant.status not in (ParticipantStatus.APPLIED, ParticipantStatus.REJECTED):
         raise ClassError(_("该申请已处理。"))
-    return _admit(participant.training_class, participant, participant.user, source=participant.source, by=by,
-                  now=now or clock.utcnow())
+    admitted = _admit(participant.training_class, participant, participant.user, source=participant.source, by=by,
+                      now=now or clock.utcnow())
+    notify(participant.user_id, "application_approved",
+           _("您报名的培训班「%(name)s」已通过审核。", name=participant.training_class.name))
+    return admitted
 
 
 def reject(participant: Participant, by: User, reason: str = "", now: datetime | None = None) -> Participant:
@@ -252,6 +256,9 @@ def reject(participant: Participant, by: User, reason: str = "", now: datetime |
     participant.decided_by_id = by.id
     participant.note = (reason or "")[:500]
     db.session.flush()
+    notify(participant.user_id, "application_rejected",
+           _("您报名的培训班「%(name)s」未通过审核。", name=participant.training_class.name)
+           + (_("原因：%(reason)s", reason=participant.note) if participant.note else ""))
     return participant
 
 

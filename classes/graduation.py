@@ -23,6 +23,7 @@ from werkzeug.exceptions import NotFound
 from accounts.models import User
 from core import clock
 from core.extensions import db
+from messages.services import notify
 from classes.models import (ClassCertificate, ClassError, ClassSession, ClassStatus, GraduationRecord,
                                      Participant, ParticipantStatus, PlanItem, PlanItemKind, TrainingClass)
 from classes.scope import can_manage
@@ -361,6 +362,7 @@ def graduate(training_class: TrainingClass, by: User, now: datetime | None = Non
             db.session.flush()
             record.certificate_id = certificate.id
             outcome.issued.append(certificate)
+            notify(uid, "certificate_issued", _("您已从培训班「%(name)s」结业，获得结业证书。", name=training_class.name))
         else:
             row.graduated = False
             outcome.not_graduated.append(row)

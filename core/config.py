@@ -37,10 +37,19 @@ class DefaultConfig:
     LANGUAGES = ("zh", "en")
     DISPLAY_TIMEZONE = "Asia/Shanghai"
 
-    # Login throttling: this many failures for one account, or from one address,
-    # within the window refuse further attempts until the oldest failure ages out.
+    # Login throttling: this many failures for one (normalised) account within the window refuse further
+    # attempts until the window ends, then twice as many in 6x as long, ... (growing waits, not a fixed lock).
+    # One address (a community hall's Wi-Fi) is refused only after LOGIN_ADDRESS_MAX_FAILURES in the window.
     LOGIN_MAX_FAILURES = 5
     LOGIN_WINDOW_SECONDS = 600
+    LOGIN_ADDRESS_MAX_FAILURES = 50
+    # Activation / reset codes printed on slips (or sent by SMS) expire after this many days.
+    ACTIVATION_CODE_DAYS = 30
+    # The site address printed on activation slips and in their QR codes ("": the address of the request).
+    SITE_URL = ""
+    # Text messages: "console" logs them (phone masked); or a dotted path "package.module.Class" of a sender
+    # with a ``send(phone, text)`` method, built with the app's config.
+    SMS_BACKEND = "console"
     # How new passwords are hashed (werkzeug's method string; the test suite uses a cheap "pbkdf2:sha256:1000").
     PASSWORD_HASH_METHOD = "scrypt"
 

@@ -87,6 +87,12 @@ def assign_required(course: Course, org: Organization, due_date: date, by: User 
     _refresh_enrollment_count(course.id)
     db.session.flush()
     db.session.refresh(course, ["enrollment_count"])
+    from messages.services import link_for, notify_all  # the member's message center (issue 16)
+
+    notify_all(_eligible_members(course, org), "course_assigned",
+               _("《%(title)s》已列为您的必修课程，请在 %(due)s 前完成。", title=course.title, due=due_date.isoformat()),
+               link_for("courses.detail", course_id=course.id),
+               dedupe_key=f"assigned:{assignment.id}:{due_date.isoformat()}")
     return assignment
 
 

@@ -87,6 +87,11 @@ def check_course_completion(user_id: int, course_id: int, at: datetime | None = 
                               seconds=seconds, issued_at=at)
     db.session.add(certificate)
     db.session.flush()
+    from flask_babel import gettext as _
+    from messages.services import link_for, notify  # the member's message center (issue 16)
+
+    notify(user_id, "certificate_issued", _("您已完成课程，获得结业证书。"),
+           link_for("learning.certificate", certificate_id=certificate.id))
     return certificate
 
 

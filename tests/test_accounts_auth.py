@@ -120,7 +120,7 @@ def test_a_fresh_worker_s_first_request_loads_its_user(tmp_path):
         db.session.remove()
         db.engine.dispose()
     root = Path(__file__).resolve().parent.parent
-    done = subprocess.run([sys.executable, "-c", FRESH_WORKER, url, str(user_id), "新进程党员"], cwd=root,
+    done = subprocess.run([sys.executable, "-c", FRESH_WORKER, url, f"{user_id}.1", "新进程党员"], cwd=root,
                           capture_output=True, text=True, timeout=120)
     assert done.stdout.split()[-2:] == ["200", "True"], done.stderr[-2000:]
 

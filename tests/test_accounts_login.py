@@ -71,17 +71,14 @@ def test_five_failures_slow_the_account_down_then_it_recovers(client, auth, memb
     assert auth.login(member).status_code == 302
 
 
-def test_failures_from_one_address_slow_that_address_across_accounts(client, auth, make_org, make_member, app):
+def test_one_members_typos_on_a_shared_address_do_not_refuse_the_next_member(client, auth, make_org, make_member, app):
+    """A community hall's Wi-Fi is one address: issue 16 (was: five failures there refused everyone)."""
     org = make_org()
-    victims = [make_member(org) for _ in range(app.config["LOGIN_MAX_FAILURES"])]
-    for victim in victims:
-        auth.login(victim, password="wrong-password")
-    bystander = make_member(org)
-    assert auth.login(bystander).status_code == 429
-    other_client = app.test_client()
-    response = other_client.post("/login", data={"identifier": bystander.phone, "password": PASSWORD},
-                                 environ_base={"REMOTE_ADDR": "10.9.9.9"})
-    assert response.status_code == 302  # the owner elsewhere is not locked out
+    typist, neighbour = make_member(org), make_member(org)
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] + 2):
+        auth.login(typist, password="wrong-password")
+    assert auth.login(typist).status_code == 429  # the typist's own account waits
+    assert auth.login(neighbour).status_code == 302  # same address, another member: in
 
 
 def test_admin_reset_clears_the_throttle(client, auth, make_org, make_member, make_user, app):
@@ -147,4 +144,4 @@ def test_change_password_rejects_a_short_one_next_to_the_field(client, auth, mem
     auth.login(member)
     response = client.post("/profile/password", data={"current": PASSWORD, "password": "short", "confirm": "short"})
     assert response.status_code == 400
-    assert "密码长度需在 8 到 128 个字符之间" in response.get_data(as_text=True)
+    assert "密码至少需要 8 个字符" in response.get_data(as_text=True)
