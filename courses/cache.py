@@ -64,6 +64,18 @@ def content_version() -> int:
     return version
 
 
+def content_version_column():
+    """The version as a column of another statement (a page reads it with its own rows)."""
+    table = ContentVersion.__table__
+    return select(table.c.version).where(table.c.id == 1).scalar_subquery().label("content_version")
+
+
+def note_version(version) -> None:
+    """The version a page's own statement read (see ``content_version_column``): no statement of its own."""
+    if has_request_context() and "content_version" not in g:
+        g.content_version = version or 0
+
+
 def cached(key: Hashable, build: Callable[[], object], timeout: int | None = None):
     """``build()``'s value under ``key`` at the current content version (built and stored on a miss)."""
     full_key = "ops:" + repr((content_version(),) + tuple(key))
