@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Callable, Hashable
 
 from flask import Flask, g, has_request_context
-from sqlalchemy import BigInteger, DDL, Integer, event, select, update
+from sqlalchemy import BigInteger, DDL, Integer, event, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.cache import cache
@@ -99,8 +99,10 @@ def _watched() -> tuple[type, ...]:
 
 
 def bump(connection) -> None:
-    connection.execute(update(ContentVersion.__table__).where(ContentVersion.__table__.c.id == 1)
-                       .values(version=secrets.randbits(62)))
+    table = ContentVersion.__table__
+    version = secrets.randbits(62)
+    if not connection.execute(update(table).where(table.c.id == 1).values(version=version)).rowcount:
+        connection.execute(insert(table).values(id=1, version=version))  # the row was deleted (a wiped table)
 
 
 def _after_flush(session, _context) -> None:

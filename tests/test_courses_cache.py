@@ -124,3 +124,17 @@ def test_a_restriction_written_elsewhere_hides_the_cached_card_at_once(app, clie
     with db.engine.begin() as conn:
         conn.execute(update(Course).where(Course.id == course.id).values(org_id=grid["streets"][1].id))
     assert "限制前的课程" not in client.get("/courses/").get_data(as_text=True)
+
+
+def test_a_wiped_version_row_comes_back_with_the_next_change(app, client, auth, grid):
+    from sqlalchemy import delete
+
+    db.session.execute(delete(cache.ContentVersion))
+    db.session.commit()
+    course = make_course(grid["trainer"], title="版本行重建")
+    assert db.session.scalar(select(cache.ContentVersion.version)) not in (None, 0)
+    auth.login(grid["members"]["R-1-1"][0])
+    assert "版本行重建" in client.get("/courses/").get_data(as_text=True)
+    services.update_course(course, grid["trainer"], title="版本行重建二")
+    db.session.commit()
+    assert "版本行重建二" in client.get("/courses/").get_data(as_text=True)
