@@ -1,13 +1,11 @@
 """HTML pages: login, logout, registration, profile, and administration of users and members."""
 from __future__ import annotations
 
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from wtforms.validators import Optional
-
 
 from accounts import importer, services
 from accounts.forms import (CATEGORY_LABELS, POSITION_LABELS, ROLE_LABELS, ChangePasswordForm, ImportForm, LoginForm,

@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Callable, Hashable
 
 from flask import Flask, g, has_request_context
-from sqlalchemy import BigInteger, DDL, Integer, event, select, update
+from sqlalchemy import BigInteger, DDL, Integer, event, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.cache import cache
@@ -64,6 +64,18 @@ def content_version() -> int:
     return version
 
 
+def content_version_column():
+    """The version as a column of another statement (a page reads it with its own rows)."""
+    table = ContentVersion.__table__
+    return select(table.c.version).where(table.c.id == 1).scalar_subquery().label("content_version")
+
+
+def note_version(version) -> None:
+    """The version a page's own statement read (see ``content_version_column``): no statement of its own."""
+    if has_request_context() and "content_version" not in g:
+        g.content_version = version or 0
+
+
 def cached(key: Hashable, build: Callable[[], object], timeout: int | None = None):
     """``build()``'s value under ``key`` at the current content version (built and stored on a miss)."""
     full_key = "ops:" + repr((content_version(),) + tuple(key))
@@ -87,8 +99,10 @@ def _watched() -> tuple[type, ...]:
 
 
 def bump(connection) -> None:
-    connection.execute(update(ContentVersion.__table__).where(ContentVersion.__table__.c.id == 1)
-                       .values(version=secrets.randbits(62)))
+    table = ContentVersion.__table__
+    version = secrets.randbits(62)
+    if not connection.execute(update(table).where(table.c.id == 1).values(version=version)).rowcount:
+        connection.execute(insert(table).values(id=1, version=version))  # the row was deleted (a wiped table)
 
 
 def _after_flush(session, _context) -> None:

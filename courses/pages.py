@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from core.extensions import db
 from courses import services, visibility
-from courses.cache import cached
+from courses.cache import cached, content_version_column, note_version
 from courses.models import Course, CourseStatus, CourseTag, Lecture, LectureKind, Material
 
 CATALOG_PER_PAGE = 12
@@ -73,29 +73,62 @@ def catalog_facets(user) -> tuple[list[str], list[str]]:
     return cached(("facets", visibility.visibility_key(user)), lambda: services.catalog_facets(user))
 
 
-def catalog_page(user, *, sort: str, filters: dict, page_number: int) -> CatalogPage:
-    """The page of courses ``user`` may see. The ids and the total are cached per viewer kind, filters and page
-    (not with the required/optional filter, which depends on the user's own assignments, nor a title search);
-    the courses themselves are loaded fresh and checked again, so no list shows a course its viewer may no longer
-    see."""
+@dataclass(frozen=True)
+class CatalogCard:
+    """What a catalog card shows of a course (the same for every viewer)."""
 
-    def build() -> tuple[list[int], int]:
-        stmt = services.catalog_query(user, sort=sort, **filters)
+    id: int
+    title: str
+    category: str
+    credit_hours: object
+    enrollment_count: int
+    audience: object
+    tags: tuple[str, ...]
+    cover_key: str | None
+
+
+def catalog_page(user, *, sort: str, filters: dict, page_number: int) -> CatalogPage:
+    """The page of courses ``user`` may see. The cards and the total are cached per viewer kind, filters and page
+    (not with the required/optional filter, which depends on the user's own assignments, nor a title search).
+    Who may see each course is decided afresh on its row (one statement), so no list shows a course to someone
+    who may no longer see it."""
+
+    def build() -> tuple[list[CatalogCard], int]:
+        stmt = services.catalog_query(user, sort=sort, **filters).options(selectinload(Course.tag_rows))
         page = db.paginate(stmt, page=page_number, per_page=CATALOG_PER_PAGE, error_out=False)
-        return [course.id for course in page.items], page.total
+        return [CatalogCard(c.id, c.title, c.category, c.credit_hours, c.enrollment_count, c.audience,
+                            tuple(c.tags[:3]), c.cover_key) for c in page.items], page.total
 
     if filters.get("required") or filters.get("q"):
-        ids, total = build()
+        cards, total = build()
     else:
-        ids, total = cached(("catalog", visibility.visibility_key(user), sort, filters.get("category"),
-                             filters.get("tag"), page_number), build)
-    courses = {}
-    if ids:
-        courses = {course.id: course for course in db.session.scalars(
-            select(Course).options(selectinload(Course.tag_rows)).where(Course.id.in_(ids)))}
-    items = [courses[i] for i in ids if i in courses and courses[i].status == CourseStatus.PUBLISHED
-             and visibility.can_view_course(user, courses[i])]
-    return CatalogPage(items, page_number, CATALOG_PER_PAGE, total - (len(ids) - len(items)))
+        cards, total = cached(("catalog", visibility.visibility_key(user), sort, filters.get("category"),
+                               filters.get("tag"), page_number), build)
+    visible = set()
+    if cards:
+        rows = _rows("visibility_facts", ids=[card.id for card in cards])
+        visible = {row.id for row in rows
+                   if row.status == CourseStatus.PUBLISHED and visibility.can_view_course(user, row)}
+    items = [card for card in cards if card.id in visible]
+    return CatalogPage(items, page_number, CATALOG_PER_PAGE, total - (len(cards) - len(items)))
+
+
+def catalog_filters(user, *, sort: str, filters: dict, link_args: dict) -> Markup:
+    """The catalog's filter bar, rendered once per viewer kind, filters and language (the same HTML for each of
+    them): its ~30 links cost more than the rest of the page."""
+    from flask import render_template, request
+    from flask_babel import get_locale
+
+    def build() -> str:
+        categories, tags = catalog_facets(user)
+        return render_template("courses/_catalog_filters.html", categories=categories, tags=tags, sort=sort,
+                               filters=filters, link_args=link_args)
+
+    if filters.get("q"):
+        return Markup(build())
+    key = ("catalog-filters", visibility.visibility_key(user), user.is_authenticated, str(get_locale()),
+           request.script_root, sort, tuple(sorted(link_args.items())))
+    return Markup(cached(key, build))
 
 
 def required_ids(user) -> dict:
@@ -194,7 +227,10 @@ def course_facts(course_id: int) -> CourseFacts | None:
     """The course's row, fresh on every request (one Core statement): visibility is decided on it, and its
     ``updated_at`` keys the cached parts."""
     row = _rows("course_facts", course_id=course_id).first()
-    return CourseFacts(*row) if row is not None else None
+    if row is None:
+        return None
+    note_version(row[-1])
+    return CourseFacts(*row[:-1])
 
 
 def course_page_facts(course_id: int, user) -> tuple[CourseFacts | None, tuple | None, dict]:
@@ -208,9 +244,10 @@ def course_page_facts(course_id: int, user) -> tuple[CourseFacts | None, tuple |
     if not rows:
         return None, None, {}
     first = rows[0]
-    progress = {row[-2]: row[-1] for row in rows if row[-2] is not None}
+    note_version(first[-1])
+    progress = {row[-3]: row[-2] for row in rows if row[-3] is not None}
     facts = len(CourseFacts.__dataclass_fields__)
-    return CourseFacts(*first[:facts]), tuple(first[facts:-2]), progress
+    return CourseFacts(*first[:facts]), tuple(first[facts:-3]), progress
 
 
 def lecture_page_facts(lecture_id: int, user) -> tuple[LectureFacts | None, dict]:
@@ -220,8 +257,9 @@ def lecture_page_facts(lecture_id: int, user) -> tuple[LectureFacts | None, dict
     if not rows:
         return None, {}
     first = rows[0]
-    progress = {row[-2]: row[-1] for row in rows if row[-2] is not None}
-    return LectureFacts(*first[:4], course=CourseFacts(*first[4:-2])), progress
+    note_version(first[-1])
+    progress = {row[-3]: row[-2] for row in rows if row[-3] is not None}
+    return LectureFacts(*first[:4], course=CourseFacts(*first[4:-3])), progress
 
 
 @dataclass(frozen=True)
@@ -259,6 +297,7 @@ def _build_statements(box: ViewerBox | None) -> dict:
     facts = (courses.id, courses.status, courses.audience, courses.org_id, courses.updated_at, courses.credit_mode,
              courses.credit_hours)
     user_id, course_id = bindparam("user_id"), bindparam("course_id")
+    version = content_version_column()  # the cache's key, read with the page's rows (no statement of its own)
     # A viewer's facts on a course: enrolled?, then the viewer box's columns (learning: time credited, certificate).
     viewer = (
         select(enrollments.id).where(enrollments.user_id == user_id, enrollments.course_id == course_id)
@@ -269,18 +308,20 @@ def _build_statements(box: ViewerBox | None) -> dict:
         "lecture": select(Lecture).options(joinedload(Lecture.course).lazyload(Course.tag_rows),
                                            joinedload(Lecture.material).load_only(Material.file_kind))
         .where(Lecture.id == bindparam("lecture_id")),
-        "course_facts": select(*facts).where(courses.id == course_id),
+        "course_facts": select(*facts, version).where(courses.id == course_id),
+        "visibility_facts": select(courses.id, courses.status, courses.audience, courses.org_id)
+        .where(courses.id.in_(bindparam("ids", expanding=True))),
         "enrolled_among": select(enrollments.course_id).where(
             enrollments.user_id == user_id,
             enrollments.course_id.in_([bindparam(f"course_{i}") for i in range(CATALOG_PER_PAGE)])),
         "viewer": select(*viewer),
         # A page's rows with the viewer's progress in the course joined: one statement for the page's data.
-        "course_page": select(*facts, *viewer, progress.lecture_id, progress.completed_at)
+        "course_page": select(*facts, *viewer, progress.lecture_id, progress.completed_at, version)
         .select_from(Course.__table__.outerjoin(LectureProgress.__table__, and_(
             progress.course_id == courses.id, progress.user_id == user_id)))
         .where(courses.id == course_id),
         "lecture_page": select(lectures.id, lectures.deleted_at, lectures.updated_at, lectures.material_id, *facts,
-                               progress.lecture_id, progress.completed_at)
+                               progress.lecture_id, progress.completed_at, version)
         .select_from(Lecture.__table__.join(Course.__table__, lectures.course_id == courses.id)
                      .outerjoin(LectureProgress.__table__, and_(progress.course_id == courses.id,
                                                                 progress.user_id == user_id)))
@@ -331,9 +372,10 @@ def course_viewer(course, syllabus: Syllabus, progress: dict, *, preview: bool =
 
 @dataclass(frozen=True)
 class Outline:
-    """A lecture page's course outline: (id, title, kind) of the live lectures in order."""
+    """A lecture page's course outline: (id, title, kind label, URL) of the live lectures in order (the label and
+    URL worked out once per language and URL root, not per page)."""
 
-    lectures: tuple[tuple[int, str, LectureKind], ...]
+    lectures: tuple[tuple[int, str, str, str], ...]
 
     @property
     def lecture_ids(self) -> tuple[int, ...]:
@@ -354,8 +396,17 @@ def lecture_for_page(lecture_id: int) -> Lecture | None:
 
 def lecture_outline(course) -> Outline:
     """``course``: a Course or its CourseFacts (the outline needs its id and version only)."""
-    return cached(("outline", course.id, course.updated_at),
-                  lambda: Outline(tuple(services.syllabus(course.id))))
+    from flask import request, url_for
+    from flask_babel import get_locale
+
+    from courses.forms import KIND_LABELS
+
+    def build() -> Outline:
+        return Outline(tuple((lecture_id, title, str(KIND_LABELS[kind]),
+                              url_for("courses.lecture", lecture_id=lecture_id))
+                             for lecture_id, title, kind in services.syllabus(course.id)))
+
+    return cached(("outline", course.id, course.updated_at, str(get_locale()), request.script_root), build)
 
 
 def is_preview(course: Course) -> bool:

@@ -76,9 +76,9 @@ def catalog():
     link_args = {k: v for k, v in {**filters, "sort": sort if sort != "newest" else None}.items() if v}
     page_number = max(args.get("page", 1, type=int), 1)
     page = pages.catalog_page(user, sort=sort, filters=filters, page_number=page_number)
-    categories, tags = pages.catalog_facets(user)
-    return render_template("courses/catalog.html", page=page, categories=categories, tags=tags, sort=sort,
-                           filters=filters, link_args=link_args, required=pages.required_ids(user),
+    return render_template("courses/catalog.html", page=page, link_args=link_args,
+                           filters_html=pages.catalog_filters(user, sort=sort, filters=filters, link_args=link_args),
+                           required=pages.required_ids(user),
                            enrolled=pages.enrolled_among(user, [course.id for course in page.items]))
 
 

@@ -436,12 +436,20 @@ class BackgroundIndexer:
         self.app = app
         self.interval = interval
         self.wake = threading.Event()
+        self.stopped = False
         self.thread = threading.Thread(target=self.run, name="search-indexer", daemon=True)
 
+    def stop(self) -> None:
+        self.stopped = True
+        self.wake.set()
+        self.thread.join(30)
+
     def run(self) -> None:
-        while True:
+        while not self.stopped:
             self.wake.wait(self.interval)
             self.wake.clear()
+            if self.stopped:
+                return
             with self.app.app_context():
                 try:
                     catch_up()

@@ -3,6 +3,7 @@ two application servers with their own index folders on one database, a rebuild 
 from __future__ import annotations
 
 import json
+import time
 import os
 import subprocess
 import sys
@@ -234,3 +235,41 @@ def test_a_slow_transaction_is_indexed_on_every_server(shared_database, tmp_path
             assert {"后提交的资料", "慢事务资料"} <= set(titles("慢事务"))
             assert indexing.get_engine().applied_seq() == indexing.log_head()
             db.session.remove()
+
+
+def test_with_the_background_indexer_no_request_indexes(shared_database, tmp_path, monkeypatch):
+    """Under gunicorn each worker runs the indexer thread: a commit only wakes it, a search never waits for it."""
+    import threading
+
+    calls = []
+    real_catch_up = indexing.catch_up
+
+    def recording_catch_up(*args, **kwargs):
+        calls.append(threading.current_thread().name)
+        return real_catch_up(*args, **kwargs)
+
+    monkeypatch.setattr(indexing, "catch_up", recording_catch_up)
+    app = app_on(shared_database, tmp_path / "index-bg")  # a database the indexer thread's connection shares
+    app.config["SEARCH_WORKER_INTERVAL"] = 0.2
+    context = app.app_context()
+    context.push()
+    indexing.start_indexer(app)
+    try:
+        add_text_material("后台索引的资料", "后台线程 建立索引")  # committed here: the thread indexes it
+        titles("后台线程")  # a search: answered from the index as it is
+        deadline = time.monotonic() + 10
+        while "后台索引的资料" not in titles("后台线程") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "后台索引的资料" in titles("后台线程")
+        assert calls and set(calls) == {"search-indexer"}  # never in the request's (here: the test's) thread
+    finally:
+        app.extensions.pop("search_indexer").stop()
+        db.session.remove()
+        context.pop()
+
+
+def test_flask_search_worker_once_catches_up(app):
+    add_text_material("命令行索引", "命令行 工作进程")
+    result = app.test_cli_runner().invoke(args=["search", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert indexing.get_engine().applied_seq() == indexing.log_head()
