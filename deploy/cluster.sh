@@ -77,8 +77,9 @@ start() {
     >/dev/null 2>&1 &
   echo $! >"$STATE/once.pid"
 
-  # JOBS CONSUMER (placeholder for the integrator): start the core/jobs.py (Huey) consumer here, e.g.
-  #   ( exec $FLASK jobs consume ) >>"$STATE/jobs.log" 2>&1 &  echo $! >"$STATE/jobs.pid"
+  # The background job consumer (core/jobs.py: Huey, its queue in Redis here): document text extraction.
+  ( cd "$ROOT" && exec $BIN/huey_consumer worker.huey --workers 1 ) >>"$STATE/jobs.log" 2>&1 &
+  echo $! >"$STATE/jobs.pid"
 
   if [ "${OPS_NGINX:-1}" = 1 ]; then
     mkdir -p "$STATE/nginx"
