@@ -3,7 +3,7 @@
 The heartbeat has its own blueprint: it is authenticated by the study session's credential (a secret the
 session start handed to this page or app, sent with every heartbeat), not by the login cookie. So it needs
 no CSRF token (nothing ambient authorizes it) and loads no user row: the hot path is three SQL statements in a
-transaction of its own. Ordinary heartbeats are answered by ``HeartbeatFastPath``, a WSGI layer in front of the
+transaction of its own on SQLite, two in autocommit on PostgreSQL (``study.credit_hot``). Ordinary heartbeats are answered by ``HeartbeatFastPath``, a WSGI layer in front of the
 Flask app (wired in ``create_app`` when ``HEARTBEAT_FAST_PATH``) that runs the same parsing and service without
 the Flask request cycle, with the headers of ``fast_path_headers``; the view answers the rest (refusals,
 malformed bodies, completions). Starting a session is an ordinary logged-in API call (cookie + CSRF header, or a
@@ -151,7 +151,8 @@ class HeartbeatFastPath:
     only authentication is the study session's credential, checked by the service in both places. Anything
     it cannot answer exactly as the view would (no or malformed JSON, a refused credential, a completed lecture
     or a new day's counter, a database error) goes to the Flask app untouched, with the body replayed, and the
-    view answers it: the fast path writes nothing before it hands over (``credit_hot``'s transaction rolls back).
+    view answers it: the fast path writes nothing before it hands over (``credit_hot`` raises before writing, and
+    its write, one transaction on SQLite and one statement on PostgreSQL, is all or nothing).
     """
 
     PATH = re.compile(r"/api/v1/lectures/([0-9]{1,18})/heartbeat\Z")

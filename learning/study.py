@@ -17,9 +17,10 @@ accepted heartbeat, measured by ``core.clock.utcnow()``, and only when every rul
 
 The rules are one function, ``judge``; ``_apply`` runs it between the same Core statements on either path:
 read the session row, one conditional UPDATE that advances it only if nobody else did since the read
-(compare-and-set on ``last_seq``), one INSERT into the ledger. Of many concurrent heartbeats exactly one wins
-the UPDATE; the others credit nothing. The hot path (``credit_hot``) runs them in a transaction of its own
-(``engine.begin()``); the full path (``credit_heartbeat``, on the ORM session) takes the rare heartbeat that
+(compare-and-set on ``last_seq``), one INSERT into the ledger (on PostgreSQL the UPDATE is a CTE feeding the
+INSERT: one statement). Of many concurrent heartbeats exactly one wins the UPDATE; the others credit nothing.
+The hot path (``credit_hot``) runs them on a connection of its own (SQLite: one transaction; PostgreSQL:
+autocommit, the write being one statement); the full path (``credit_heartbeat``, on the ORM session) takes the rare heartbeat that
 needs more: a new local day's counter, a completed lecture. The heartbeat authenticates by the session's own
 token, so no user row is loaded.
 
