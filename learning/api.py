@@ -145,7 +145,9 @@ class HeartbeatFastPath:
     cycle (request context, session cookie, URL matching, hooks, response object) costs about as much as its
     transaction. Measured (``python -m bench heartbeat --quick`` against ``--view``, same runs, 2026-12-04):
     SQLite 0.43–0.50 of the trivial route with this entry, 0.27 without (+60 %); PostgreSQL 0.17–0.18 with,
-    0.16–0.18 without (its six round trips dominate). This answers ``POST
+    0.16–0.18 without (its six round trips dominate); with the read and one write in autocommit (three round
+    trips with the pool's ping), 0.16–0.27 with this entry at load 5–9, against 0.15–0.18 for six in the same
+    interleaved runs (17:13–17:27 UTC; the baseline itself swung 2x within a run). This answers ``POST
     /api/v1/lectures/<id>/heartbeat`` with the view's own parsing (``read_beat``), service
     (``study.credit_hot``) and JSON; it sets nothing on the way (no cookie, no session), and the heartbeat's
     only authentication is the study session's credential, checked by the service in both places. Anything
