@@ -17,9 +17,10 @@ accepted heartbeat, measured by ``core.clock.utcnow()``, and only when every rul
 
 The rules are one function, ``judge``; ``_apply`` runs it between the same Core statements on either path:
 read the session row, one conditional UPDATE that advances it only if nobody else did since the read
-(compare-and-set on ``last_seq``), one INSERT into the ledger. Of many concurrent heartbeats exactly one wins
-the UPDATE; the others credit nothing. The hot path (``credit_hot``) runs them in a transaction of its own
-(``engine.begin()``); the full path (``credit_heartbeat``, on the ORM session) takes the rare heartbeat that
+(compare-and-set on ``last_seq``), one INSERT into the ledger (on PostgreSQL the UPDATE is a CTE feeding the
+INSERT: one statement). Of many concurrent heartbeats exactly one wins the UPDATE; the others credit nothing.
+The hot path (``credit_hot``) runs them on a connection of its own (SQLite: one transaction; PostgreSQL:
+autocommit, the write being one statement); the full path (``credit_heartbeat``, on the ORM session) takes the rare heartbeat that
 needs more: a new local day's counter, a completed lecture. The heartbeat authenticates by the session's own
 token, so no user row is loaded.
 
@@ -38,7 +39,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from accounts.models import User
 from accounts.services import member_access_changed
@@ -410,16 +411,52 @@ _CLOSE = (update(StudySession.__table__)
           .where(_COLUMNS.id == bindparam("sid"), _COLUMNS.superseded_at.is_(None))
           .values(superseded_at=bindparam("closed_at")))
 _CREDIT = insert(HourEntry.__table__)
+# PostgreSQL writes both in one statement: the compare-and-set UPDATE as a data-modifying CTE whose RETURNING
+# feeds the ledger's INSERT (no row advanced, no entry; no seconds earned, no entry), answering how many sessions
+# advanced (1: this heartbeat won, 0: another got there first). One statement is atomic by itself, so the hot
+# path runs it in autocommit: read + write are two round trips, not BEGIN, SELECT, SET LOCAL, UPDATE, INSERT,
+# COMMIT (six). SQLite has no data-modifying CTEs: there the UPDATE and the INSERT share ``engine.begin()``.
+_ENTRY = HourEntry.__table__.c
+_ADVANCED = _ADVANCE.returning(_COLUMNS.user_id, _COLUMNS.course_id, _COLUMNS.lecture_id).cte("advanced")
+_CREDITED = insert(HourEntry.__table__).from_select(
+    ["user_id", "seconds", "source", "source_ref", "occurred_at", "course_id", "lecture_id", "note"],
+    select(_ADVANCED.c.user_id, bindparam("seconds", type_=_ENTRY.seconds.type),
+           bindparam("source", type_=_ENTRY.source.type), bindparam("source_ref", type_=_ENTRY.source_ref.type),
+           bindparam("now", type_=_ENTRY.occurred_at.type), _ADVANCED.c.course_id, _ADVANCED.c.lecture_id,
+           bindparam("note", type_=_ENTRY.note.type))
+    .where(bindparam("seconds", type_=_ENTRY.seconds.type) > 0)).cte("credited")
+_ADVANCE_AND_CREDIT = select(func.count()).select_from(_ADVANCED).add_cte(_CREDITED)
 # PostgreSQL's asynchronous commit for this one transaction (``HEARTBEAT_ASYNC_COMMIT``): the answer does not
 # wait for the log flush (~1 ms on these disks, one after another per worker). A crash of the database server
 # (not of a worker) can lose the last ~0.6 s of acknowledged heartbeats, each with its ledger row (one
 # transaction): nothing is credited without its trace. SQLite's ``synchronous=NORMAL`` makes the same trade.
-# ``SET LOCAL`` ends with the transaction, so the pooled connection stays durable for everything else.
-_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
+# ``set_config(..., true)`` is ``SET LOCAL`` as a function, so it rides in the write statement itself: it lasts
+# until the end of the transaction, which in autocommit is that statement's own, and the pooled connection
+# stays durable for everything else.
+_ADVANCE_AND_CREDIT_ASYNC = _ADVANCE_AND_CREDIT.add_columns(func.set_config("synchronous_commit", "off", True))
+
+
+def _write(connection, row, decision: Advance, now: datetime, config) -> bool:
+    """Advance the session if nobody else did since the read, with its ledger entry if it earns seconds: one
+    statement on PostgreSQL, two in the caller's transaction on SQLite. True if this heartbeat won."""
+    entry = {"seconds": decision.credit, "source": HourSource.ONLINE, "source_ref": decision.source_ref,
+             "now": now, "note": ""}
+    if connection.dialect.name == "postgresql":
+        statement = _ADVANCE_AND_CREDIT_ASYNC if config.get("HEARTBEAT_ASYNC_COMMIT") else _ADVANCE_AND_CREDIT
+        return connection.execute(statement, {**decision.params, **entry}).scalar() == 1
+    if connection.execute(_ADVANCE, decision.params).rowcount != 1:
+        return False
+    if decision.credit:
+        connection.execute(_CREDIT, {"user_id": row.user_id, "seconds": decision.credit,
+                                     "source": HourSource.ONLINE, "source_ref": decision.source_ref,
+                                     "occurred_at": now, "course_id": row.course_id,
+                                     "lecture_id": row.lecture_id, "recorded_by_id": None, "note": ""})
+    return True
 
 
 def _apply(connection, lecture_id: int, credential: str, beat: Beat, config, day_seconds=None) -> BeatResult:
-    """Read the session, ``judge``, and write what it decided, on ``connection`` (inside its transaction)."""
+    """Read the session, ``judge``, and write what it decided, on ``connection`` (inside its transaction, or
+    in autocommit on PostgreSQL's hot path: each of the two statements commits by itself)."""
     session_id, secret = parse_credential(credential)
     row = connection.execute(_READ, {"sid": session_id}).one_or_none()
     now = clock.utcnow()
@@ -428,25 +465,23 @@ def _apply(connection, lecture_id: int, credential: str, beat: Beat, config, day
         if decision.status == "expired":
             connection.execute(_CLOSE, {"sid": row.id, "closed_at": now})
         return decision
-    if decision.credit and config.get("HEARTBEAT_ASYNC_COMMIT") and connection.dialect.name == "postgresql":
-        connection.execute(_ASYNC_COMMIT)
-    if connection.execute(_ADVANCE, decision.params).rowcount != 1:
+    if not _write(connection, row, decision, now, config):
         return decision.conflict  # another heartbeat of this session (or a takeover) got there first
-    if decision.credit:
-        connection.execute(_CREDIT, {"user_id": row.user_id, "seconds": decision.credit,
-                                     "source": HourSource.ONLINE, "source_ref": decision.source_ref,
-                                     "occurred_at": now, "course_id": row.course_id,
-                                     "lecture_id": row.lecture_id, "recorded_by_id": None, "note": ""})
     return decision
 
 
 def credit_hot(engine, lecture_id: int, credential: str, beat: Beat, config) -> BeatResult:
-    """Apply one ordinary heartbeat in a transaction of its own (``engine.begin()``), committed when this
-    returns: an answer is a promise. Raises ``SessionRefused``, or ``NeedsSession`` (a new day's counter, a
+    """Apply one ordinary heartbeat on a pooled connection of its own, committed when this returns: an answer
+    is a promise. On PostgreSQL the connection runs in autocommit (``isolation_level="AUTOCOMMIT"``, which the
+    pool undoes on return): the read, then the one write statement, each its own transaction; on SQLite both
+    writes share one transaction. Raises ``SessionRefused``, or ``NeedsSession`` (a new day's counter, a
     completed lecture: run ``credit_heartbeat``), before writing anything. ``config`` is the app's config (the
     WSGI entry runs outside any app context)."""
-    with engine.begin() as connection:
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="AUTOCOMMIT")
         decision = _apply(connection, lecture_id, credential, beat, config)
+        connection.commit()
     return decision if isinstance(decision, BeatResult) else decision.result
 
 

@@ -102,7 +102,7 @@ def test_async_commit_credits_the_same_and_leaves_other_writes_durable(setup, ap
     executed = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        executed.append(statement)
+        executed.append((statement, parameters))
 
     event.listen(db.engine, "after_cursor_execute", record)
     try:
@@ -112,12 +112,16 @@ def test_async_commit_credits_the_same_and_leaves_other_writes_durable(setup, ap
     finally:
         event.remove(db.engine, "after_cursor_execute", record)
     assert ledger_seconds(member) == 3 * INTERVAL
-    # the hot path's statements per heartbeat (no fall back to the view): SELECT, [SET LOCAL], UPDATE, INSERT
-    assert len(executed) == 3 * (4 if async_commit else 3)
-    assert sum("synchronous_commit" in statement for statement in executed) == (3 if async_commit else 0)
+    # the hot path's statements per heartbeat (no fall back to the view): SELECT, then one statement writing the
+    # session and the ledger entry (with set_config('synchronous_commit', 'off', true) when asynchronous)
+    assert len(executed) == 3 * 2
+    asynchronous = [statement for statement, parameters in executed
+                    if "set_config(" in statement and "synchronous_commit" in parameters.values()]
+    assert len(asynchronous) == (3 if async_commit else 0)
     idle = [db.engine.raw_connection() for _ in range(db.engine.pool.checkedin())]
     try:
         for connection in idle:
+            assert connection.driver_connection.autocommit is False  # the hot path's autocommit was undone
             cursor = connection.driver_connection.cursor()
             cursor.execute("SHOW synchronous_commit")
             assert cursor.fetchone()[0] == "on"
