@@ -7,7 +7,7 @@ from typing import Optional
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -86,6 +86,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     managed_org_id: Mapped[Optional[int]] = mapped_column(ForeignKey("organizations.id"), index=True)
     is_active_flag: Mapped[bool] = mapped_column("is_active", Boolean, default=True)
     locale: Mapped[Optional[str]] = mapped_column(String(8))
+    large_text: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())  # 长辈模式
 
     organization: Mapped[Optional[Organization]] = relationship(foreign_keys=[organization_id])
     managed_org: Mapped[Optional[Organization]] = relationship(foreign_keys=[managed_org_id])
