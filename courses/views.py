@@ -27,7 +27,8 @@ CATALOG_PER_PAGE = pages.CATALOG_PER_PAGE
 @bp.app_context_processor
 def course_helpers():
     return {"KIND_LABELS": KIND_LABELS, "AUDIENCE_LABELS": AUDIENCE_LABELS, "STATUS_LABELS": STATUS_LABELS,
-            "required_courses_for": enrollments.required_courses_for, "format_duration": services.format_duration,
+            "required_courses_for": enrollments.required_courses_for, "is_overdue": enrollments.is_overdue,
+            "required_courses_state": enrollments.required_courses_state, "format_duration": services.format_duration,
             "cover_url": cover_url}
 
 
