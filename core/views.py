@@ -64,6 +64,37 @@ def set_language(code: str):
     return redirect(safe_next(request.args.get("next"), url_for("core.index")))
 
 
+def large_text_on() -> bool:
+    """Large-text mode (长辈模式): remembered on the user's row, or in the session for a visitor."""
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        return bool(current_user.large_text)
+    return bool(session.get("large_text"))
+
+
+@bp.post("/display/large-text")
+@public
+def toggle_large_text():
+    """Switch large-text mode on or off (the navbar's 长辈模式 button), then go back to the page."""
+    from flask_login import current_user
+
+    on = not large_text_on()
+    if current_user.is_authenticated:
+        current_user.large_text = on
+        db.session.commit()
+    else:
+        session["large_text"] = on
+    return redirect(safe_next(request.form.get("next"), url_for("core.index")))
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon():
+    """Browsers ask for /favicon.ico on every site: the party-red icon from static/ (an SVG)."""
+    return current_app.send_static_file("favicon.svg"), 200, {"Cache-Control": "public, max-age=86400"}
+
+
 @bp.get("/api/v1/openapi.json")
 @public
 @doc("The OpenAPI 3.1 document of this API", tag="meta")

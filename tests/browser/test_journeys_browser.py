@@ -71,3 +71,124 @@ def test_graduation_asks_for_confirmation_and_needs_the_class_ended(page, login,
     assert certificates() == 1
     db.session.expire_all()
     assert db.session.get(TrainingClass, item.id).early_graduation_reason is None
+
+
+# --- seen by everyone: contrast, large-text mode, the navbar, the favicon ----------------------------------
+
+# Contrast of every visible text element against the colour behind it (computed styles, walking up to the first
+# opaque background; a background image or gradient is skipped as unknown). Returns the failures.
+CONTRAST_JS = """
+([selector, minimum]) => {
+  const parse = (c) => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const background = (el) => { for (let e = el; e; e = e.parentElement) { const s = getComputedStyle(e);
+      if (s.backgroundImage !== 'none') return null; const c = parse(s.backgroundColor);
+      if (c && c[3] >= 1) return c; } return [255, 255, 255, 1]; };
+  const failures = [];
+  for (const el of document.querySelectorAll(selector)) {
+    const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+    const box = el.getBoundingClientRect();
+    if (!own || box.width === 0 || box.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+    const bg = background(el); if (!bg) continue;
+    let fg = parse(getComputedStyle(el).color);
+    fg = [0, 1, 2].map((i) => fg[i] * fg[3] + bg[i] * (1 - fg[3]));
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    if (ratio < minimum) failures.push(`${el.tagName} "${el.textContent.trim().slice(0, 20)}" ${ratio.toFixed(2)}:1`);
+  }
+  return failures;
+}
+"""
+
+
+@pytest.fixture
+def people(make_org, make_user):
+    community = make_org("春晖社区", code="CH")
+    return {"organizer": make_user(Role.ORGANIZER, org=community, name="李组织"),
+            "member": make_user(Role.MEMBER, org=community, name="王学员"),
+            "trainer": make_user(Role.TRAINER, org=community, name="张教员"),
+            "admin": make_user(Role.ADMIN, org=community, name="赵管理"),
+            "public": make_user(Role.PUBLIC, name="林晓光")}
+
+
+def test_navbar_links_meet_wcag_aa_and_the_navbar_does_not_wrap_at_1366_for_any_role(page, login, people):
+    page.set_viewport_size({"width": 1366, "height": 768})
+    for who in (None, "public", "member", "trainer", "organizer", "admin"):
+        if who:
+            page.context.clear_cookies()
+            login(page, people[who])
+        page.goto("/")
+        assert page.evaluate(CONTRAST_JS, [".ops-navbar a, .ops-navbar button", 4.5]) == [], who
+        heights = page.evaluate("Array.from(document.querySelectorAll('.ops-navbar .navbar-collapse .nav-link'))"
+                                ".map(e => e.getBoundingClientRect().top)")
+        assert max(heights) - min(heights) < 8, (who, heights)  # one row: every link on the same line
+        brand = page.locator(".navbar-brand").bounding_box()
+        assert page.locator(".ops-navbar").bounding_box()["height"] < brand["height"] + 40, who
+    expect(page.locator("#manage-menu")).to_contain_text("管理")  # the admin's management links, in a menu
+    page.locator("#manage-menu .dropdown-toggle").click()
+    expect(page.locator("#manage-menu .dropdown-menu")).to_be_visible()
+
+
+def test_catalog_search_button_and_tag_chips(page, login, people):
+    from tests.course_helpers import make_course
+
+    make_course(people["trainer"], title="党章学习", tags=("党章", "理论"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/courses/")
+    button = page.locator("form button[type=submit]", has_text="搜索").first
+    box = button.bounding_box()
+    font = float(button.evaluate("e => parseFloat(getComputedStyle(e).lineHeight) || 24"))
+    assert box["height"] < 2 * font + 20  # one line: 搜索 never wraps into 搜/索
+    sizes = page.evaluate("Array.from(document.querySelectorAll('.badge')).map(e => parseFloat(getComputedStyle(e).fontSize))")
+    assert sizes and min(sizes) >= 12, sizes
+
+
+def test_favicon_answers(page, live_server):
+    response = page.request.get("/favicon.ico")
+    assert response.status == 200 and "svg" in response.headers["content-type"]
+    page.goto("/login")
+    assert page.locator("link[rel=icon]").count() == 1
+
+
+def test_large_text_mode_is_remembered_per_user_and_meets_aaa(phone_page, login, people):
+    from accounts.models import User
+
+    page = phone_page
+    # a visitor: remembered in the session
+    page.goto("/login")
+    base = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+    assert base == 16
+    page.locator(".navbar-toggler").click()
+    page.locator("#large-text-switch button").click()
+    expect(page.locator("body.large-text")).to_have_count(1)
+    assert page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)") == 20
+    page.screenshot(path="/tmp/journeys-large-text-login-390.png", full_page=True)
+
+    # a member: remembered on their row, across logins and devices
+    login(page, people["member"])
+    page.goto("/")
+    if page.locator("body.large-text").count() == 0:
+        page.locator(".navbar-toggler").click()
+        page.locator("#large-text-switch button").click()
+    expect(page.locator("body.large-text")).to_have_count(1)
+    db.session.expire_all()
+    assert db.session.get(User, people["member"].id).large_text is True
+    for path in ("/", "/courses/", "/classes/"):
+        page.goto(path)
+        expect(page.locator("body.large-text")).to_have_count(1)
+        assert page.evaluate(CONTRAST_JS, ["main *, footer, .ops-navbar a, .ops-navbar button", 7]) == [], path
+        small = page.evaluate("""Array.from(document.querySelectorAll('main .btn, main .form-control, main .form-select'))
+            .filter(e => e.getBoundingClientRect().height > 0).map(e => [e.textContent.trim().slice(0, 10), e.getBoundingClientRect().height])
+            .filter(([, h]) => h < 47.5)""")
+        assert small == [], (path, small)
+        page.screenshot(path=f"/tmp/journeys-large-text{path.replace('/', '-')}390.png", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    other = page.context.browser.new_context(base_url=page.url.split("/classes")[0], viewport={"width": 390, "height": 844})
+    try:
+        second = other.new_page()
+        login(second, people["member"])
+        expect(second.locator("body.large-text")).to_have_count(1)
+    finally:
+        other.close()
