@@ -192,3 +192,19 @@ def test_large_text_mode_is_remembered_per_user_and_meets_aaa(phone_page, login,
         expect(second.locator("body.large-text")).to_have_count(1)
     finally:
         other.close()
+
+
+def test_dashboard_chart_labels_are_legible_on_a_phone(phone_page, login, make_org, make_user):
+    street = make_org("东风街道", code="DF", kind="街道")
+    for n in (1, 2, 3):
+        community = make_org(f"东风第{n}社区党支部", parent=street, code=f"DF-{n}")
+        make_user(Role.MEMBER, org=community, name=f"党员{n}")
+    organizer = make_user(Role.ORGANIZER, org=street, name="街道组织员")
+    login(phone_page, organizer)
+    phone_page.goto("/reports/")
+    chart = phone_page.locator("svg.ops-chart")
+    expect(chart).to_be_visible()
+    smallest = chart.evaluate("""svg => { const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+        return Math.min(...Array.from(svg.querySelectorAll('text')).map(t => parseFloat(t.getAttribute('font-size')) * scale)); }""")
+    assert smallest >= 12, smallest  # px on the phone's screen (was 12 * 358 / 520 = 8.3 px)
+    phone_page.screenshot(path="/tmp/journeys-dashboard-390.png", full_page=True)
