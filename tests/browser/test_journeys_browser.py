@@ -208,3 +208,57 @@ def test_dashboard_chart_labels_are_legible_on_a_phone(phone_page, login, make_o
         return Math.min(...Array.from(svg.querySelectorAll('text')).map(t => parseFloat(t.getAttribute('font-size')) * scale)); }""")
     assert smallest >= 12, smallest  # px on the phone's screen (was 12 * 358 / 520 = 8.3 px)
     phone_page.screenshot(path="/tmp/journeys-dashboard-390.png", full_page=True)
+
+
+# --- lecture pages: resume where the member left off, a playback-speed control ---------------------------------
+
+from tests.browser.test_courses_video_browser import video_course  # noqa: E402,F401  (a fixture)
+
+
+def test_video_resumes_where_the_member_left_off_with_a_speed_control_within_the_allowed_rates(
+        phone_page, login, video_course, live_server):  # noqa: F811
+    page = phone_page
+    lecture = video_course["lecture"]
+    login(page, video_course["member"])
+    page.goto(f"/courses/{video_course['course'].id}")
+    page.get_by_role("button", name="报名学习").click()
+    page.goto(f"/lectures/{lecture.id}")
+    rates = page.locator("#playback-rate option").evaluate_all("options => options.map(o => Number(o.value))")
+    low, high = live_server.app.config["MIN_PLAYBACK_RATE"], live_server.app.config["MAX_PLAYBACK_RATE"]
+    assert rates and 1 in rates and all(low <= r <= high for r in rates), rates
+    page.get_by_label("播放速度").select_option("1.5")
+    video = page.locator("video#lecture-video")
+    page.wait_for_function("document.getElementById('lecture-video').readyState >= 1")
+    assert video.evaluate("v => v.playbackRate") == 1.5
+    video.evaluate("v => { v.currentTime = 5; return new Promise(r => v.addEventListener('seeked', r, {once: true})); }")
+    video.evaluate("v => v.dispatchEvent(new Event('pause'))")
+    page.reload()
+    page.wait_for_function("document.getElementById('lecture-video').currentTime > 4")
+    expect(page.locator("#resume-note")).to_contain_text("0:05")
+    assert page.locator("video#lecture-video").evaluate("v => v.playbackRate") == 1.5  # the chosen speed stays
+
+
+def test_reading_resumes_at_the_last_position(page, login, make_org, make_user, make_member):
+    from courses import services as course_services
+    from courses.models import LectureKind
+
+    community = make_org("幸福社区", code="XF")
+    trainer = make_user(Role.TRAINER, org=community, name="王教员")
+    member = make_member(community, name="赵建国")
+    course = course_services.create_course(trainer, title="党章学习", summary="逐章学习。", category="党章党规",
+                                           credit_hours=1)
+    body = "\n\n".join(f"第{n}条 党员必须认真学习党的路线、方针、政策和决议。" * 3 for n in range(1, 80))
+    lecture = course_services.add_lecture(course, trainer, kind=LectureKind.TEXT, title="党章全文", body_markdown=body)
+    course_services.publish(course, trainer)
+    db.session.commit()
+    login(page, member)
+    page.goto(f"/courses/{course.id}")
+    page.get_by_role("button", name="报名学习").click()
+    page.goto(f"/lectures/{lecture.id}")
+    page.evaluate("window.scrollTo({top: (document.documentElement.scrollHeight - innerHeight) * 0.6, behavior: 'instant'})")
+    page.wait_for_timeout(500)  # the position is saved 300 ms after scrolling stops
+    page.goto("/")
+    page.goto(f"/lectures/{lecture.id}")
+    expect(page.locator("#resume-note")).to_contain_text("已回到上次读到的位置")
+    share = page.evaluate("scrollY / (document.documentElement.scrollHeight - innerHeight)")
+    assert 0.5 < share < 0.7, share
