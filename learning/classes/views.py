@@ -109,9 +109,11 @@ def home_panel() -> dict | None:
     rows = sorted(((c, upcoming.get(c.id)) for c in mine),
                   key=lambda pair: (pair[1] is None, pair[1].starts_at if pair[1] else datetime.max))
     notices = [(n, services.notice_text(n)) for n in services.unread_notices(current_user)]
-    if not rows and not notices:
+    # someone in no class yet (a public learner just registered): the classes open to them, to start with
+    open_now = [] if rows else services.registrable_classes(current_user, now)[:3]
+    if not rows and not notices and not open_now:
         return None
-    return {"rows": rows[:5], "notices": notices}
+    return {"rows": rows[:5], "notices": notices, "open": open_now}
 
 
 # --- index -----------------------------------------------------------------------------------------------------

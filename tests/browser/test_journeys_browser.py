@@ -262,3 +262,29 @@ def test_reading_resumes_at_the_last_position(page, login, make_org, make_user, 
     expect(page.locator("#resume-note")).to_contain_text("已回到上次读到的位置")
     share = page.evaluate("scrollY / (document.documentElement.scrollHeight - innerHeight)")
     assert 0.5 < share < 0.7, share
+
+
+# --- homes: a public learner's first visit ---------------------------------------------------------------------
+
+def test_a_public_learners_home_shows_courses_and_classes_to_start_with(phone_page, login, make_org, make_user,
+                                                                         monkeypatch):
+    from learning.classes.models import EnrolmentMode
+    from tests.course_helpers import make_course
+
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2026, 5, 6, 2, 0))
+    community = make_org("春晖社区", code="CH")
+    organizer = make_user(Role.ORGANIZER, org=community, name="李组织")
+    trainer = make_user(Role.TRAINER, org=community, name="张教员")
+    learner = make_user(Role.PUBLIC, name="林晓光")
+    make_course(trainer, title="党的基本知识")
+    item = services.create_class(by=organizer, name="2026年春晖社区广场宣讲", class_type=services.class_types()[-1],
+                                 host_org=community, starts_on=date(2026, 5, 1), ends_on=date(2026, 6, 30),
+                                 enrolment_mode=EnrolmentMode.OPEN, capacity=30)
+    services.publish_class(item, organizer)
+    db.session.commit()
+    login(phone_page, learner)
+    phone_page.goto("/")
+    expect(phone_page.locator("#home-start-courses")).to_contain_text("党的基本知识")
+    expect(phone_page.locator("#home-classes")).to_contain_text("2026年春晖社区广场宣讲")
+    expect(phone_page.get_by_text("要求 0 学时")).to_have_count(0)
+    phone_page.screenshot(path="/tmp/journeys-public-home-390.png", full_page=True)
