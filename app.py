@@ -81,7 +81,8 @@ BLUEPRINTS = (
 NAV_LINKS = [*courses_views.NAV_LINKS, *courses_library.NAV_LINKS, *quizzes_views.NAV_LINKS, *learning_views.NAV_LINKS,
              *courses_teach.NAV_LINKS, *accounts_views.NAV_LINKS, *learning_report_views.NAV_LINKS,
              *classes_views.NAV_LINKS]
-HOME_PANELS = ("courses/_home_panel.html", "learning/_home_hours.html", classes_views.HOME_PANEL)
+HOME_PANELS = ("courses/_home_panel.html", "learning/_home_hours.html", classes_views.HOME_PANEL,
+               "reports/_home_panel.html")
 # Demo loaders in dependency order: the grid, courses, the library, quiz banks, a year of hours.
 DEMO_LOADERS = (courses_demo.load, demo_library.load, quizzes_demo.load, learning_demo.load,
                 classes_demo.load)

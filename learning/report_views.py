@@ -99,7 +99,21 @@ def carried_args(**changes) -> dict:
 @bp.app_context_processor
 def report_helpers():
     return {"report_status_labels": STATUS_LABELS, "report_status_colors": STATUS_COLORS,
-            "report_args": carried_args}
+            "report_args": carried_args, "members_behind_home": members_behind_home}
+
+
+def members_behind_home() -> dict | None:
+    """The organizer's home panel: how many members of their subtree are behind or have not started this year."""
+    from core.permissions import has_role
+
+    if not current_user.is_authenticated or not has_role(current_user, Role.ORGANIZER):
+        return None
+    root = scope_root(current_user)
+    report = reports.compliance(root, reports.Period.for_year(hours.current_year()), reports.Basis.CURRENT,
+                                reports.Filters())
+    total = report.total
+    return {"behind": total.behind, "not_started": total.not_started, "members": total.members,
+            "met": total.met, "year": hours.current_year()}
 
 
 # --- the SVG chart -----------------------------------------------------------------------------------------------

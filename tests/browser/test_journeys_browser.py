@@ -1,6 +1,7 @@
 """Journeys (issue 17) as people see them in Chromium: graduating a class with a confirmation that works."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import pytest
@@ -288,3 +289,28 @@ def test_a_public_learners_home_shows_courses_and_classes_to_start_with(phone_pa
     expect(phone_page.locator("#home-classes")).to_contain_text("2026年春晖社区广场宣讲")
     expect(phone_page.get_by_text("要求 0 学时")).to_have_count(0)
     phone_page.screenshot(path="/tmp/journeys-public-home-390.png", full_page=True)
+
+
+def test_the_organizers_home_shows_pending_applications_and_members_behind(page, login, make_org, make_user,
+                                                                           make_member, monkeypatch):
+    from learning.classes.models import EnrolmentMode
+
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2026, 3, 1, 2, 0))
+    community = make_org("春晖社区", code="CH")
+    organizer = make_user(Role.ORGANIZER, org=community, name="李组织")
+    members = [make_member(community, name=f"党员{n}") for n in (1, 2, 3)]
+    item = make_class(organizer, community, mode=EnrolmentMode.APPLICATION, starts_on=date(2026, 3, 10),
+                      ends_on=date(2026, 3, 20))
+    for member in members[:2]:
+        services.apply(item, member, now=datetime(2026, 3, 1, 2, 0))
+    db.session.commit()
+    login(page, organizer)
+    page.goto("/")
+    pending = page.locator("#home-pending-applications")
+    expect(pending).to_contain_text("待审核的报名：2 人")
+    expect(pending).to_contain_text(item.name)
+    behind = page.locator("#home-members-behind")
+    expect(behind).to_contain_text("尚未开始")
+    assert behind.locator(".badge.text-bg-danger").inner_text() == "4"  # three members and the organizer: nothing yet
+    behind.get_by_text("尚未开始").click()
+    expect(page).to_have_url(re.compile(r"/reports/members\?status=not_started"))
