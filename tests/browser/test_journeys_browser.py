@@ -314,3 +314,25 @@ def test_the_organizers_home_shows_pending_applications_and_members_behind(page,
     assert behind.locator(".badge.text-bg-danger").inner_text() == "4"  # three members and the organizer: nothing yet
     behind.get_by_text("尚未开始").click()
     expect(page).to_have_url(re.compile(r"/reports/members\?status=not_started"))
+
+
+def test_the_add_lecture_form_shows_only_the_chosen_kinds_fields(page, login, people):
+    from tests.course_helpers import make_course
+
+    course = make_course(people["trainer"], title="党章学习")
+    login(page, people["trainer"])
+    page.goto(f"/teach/courses/{course.id}/lectures/new")
+    kind = page.locator("select[name=kind]")
+    sections = {name: page.locator(f"fieldset[data-kind={name}]") for name in ("video", "document", "offline")}
+    kind.select_option("text")
+    for section in sections.values():
+        expect(section).to_be_hidden()
+    kind.select_option("video")
+    expect(sections["video"]).to_be_visible()
+    expect(sections["offline"]).to_be_hidden()
+    expect(page.get_by_label("阅读时长", exact=False)).to_be_hidden()  # a video's time is its length
+    kind.select_option("offline")
+    expect(sections["offline"]).to_be_visible()
+    expect(sections["video"]).to_be_hidden()
+    expect(sections["document"]).to_be_hidden()
+    expect(page.get_by_label("阅读时长", exact=False)).to_be_visible()
