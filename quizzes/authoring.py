@@ -262,6 +262,8 @@ def _quiz_form(quiz: Quiz | None):
     if request.method == "GET":
         if quiz is None:
             form.bank_id.data = request.args.get("bank_id", type=int)
+            bank = db.session.get(QuestionBank, form.bank_id.data) if form.bank_id.data else None
+            form.course_id.data = bank.course_id or 0 if bank is not None else 0  # the bank's course
         else:
             form.course_id.data = quiz.course_id or 0
             form.time_limit_minutes.data = quiz.time_limit_seconds // 60 if quiz.time_limit_seconds else None

@@ -336,3 +336,21 @@ def test_the_add_lecture_form_shows_only_the_chosen_kinds_fields(page, login, pe
     expect(sections["video"]).to_be_hidden()
     expect(sections["document"]).to_be_hidden()
     expect(page.get_by_label("阅读时长", exact=False)).to_be_visible()
+
+
+def test_the_new_quiz_form_prefills_the_banks_course_and_labels_the_draw_rules(page, login, people):
+    from tests.course_helpers import make_course
+    from tests.quiz_helpers import make_bank
+
+    course = make_course(people["trainer"], title="党章学习")
+    bank, _questions = make_bank(course=course)
+    db.session.commit()
+    login(page, people["trainer"])
+    page.goto(f"/quizzes/new?bank_id={bank.id}")
+    expect(page.locator("select[name=course_id]")).to_have_value(str(course.id))
+    rows = page.locator(".draw-rule")
+    assert rows.count() >= 1
+    first = rows.first
+    expect(first.get_by_label("题数")).to_be_visible()
+    expect(first.get_by_label("每题分值")).to_be_visible()
+    expect(first.locator("label", has_text="题数")).to_be_visible()  # a visible label, not only a placeholder
