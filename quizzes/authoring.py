@@ -32,7 +32,9 @@ def bank_or_404(bank_id: int) -> QuestionBank:
 
 
 def course_choices() -> list[SelectChoice]:
-    courses = db.session.scalars(db.select(Course).order_by(Course.title)).all()
+    from courses.models import not_class_shell
+
+    courses = db.session.scalars(db.select(Course).where(not_class_shell()).order_by(Course.title)).all()
     return [SelectChoice(0, _("（不属于课程）"))] + [SelectChoice(c.id, c.title) for c in courses]
 
 
