@@ -40,6 +40,7 @@ from core import security as core_security
 from core.config import load_config, shared_secret_warning
 from core.database import set_sqlite_pragmas
 from core.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+from core.views import large_text_on
 from core.nav import add_home_panel, add_nav_link, home_panels, nav_links, visible_nav
 from courses import api as courses_api
 from courses import cache as courses_cache
@@ -84,7 +85,8 @@ BLUEPRINTS = (
 NAV_LINKS = [*courses_views.NAV_LINKS, *courses_library.NAV_LINKS, *quizzes_views.NAV_LINKS, *learning_views.NAV_LINKS,
              *courses_teach.NAV_LINKS, *accounts_views.NAV_LINKS, *learning_report_views.NAV_LINKS,
              *classes_views.NAV_LINKS]
-HOME_PANELS = ("courses/_home_panel.html", "learning/_home_hours.html", classes_views.HOME_PANEL)
+HOME_PANELS = ("courses/_home_panel.html", "learning/_home_hours.html", classes_views.HOME_PANEL,
+               "reports/_home_panel.html")
 # Demo loaders in dependency order: the grid, courses, the library, quiz banks, a year of hours.
 DEMO_LOADERS = (courses_demo.load, demo_library.load, quizzes_demo.load, learning_demo.load,
                 classes_demo.load)
@@ -252,4 +254,4 @@ def register_template_helpers(app: Flask) -> None:
         return {"has_role": permissions.has_role, "Role": permissions.Role,
                 "current_locale": str(get_locale() or "zh"), "nav_links": nav_links(app),
                 "nav_items": lambda: visible_nav(app, current_user),
-                "home_panels": home_panels(app), "chrome": page_chrome(app)}
+                "home_panels": home_panels(app), "chrome": page_chrome(app), "large_text_on": large_text_on}

@@ -15,6 +15,16 @@ from core.extensions import db
 from core.models import TimestampMixin
 
 
+# A training class's hidden shell course (learning.classes.services.class_course): a draft in this category. It is
+# never offered in course drop-downs.
+CLASS_SHELL_CATEGORY = "培训班"
+
+
+def not_class_shell():
+    """SQL condition: the course is not a training class's hidden shell course."""
+    return ~((Course.category == CLASS_SHELL_CATEGORY) & (Course.status == CourseStatus.DRAFT))
+
+
 class CourseStatus(str, enum.Enum):
     DRAFT = "draft"
     PUBLISHED = "published"

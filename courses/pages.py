@@ -335,7 +335,8 @@ def course_viewer(course, syllabus: Syllabus, progress: dict, *, preview: bool =
     context = {"completed": completed, "lecture_count": count, "hours_done": completed, "hours_total": count,
                "enrollment": enrollment_id is not None and not preview, "progress": progress,
                "due": None if preview else required_ids(user).get(course.id),
-               "first_lecture_id": syllabus.lecture_ids[0] if syllabus.lecture_ids else None}
+               "first_lecture_id": syllabus.lecture_ids[0] if syllabus.lecture_ids else None,
+               "course_finished": certificate_id is not None or bool(count and completed >= count)}
     from flask import current_app
 
     if user.is_authenticated and "learning" in current_app.blueprints:  # the hours engine provides the box

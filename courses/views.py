@@ -27,8 +27,22 @@ CATALOG_PER_PAGE = pages.CATALOG_PER_PAGE
 @bp.app_context_processor
 def course_helpers():
     return {"KIND_LABELS": KIND_LABELS, "AUDIENCE_LABELS": AUDIENCE_LABELS, "STATUS_LABELS": STATUS_LABELS,
-            "required_courses_for": enrollments.required_courses_for, "format_duration": services.format_duration,
+            "required_courses_for": enrollments.required_courses_for, "is_overdue": enrollments.is_overdue,
+            "required_courses_state": enrollments.required_courses_state, "start_courses": start_courses,
+            "format_duration": services.format_duration,
             "cover_url": cover_url}
+
+
+def start_courses(user, limit: int = 5) -> list:
+    """For someone not enrolled in anything yet: the most studied courses open to them, to start with."""
+    from sqlalchemy import select
+
+    from learning.models import Enrollment
+
+    if not user.is_authenticated or db.session.scalar(select(Enrollment.id).where(Enrollment.user_id == user.id)
+                                                      .limit(1)) is not None:
+        return []
+    return list(db.session.scalars(services.catalog_query(user, sort="popular").limit(limit)))
 
 
 def url_or_path(endpoint: str, path: str, **values) -> str:
