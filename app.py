@@ -41,6 +41,7 @@ from core.config import load_config, shared_secret_warning
 from core.database import set_sqlite_pragmas
 from core.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from core.nav import add_home_panel, add_nav_link, nav_links, visible_nav
+from core.views import large_text_on
 from courses import api as courses_api
 from courses import cache as courses_cache
 from courses import cli as courses_cli
@@ -88,7 +89,8 @@ NAV_LINKS = [*courses_views.NAV_LINKS, *courses_library.NAV_LINKS, *quizzes_view
              *quizzes_authoring.NAV_LINKS, *learning_views.NAV_LINKS,
              *courses_teach.NAV_LINKS, *accounts_views.NAV_LINKS, *reports_views.NAV_LINKS,
              *classes_views.NAV_LINKS]
-HOME_PANELS = (courses_views.HOME_PANEL, learning_views.HOME_PANEL, classes_views.HOME_PANEL)  # (partial, its data)
+HOME_PANELS = (courses_views.HOME_PANEL, learning_views.HOME_PANEL, classes_views.HOME_PANEL,
+               reports_views.HOME_PANEL)  # (partial, its data)
 # Demo loaders in dependency order: the grid, courses, the library, quiz banks, a year of hours.
 DEMO_LOADERS = (courses_demo.load, demo_library.load, quizzes_demo.load, learning_demo.load,
                 classes_demo.load)
@@ -257,4 +259,4 @@ def register_template_helpers(app: Flask) -> None:
         return {"has_role": permissions.has_role, "Role": permissions.Role,
                 "current_locale": str(get_locale() or "zh"), "nav_links": nav_links(app),
                 "nav_items": lambda: visible_nav(app, current_user),
-                "chrome": page_chrome(app)}
+                "chrome": page_chrome(app), "large_text_on": large_text_on}

@@ -274,9 +274,19 @@ def apply(result: Preview, by: User) -> dict[str, int]:
     return {action: result.count(action) for action in ("create", "update", "unchanged")}
 
 
-def template_csv() -> bytes:
+def template_rows(root: Organization | None) -> list[list[str]]:
+    """The template's example rows, with organization codes that exist in the organizer's subtree (``root``;
+    None: everything), so the template imports as it is: the deepest organizations first (branches, 支部)."""
+    stmt = select(Organization.code).order_by(Organization.path.desc()).limit(2)
+    if root is not None:
+        stmt = stmt.where(services.subtree_condition(root))
+    codes = list(db.session.scalars(stmt)) or [row[2] for row in TEMPLATE_ROWS]
+    return [[row[0], row[1], codes[min(i, len(codes) - 1)], *row[3:]] for i, row in enumerate(TEMPLATE_ROWS)]
+
+
+def template_csv(root: Organization | None = None) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(list(HEADERS.values()))
-    writer.writerows(TEMPLATE_ROWS)
+    writer.writerows(template_rows(root))
     return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")

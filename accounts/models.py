@@ -7,7 +7,7 @@ from typing import Optional
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -89,6 +89,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     # Part of the login kept in the session and the remember-me cookie (``get_id``): raising it signs the user
     # out of every browser at its next request, on every server (logout, new password, deactivation).
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    large_text: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())  # 长辈模式
 
     organization: Mapped[Optional[Organization]] = relationship(foreign_keys=[organization_id])
     managed_org: Mapped[Optional[Organization]] = relationship(foreign_keys=[managed_org_id])

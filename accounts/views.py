@@ -428,6 +428,7 @@ def member_import_confirm():
 @bp.get("/members/import/template.csv")
 @role_required(Role.ORGANIZER)
 def member_import_template():
-    response = current_app.response_class(importer.template_csv(), mimetype="text/csv; charset=utf-8")
+    response = current_app.response_class(importer.template_csv(services.scope_root(current_user)),
+                                          mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = 'attachment; filename="members-template.csv"'
     return response

@@ -101,5 +101,8 @@ class RosterSearchForm(FlaskForm):
 
 
 class GraduateForm(FlaskForm):
-    confirm = BooleanField(_l("我已核对进度，确认结业并为符合条件的学员颁发证书"), validators=[DataRequired()])
+    # Not named "confirm": a form control's name becomes a property of the form and shadows window.confirm
+    # in handlers scoped to the form.
+    confirmed = BooleanField(_l("我已核对进度，确认结业并为符合条件的学员颁发证书"), validators=[DataRequired()])
+    early_reason = StringField(_l("提前结业原因（培训班结束前结业时必填）"), validators=[Optional(), Length(max=300)])
     submit = SubmitField(_l("结业"))

@@ -318,16 +318,23 @@ def certificate_number(training_class: TrainingClass, seq: int) -> str:
     return f"{prefix}-{seq:03d}号"
 
 
-def graduate(training_class: TrainingClass, by: User, now: datetime | None = None) -> GraduationOutcome:
+def graduate(training_class: TrainingClass, by: User, now: datetime | None = None,
+             early_reason: str | None = None) -> GraduationOutcome:
     """Graduate the class: every approved participant meeting every rule gets the next certificate number;
     the others are listed with the rules missed; each result is frozen as a record. Repeatable: a second
     run issues nothing to anyone who has a certificate (even a revoked one), and may graduate someone who
-    has since caught up. Concurrent runs are serialized on the class row."""
+    has since caught up. Concurrent runs are serialized on the class row. Before the class has ended, only
+    with ``early_reason`` (graduating early), which is kept on the class."""
     now = now or clock.utcnow()
     if not can_manage(by, training_class):
         raise NotFound()
     if training_class.status == ClassStatus.DRAFT:
         raise GraduationError(_("草稿状态的培训班不能结业。"))
+    early_reason = (early_reason or "").strip()[:300]
+    ended = now >= period_bounds_utc(training_class)[1]
+    if not ended and not early_reason and training_class.graduated_at is None:
+        raise GraduationError(_("培训班要到 %(day)s 才结束，现在还不能结业；如确需提前结业，请填写提前结业的原因。",
+                                day=training_class.ends_on.isoformat()))
     # Lock the class row (PostgreSQL: row lock; SQLite: the write lock) before numbering.
     db.session.execute(update(TrainingClass).where(TrainingClass.id == training_class.id)
                        .values(next_certificate_seq=TrainingClass.next_certificate_seq)
@@ -370,6 +377,8 @@ def graduate(training_class: TrainingClass, by: User, now: datetime | None = Non
     if training_class.graduated_at is None:
         training_class.graduated_at = now
         training_class.graduated_by_id = by.id
+        if not ended:
+            training_class.early_graduation_reason = early_reason
     db.session.flush()
     return outcome
 

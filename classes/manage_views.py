@@ -451,7 +451,7 @@ def graduate(class_id: int):
         flash(_("请勾选确认后再结业。"), "danger")
         return redirect(url_for("classes_manage.board", class_id=item.id))
     try:
-        outcome = services.graduate(item, current_user)
+        outcome = services.graduate(item, current_user, early_reason=form.early_reason.data)
     except graduation.GraduationError as error:
         db.session.rollback()
         flash(str(error), "danger")

@@ -113,6 +113,7 @@ class TrainingClass(db.Model):
                                                  onupdate=lambda: clock.utcnow())
     graduated_at: Mapped[Optional[datetime]] = mapped_column(DateTime)  # the first graduation run
     graduated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    early_graduation_reason: Mapped[Optional[str]] = mapped_column(String(300))  # graduated before the class ended
 
     class_type: Mapped[ClassType] = relationship()
     host_org: Mapped[Organization] = relationship()

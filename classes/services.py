@@ -22,7 +22,7 @@ from werkzeug.exceptions import NotFound
 from accounts.models import Organization, User
 from core import clock
 from core.extensions import db
-from courses.models import Audience, Course, CourseStatus
+from courses.models import CLASS_SHELL_CATEGORY, Audience, Course, CourseStatus
 
 # Re-exported, so pages, the API and the CLI need this one module (the signatures below are stable):
 # participants and registration (enrolment.py); notices and calendar tokens (notices.py); who manages what
@@ -118,7 +118,8 @@ def class_course(training_class: TrainingClass, by: User | None = None) -> Cours
     never shows in the catalog or search; check-in credit is booked under it."""
     if training_class.course is not None:
         return training_class.course
-    course = Course(title=training_class.name[:200], summary="", category="培训班", status=CourseStatus.DRAFT,
+    course = Course(title=training_class.name[:200], summary="", category=CLASS_SHELL_CATEGORY,
+                    status=CourseStatus.DRAFT,
                     audience=Audience.PUBLIC if training_class.enrolment_mode == EnrolmentMode.OPEN
                     else Audience.MEMBERS, org_id=training_class.host_org_id, created_by_id=by.id if by else None)
     db.session.add(course)

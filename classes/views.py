@@ -107,9 +107,30 @@ def home_panel(user: User) -> dict | None:
     rows = sorted(((c, upcoming.get(c.id)) for c in mine),
                   key=lambda pair: (pair[1] is None, pair[1].starts_at if pair[1] else datetime.max))
     notices = [(n, services.notice_text(n)) for n in services.unread_notices(user)]
-    if not rows and not notices:
+    pending = pending_applications(user)
+    # someone in no class yet (a public learner just registered): the classes open to them, to start with
+    open_now = [] if rows else services.registrable_classes(user, now)[:3]
+    if not rows and not notices and not open_now and not pending:
         return None
-    return {"rows": rows[:5], "notices": notices}
+    return {"rows": rows[:5], "notices": notices, "open": open_now, "pending": pending}
+
+
+def pending_applications(user) -> list[tuple]:
+    """(class, applications waiting) of the classes ``user`` manages that have some; empty for the others."""
+    from sqlalchemy import func
+
+    from core.permissions import has_role
+
+    if not has_role(user, Role.ORGANIZER, Role.TRAINER):
+        return []
+    try:
+        managed = services.manageable_classes(user).subquery()
+    except NotFound:  # an organizer without an organization to manage
+        return []
+    return list(db.session.execute(
+        select(TrainingClass, func.count(Participant.id)).join(Participant, Participant.class_id == TrainingClass.id)
+        .where(TrainingClass.id.in_(select(managed.c.id)), Participant.status == ParticipantStatus.APPLIED)
+        .group_by(TrainingClass.id).order_by(TrainingClass.starts_on)).all())
 
 
 HOME_PANEL = ("classes/_home_panel.html", home_panel)

@@ -35,5 +35,10 @@ def page_chrome(app: Flask) -> dict:
         "log_in": _("登录"),
         "sign_up": _("注册"),
         "close": _("关闭"),
+        "manage": _("管理"),
+        "large_text_on": _("长辈模式"),
+        "large_text_off": _("标准字号"),
+        "large_text_label": _("切换长辈模式（大字号、高对比度）"),
+        "large_text_url": url_for("core.toggle_large_text"),
         "footer": _("开放式网络党校 · 线上线下融合的党员教育平台"),
     }

@@ -33,15 +33,18 @@ def nav_links(app: Flask) -> list[NavLink]:
     return app.extensions.get("ops_nav", [])
 
 
-def visible_nav(app: Flask, user) -> list[tuple[str, str]]:
-    """(url, label) of the links ``user`` sees, built once per role and language (not per request):
-    a link's visibility depends only on whether the user is logged in and their role."""
+def visible_nav(app: Flask, user) -> list[tuple[str, str, bool]]:
+    """(url, label, managing) of the links ``user`` sees, built once per role and language (not per request):
+    a link's visibility depends only on whether the user is logged in and their role. ``managing``: a link for
+    some roles only (trainers', organizers' work), which the navbar groups in one 管理 menu so that it never
+    wraps."""
     role = user.role.value if user.is_authenticated else None
     key = (role, str(get_locale() or ""), request.script_root)
     cache = app.extensions.setdefault("ops_nav_cache", {})
     items = cache.get(key)
     if items is None:
-        items = [(url_for(link.endpoint), str(link.label)) for link in nav_links(app) if link.visible(user)]
+        items = [(url_for(link.endpoint), str(link.label), bool(link.roles)) for link in nav_links(app)
+                 if link.visible(user)]
         cache[key] = items
     return items
 

@@ -53,6 +53,13 @@ _HEAD = 4096
 # or all members together beyond ZIP_MAX_INFLATED_BYTES (zipfile never inflates past a member's declared size).
 ZIP_MAX_MEMBER_BYTES = 50 * 1024 * 1024
 ZIP_MAX_INFLATED_BYTES = 100 * 1024 * 1024
+# A document smaller than this cannot hold a page of text (a 4-byte "bad.exe" is not a material).
+MIN_DOCUMENT_BYTES = 12
+# Programs, refused whatever else their bytes look like: by their first bytes (Windows PE, ELF, Mach-O, scripts),
+# and, for text (whose kind the bytes alone cannot tell), by a program's file name.
+_EXECUTABLE_HEADS = (b"MZ", b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa", b"\xca\xfe\xba\xbe", b"#!")
+_EXECUTABLE_NAMES = (".exe", ".com", ".bat", ".cmd", ".scr", ".msi", ".dll", ".ps1", ".vbs", ".js", ".jar", ".sh",
+                     ".apk", ".app", ".pif", ".cpl", ".lnk")
 # Image brands that also use the ISO base media "ftyp" box; they are not videos.
 _IMAGE_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"mif1", b"msf1", b"avif", b"avis"}
 
@@ -146,6 +153,7 @@ def save_upload(file, *, allowed: set[str] | frozenset[str], max_bytes: int | No
             raise UploadError(_("无法读取这个 Word 文件：文件已损坏或不完整。"))
         if kind not in allowed:
             raise UploadError(_("不支持这种文件类型。可以上传：%(kinds)s。", kinds=allowed_label(allowed)))
+        refuse_programs_and_scraps(kind, head, size, original_name)
         limit = max_bytes if max_bytes is not None else limit_for(kind)
         if size > limit:
             raise UploadError(_("文件太大：不能超过 %(limit)s。", limit=format_size(limit)))
@@ -167,6 +175,16 @@ def save_upload(file, *, allowed: set[str] | frozenset[str], max_bytes: int | No
             stream.close()
     return StoredFile(key=key, kind=kind, mime=MIME_TYPES[kind], size=size, sha256=digest, path=final,
                       filename=safe_filename(original_name, kind))
+
+
+def refuse_programs_and_scraps(kind: str, head: bytes, size: int, original_name: str) -> None:
+    """Refuse a program (by its first bytes; text also by a program's file name) and a document too small to
+    hold one. The kind itself stays decided by the content."""
+    name = original_name.lower().strip()
+    if head.startswith(_EXECUTABLE_HEADS) or (kind in ("txt", "md") and name.endswith(_EXECUTABLE_NAMES)):
+        raise UploadError(_("不能上传程序文件。"))
+    if kind in DOCUMENT_KINDS and size < MIN_DOCUMENT_BYTES:
+        raise UploadError(_("文件太小（%(size)s 字节），不像是一份文档。", size=size))
 
 
 def _open(file) -> tuple[BinaryIO, str, bool]:

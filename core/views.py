@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from core.api import build_openapi, doc
-from core.extensions import db
+from core.extensions import csrf, db
 from core.nav import home_panels
 from core.permissions import public
 
@@ -65,6 +65,42 @@ def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
     return redirect(safe_next(request.args.get("next"), url_for("core.index")))
+
+
+def large_text_on() -> bool:
+    """Large-text mode (长辈模式): remembered on the user's row, or in the session for a visitor."""
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        return bool(current_user.large_text)
+    return bool(session.get("large_text"))
+
+
+@bp.post("/display/large-text")
+@public
+def toggle_large_text():
+    """Switch large-text mode on or off (the navbar's 长辈模式 button), then go back to the page. Exempt from
+    CSRF: a forged request can only change how big the text is, and the page
+    then holds no second csrf_token field beside its own form's."""
+    from flask_login import current_user
+
+    on = not large_text_on()
+    if current_user.is_authenticated:
+        current_user.large_text = on
+        db.session.commit()
+    else:
+        session["large_text"] = on
+    return redirect(safe_next(request.form.get("next"), url_for("core.index")))
+
+
+csrf.exempt(toggle_large_text)
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon():
+    """Browsers ask for /favicon.ico on every site: the party-red icon from static/ (an SVG)."""
+    return current_app.send_static_file("favicon.svg"), 200, {"Cache-Control": "public, max-age=86400"}
 
 
 @bp.get("/api/v1/openapi.json")

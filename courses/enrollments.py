@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from blinker import Namespace
 from sqlalchemy import exists, func, insert, literal, select, update
 
 from accounts.models import Organization, User
@@ -14,6 +15,11 @@ from core.permissions import Role
 from courses import visibility
 from courses.models import (Audience, Course, CourseStatus, Enrollment, EnrollmentSource, Lecture, LectureProgress,
                             RequiredAssignment)
+
+
+# Sent (sender: the lecture; ``user_id``, ``at``) when an organizer excuses a member from a past offline lecture or
+# records a make-up: the lecture counts as completed. learning.completion marks it (and may complete the course).
+lecture_excused = Namespace().signal("lecture-excused")
 
 
 class EnrollmentError(ValueError):
@@ -126,6 +132,19 @@ def required_courses_for(user) -> list[tuple[Course, date]]:
     return [(course, due_date) for course, due_date in rows]
 
 
+def required_courses_state(user) -> list[dict]:
+    """``required_courses_for`` with each course's state for the member: course, due, finished, overdue."""
+    rows = required_courses_for(user)
+    if not rows:
+        return []
+    finished = set(db.session.scalars(select(Enrollment.course_id).where(
+        Enrollment.user_id == user.id, Enrollment.course_id.in_([c.id for c, _ in rows]),
+        Enrollment.completed_at.is_not(None))))
+    today = local_today()
+    return [{"course": course, "due": due, "finished": course.id in finished,
+             "overdue": is_overdue(due, course.id in finished, today)} for course, due in rows]
+
+
 def required_course_ids(user) -> dict[int, date]:
     """{course id: due date} of the courses required of ``user`` (one small query)."""
     condition = _assignment_condition(user)
@@ -152,3 +171,88 @@ def course_progress(user_id: int, course_id: int) -> tuple[int, int]:
         LectureProgress.user_id == user_id, LectureProgress.lecture_id.in_(live),
         LectureProgress.completed_at.is_not(None))) or 0
     return int(done), int(total)
+
+
+# --- overdue required courses, excusals from past offline lectures ---------------------------------------------
+
+def local_today(now=None) -> date:
+    """Today's date where the members are (DISPLAY_TIMEZONE): due dates are local dates."""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    moment = (now or clock.utcnow()).replace(tzinfo=ZoneInfo("UTC"))
+    return moment.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date()
+
+
+def is_overdue(due: date | None, finished: bool, today: date | None = None) -> bool:
+    """Past its due date (the due day itself still counts as in time) and not finished."""
+    return due is not None and not finished and due < (today or local_today())
+
+
+def assignment_members(assignment: RequiredAssignment, today: date | None = None) -> list[dict]:
+    """Every active member the assignment covers, with their progress: user, done, total, finished,
+    overdue, and the past offline lectures they have not completed (for excusals), by name."""
+    from courses.models import Lecture, LectureKind
+    from courses.models import LectureProgress
+
+    today = today or local_today()
+    course = assignment.course
+    users = db.session.scalars(select(User).where(User.id.in_(_eligible_members(course, assignment.org)))
+                               .order_by(User.name, User.id)).all()
+    finished_ids = set(db.session.scalars(select(Enrollment.user_id).where(
+        Enrollment.course_id == course.id, Enrollment.completed_at.is_not(None))))
+    now = clock.utcnow()
+    past_offline = db.session.scalars(select(Lecture).where(
+        Lecture.course_id == course.id, Lecture.kind == LectureKind.OFFLINE, Lecture.deleted_at.is_(None),
+        Lecture.starts_at.is_not(None), Lecture.starts_at < now).order_by(Lecture.starts_at)).all()
+    done_pairs = set(db.session.execute(select(LectureProgress.user_id, LectureProgress.lecture_id).where(
+        LectureProgress.lecture_id.in_([lecture.id for lecture in past_offline]),
+        LectureProgress.completed_at.is_not(None))).all()) if past_offline else set()
+    rows = []
+    for user in users:
+        done, total = course_progress(user.id, course.id)
+        finished = user.id in finished_ids or (total > 0 and done >= total)
+        rows.append({"user": user, "done": done, "total": total, "finished": finished,
+                     "overdue": is_overdue(assignment.due_date, finished, today),
+                     "missed": [lecture for lecture in past_offline if (user.id, lecture.id) not in done_pairs]})
+    return rows
+
+
+def assignment_summary(assignment: RequiredAssignment, today: date | None = None) -> dict:
+    rows = assignment_members(assignment, today)
+    return {"members": len(rows), "finished": sum(r["finished"] for r in rows),
+            "overdue": sum(r["overdue"] for r in rows)}
+
+
+EXCUSAL_KINDS = ("excused", "make_up")
+
+
+def excuse_from_lecture(member: User, lecture, by: User, kind: str, reason: str, now=None):
+    """Excuse ``member`` from a past offline lecture (免修) or record a make-up (已补课) with a reason; the
+    lecture then counts as completed (and may complete the course). ``by`` must administer the member."""
+    from flask_babel import gettext as _
+
+    from accounts.services import scope_root
+    from courses.models import LectureKind
+    from courses.models import LectureExcusal
+
+    now = now or clock.utcnow()
+    root = scope_root(by)
+    if root is not None and (member.organization is None or not member.organization.is_within(root)):
+        from werkzeug.exceptions import NotFound
+
+        raise NotFound()
+    reason = (reason or "").strip()[:300]
+    if kind not in EXCUSAL_KINDS:
+        raise EnrollmentError(_("请选择免修或已补课。"))
+    if not reason:
+        raise EnrollmentError(_("请填写原因。"))
+    if lecture.kind != LectureKind.OFFLINE or lecture.starts_at is None or lecture.starts_at > now:
+        raise EnrollmentError(_("只能为已经举行过的线下课时办理免修或补课。"))
+    if db.session.scalar(select(LectureExcusal.id).where(LectureExcusal.user_id == member.id,
+                                                         LectureExcusal.lecture_id == lecture.id)) is None:
+        db.session.add(LectureExcusal(user_id=member.id, lecture_id=lecture.id, kind=kind, reason=reason,
+                                      recorded_by_id=by.id, recorded_at=now))
+        db.session.flush()
+    lecture_excused.send(lecture, user_id=member.id, at=now)  # learning completes it (and perhaps the course)

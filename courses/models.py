@@ -15,6 +15,16 @@ from core.extensions import db
 from core.models import TimestampMixin
 
 
+# A training class's hidden shell course (classes.services.class_course): a draft in this category. It is
+# never offered in course drop-downs.
+CLASS_SHELL_CATEGORY = "培训班"
+
+
+def not_class_shell():
+    """SQL condition: the course is not a training class's hidden shell course."""
+    return ~((Course.category == CLASS_SHELL_CATEGORY) & (Course.status == CourseStatus.DRAFT))
+
+
 class CourseStatus(str, enum.Enum):
     DRAFT = "draft"
     PUBLISHED = "published"
@@ -220,3 +230,20 @@ class LectureProgress(db.Model):
     lecture: Mapped[Lecture] = relationship()
 
     __table_args__ = (UniqueConstraint("user_id", "lecture_id", name="uq_lecture_progress_user_lecture"),)
+
+
+class LectureExcusal(db.Model):
+    """An organizer's decision that a member need not attend a past offline lecture: excused (免修) or made up
+    another way (已补课). It completes the lecture for the member; one per member and lecture."""
+
+    __tablename__ = "lecture_excusals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    lecture_id: Mapped[int] = mapped_column(ForeignKey("lectures.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "excused" or "make_up"
+    reason: Mapped[str] = mapped_column(String(300))
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: clock.utcnow())
+
+    __table_args__ = (UniqueConstraint("user_id", "lecture_id", name="uq_lecture_excusals_user_lecture"),)

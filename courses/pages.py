@@ -361,10 +361,13 @@ def course_viewer(course, syllabus: Syllabus, progress: dict, *, preview: bool =
     context = {"completed": completed, "lecture_count": count, "hours_done": completed, "hours_total": count,
                "enrollment": enrollment_id is not None and not preview, "progress": progress,
                "due": None if preview else required_ids(user).get(course.id),
-               "first_lecture_id": syllabus.lecture_ids[0] if syllabus.lecture_ids else None}
+               "first_lecture_id": syllabus.lecture_ids[0] if syllabus.lecture_ids else None,
+               "course_finished": bool(count and completed >= count)}
     box = current_app.extensions.get("course_viewer_box")
     if user.is_authenticated and box is not None:  # the facts read above, not a query of its own
-        context["viewer_box"] = (box.template, box.data(course, tuple(values), completed, count))
+        data = box.data(course, tuple(values), completed, count)
+        context["viewer_box"] = (box.template, data)
+        context["course_finished"] = context["course_finished"] or bool(getattr(data, "get", dict().get)("finished"))
     return context
 
 

@@ -407,11 +407,75 @@ def assignments():
                 flash(_("已将《%(course)s》指派为 %(org)s 的必修课程。", course=course.title, org=org.name), "success")
                 return redirect(url_for("courses_teach.assignments"))
     rows = db.session.scalars(scoped_assignments(current_user)).all()
+    summaries = {row.id: enrollments.assignment_summary(row) for row in rows}
     published = db.session.execute(select(Course.id, Course.title).where(Course.status == CourseStatus.PUBLISHED)
                                    .order_by(Course.published_at.desc()).limit(200)).all()
     status = 400 if request.method == "POST" else 200
     return render_template("courses/teach/assignments.html", form=form, rows=rows, published=published,
-                           root=root), status
+                           root=root, summaries=summaries), status
+
+
+def assignment_or_404(assignment_id: int) -> RequiredAssignment:
+    assignment = db.session.scalar(scoped_assignments(current_user).where(RequiredAssignment.id == assignment_id))
+    if assignment is None:
+        abort(404)
+    return assignment
+
+
+@bp.get("/required-courses/<int:assignment_id>")
+@role_required(Role.ORGANIZER)
+def assignment_detail(assignment_id: int):
+    """Who has finished a required course, who is overdue, and excusals from past offline lectures."""
+    assignment = assignment_or_404(assignment_id)
+    rows = enrollments.assignment_members(assignment)
+    return render_template("courses/teach/assignment.html", assignment=assignment, rows=rows,
+                           overdue=sum(r["overdue"] for r in rows), finished=sum(r["finished"] for r in rows))
+
+
+@bp.get("/required-courses/<int:assignment_id>/export.csv")
+@role_required(Role.ORGANIZER)
+def assignment_export(assignment_id: int):
+    import csv
+    import io
+
+    from flask import Response
+
+    from core.spreadsheets import neutralise
+
+    assignment = assignment_or_404(assignment_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("姓名"), _("组织"), _("课程"), _("截止日期"), _("进度"), _("状态")])
+    for row in enrollments.assignment_members(assignment):
+        state = _("已完成") if row["finished"] else _("已逾期") if row["overdue"] else _("未完成")
+        writer.writerow([neutralise(row["user"].name), neutralise(row["user"].organization.name),
+                         neutralise(assignment.course.title), assignment.due_date.isoformat(),
+                         f"{row['done']}/{row['total']}", state])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename=required-{assignment.id}.csv"})
+
+
+@bp.post("/required-courses/<int:assignment_id>/excuse")
+@role_required(Role.ORGANIZER)
+def excuse(assignment_id: int):
+    """Excuse a member from a past offline lecture of the course (免修), or record a make-up (已补课)."""
+    from accounts.models import User
+
+    assignment = assignment_or_404(assignment_id)
+    member = db.session.get(User, request.form.get("member_id", type=int) or 0)
+    lecture = db.session.get(Lecture, request.form.get("lecture_id", type=int) or 0)
+    if member is None or lecture is None or lecture.course_id != assignment.course_id:
+        abort(404)
+    try:
+        enrollments.excuse_from_lecture(member, lecture, current_user, request.form.get("kind", ""),
+                                        request.form.get("reason", ""))
+    except enrollments.EnrollmentError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    else:
+        db.session.commit()
+        flash(_("已为%(name)s办理《%(lecture)s》的免修/补课。", name=member.name, lecture=lecture.title), "success")
+    return redirect(url_for("courses_teach.assignment_detail", assignment_id=assignment.id))
 
 
 @bp.post("/required-courses/<int:assignment_id>/revoke")

@@ -20,7 +20,13 @@ from courses import enrollments
 bp = Blueprint("courses", __name__)
 
 NAV_LINKS = [NavLink("courses.catalog", _l("课程"), anonymous=True)]
-HOME_PANEL = ("courses/_home_panel.html", enrollments.required_courses_for)  # (course, due date) of my required courses
+def home_panel(user) -> dict | None:
+    """The home page's course panel: my required courses with their state, or courses to start with."""
+    required, starters = enrollments.required_courses_state(user), start_courses(user)
+    return {"required": required, "starters": starters} if required or starters else None
+
+
+HOME_PANEL = ("courses/_home_panel.html", home_panel)
 
 CATALOG_PER_PAGE = pages.CATALOG_PER_PAGE
 
@@ -28,8 +34,21 @@ CATALOG_PER_PAGE = pages.CATALOG_PER_PAGE
 @bp.app_context_processor
 def course_helpers():
     return {"KIND_LABELS": KIND_LABELS, "AUDIENCE_LABELS": AUDIENCE_LABELS, "STATUS_LABELS": STATUS_LABELS,
+            "is_overdue": enrollments.is_overdue,
             "format_duration": services.format_duration,
             "cover_url": cover_url}
+
+
+def start_courses(user, limit: int = 5) -> list:
+    """For someone not enrolled in anything yet: the most studied courses open to them, to start with."""
+    from sqlalchemy import select
+
+    from courses.models import Enrollment
+
+    if not user.is_authenticated or db.session.scalar(select(Enrollment.id).where(Enrollment.user_id == user.id)
+                                                      .limit(1)) is not None:
+        return []
+    return list(db.session.scalars(services.catalog_query(user, sort="popular").limit(limit)))
 
 
 def url_or_path(endpoint: str, path: str, **values) -> str:

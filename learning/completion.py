@@ -17,7 +17,7 @@ from core.extensions import db
 from courses.models import Course, CreditMode, Lecture
 from learning.ledger import record_entry
 from learning.models import Certificate, HourEntry, HourSource
-from courses.enrollments import course_progress
+from courses.enrollments import course_progress, lecture_excused
 from courses.models import Enrollment, EnrollmentSource, LectureProgress
 from quizzes.models import Attempt, Quiz
 from quizzes.services import attempt_passed, required_quizzes_passed
@@ -93,6 +93,12 @@ def check_course_completion(user_id: int, course_id: int, at: datetime | None = 
     notify(user_id, "certificate_issued", _("您已完成课程，获得结业证书。"),
            link_for("learning.certificate", certificate_id=certificate.id))
     return certificate
+
+
+@lecture_excused.connect
+def lecture_excused_completes(lecture, *, user_id: int, at: datetime) -> None:
+    """An organizer excused the member from a past offline lecture (or recorded a make-up): it counts as done."""
+    lecture_completed(user_id, lecture.id, at)
 
 
 @attempt_passed.connect

@@ -216,6 +216,7 @@ def course_box(course: Course, seconds, certificate_id, done: int, total: int) -
     """What ``learning/_course_hours.html`` shows: the credit rule, my time on the course, my progress and
     certificate."""
     return {"seconds": int(seconds or 0), "certificate_id": certificate_id, "done": done, "total": total,
+            "finished": certificate_id is not None,
             "fixed": course.credit_mode == CreditMode.FIXED, "credit_hours": course.credit_hours}
 
 

@@ -36,7 +36,9 @@ def bank_or_404(bank_id: int) -> QuestionBank:
 
 
 def course_choices() -> list[SelectChoice]:
-    courses = db.session.scalars(db.select(Course).order_by(Course.title)).all()
+    from courses.models import not_class_shell
+
+    courses = db.session.scalars(db.select(Course).where(not_class_shell()).order_by(Course.title)).all()
     return [SelectChoice(0, _("（不属于课程）"))] + [SelectChoice(c.id, c.title) for c in courses]
 
 
@@ -266,6 +268,8 @@ def _quiz_form(quiz: Quiz | None):
     if request.method == "GET":
         if quiz is None:
             form.bank_id.data = request.args.get("bank_id", type=int)
+            bank = db.session.get(QuestionBank, form.bank_id.data) if form.bank_id.data else None
+            form.course_id.data = bank.course_id or 0 if bank is not None else 0  # the bank's course
         else:
             form.course_id.data = quiz.course_id or 0
             form.time_limit_minutes.data = quiz.time_limit_seconds // 60 if quiz.time_limit_seconds else None

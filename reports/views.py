@@ -103,6 +103,20 @@ def report_helpers():
             "report_args": carried_args}
 
 
+def members_behind_home(user) -> dict | None:
+    """The organizer's home panel: how many members of their subtree are behind or have not started this year."""
+    from core.permissions import has_role
+
+    if not has_role(user, Role.ORGANIZER):
+        return None
+    root = scope_root(user)
+    report = compliance.compliance(root, compliance.Period.for_year(hours.current_year()), compliance.Basis.CURRENT,
+                                   compliance.Filters())
+    total = report.total
+    return {"behind": total.behind, "not_started": total.not_started, "members": total.members,
+            "met": total.met, "year": hours.current_year()}
+
+
 # --- the SVG chart -----------------------------------------------------------------------------------------------
 
 def bar_chart(report: compliance.Compliance) -> Markup:
@@ -111,9 +125,11 @@ def bar_chart(report: compliance.Compliance) -> Markup:
     lines = [line for line in report.lines if line.members] + ([report.own] if report.own else [])
     if not lines:
         return Markup("")
-    label_w, bar_w, row_h, pad = 150, 300, 26, 4
-    height = row_h * len(lines) + 24
-    width = label_w + bar_w + 70
+    # Drawn at about a phone's width (a 390 px screen shows it at ~1:1, labels at 14 px); wider screens scale it
+    # up to at most 640 px (site.css), so the labels stay legible everywhere.
+    label_w, bar_w, row_h, pad = 118, 180, 30, 5
+    height = row_h * len(lines) + 30
+    width = label_w + bar_w + 46
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="ops-chart" viewBox="0 0 {width} {height}" '
              f'width="100%" role="img" aria-label="{Markup.escape(_l("各组织学时达标情况"))}">']
     for i, line in enumerate(lines):
@@ -121,8 +137,8 @@ def bar_chart(report: compliance.Compliance) -> Markup:
         name = line.org.name if line.org is not None else ""
         if line is report.own:
             name = str(_l("本级"))
-        parts.append(f'<text x="{label_w - 6}" y="{y + row_h / 2 + 4:.0f}" text-anchor="end" font-size="12">'
-                     f'{Markup.escape(name[:14])}</text>')
+        parts.append(f'<text x="{label_w - 6}" y="{y + row_h / 2 + 4:.0f}" text-anchor="end" font-size="14">'
+                     f'{Markup.escape(name[:8])}</text>')
         x = float(label_w)
         for status in compliance.Status:
             count = getattr(line, status.value)
@@ -135,15 +151,15 @@ def bar_chart(report: compliance.Compliance) -> Markup:
                 f'fill="{STATUS_COLORS[status.value]}"><title>{Markup.escape(name)} · '
                 f'{Markup.escape(STATUS_LABELS[status.value])} {count}</title></rect>')
             x += w
-        parts.append(f'<text x="{label_w + bar_w + 6}" y="{y + row_h / 2 + 4:.0f}" font-size="12">'
+        parts.append(f'<text x="{label_w + bar_w + 4}" y="{y + row_h / 2 + 5:.0f}" font-size="14">'
                      f'{line.met_share * 100:.0f}%</text>')
-    legend_y = row_h * len(lines) + 16
-    x = label_w
+    legend_y = row_h * len(lines) + 20
+    x = 0
     for status in compliance.Status:
-        parts.append(f'<rect x="{x}" y="{legend_y - 9}" width="10" height="10" fill="{STATUS_COLORS[status.value]}"/>'
-                     f'<text x="{x + 14}" y="{legend_y}" font-size="11">{Markup.escape(STATUS_LABELS[status.value])}'
+        parts.append(f'<rect x="{x}" y="{legend_y - 10}" width="12" height="12" fill="{STATUS_COLORS[status.value]}"/>'
+                     f'<text x="{x + 16}" y="{legend_y}" font-size="13">{Markup.escape(STATUS_LABELS[status.value])}'
                      f'</text>')
-        x += 75
+        x += 86
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -255,3 +271,6 @@ def _in_app_context(app, chunks):
 
 def export_url(kind: str, fmt: str, **extra) -> str:
     return url_for("reports.export", kind=kind, format=fmt, **carried_args(**extra))
+
+
+HOME_PANEL = ("reports/_home_panel.html", members_behind_home)

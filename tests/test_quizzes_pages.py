@@ -284,3 +284,23 @@ def test_openapi_lists_the_quiz_api(app, client):
     assert "/api/v1/attempts/{attempt_id}/answers/{position}" in doc["paths"]
     assert doc["paths"]["/api/v1/quizzes/{quiz_id}/attempts"]["post"]["summary"]
     json.dumps(doc)
+
+
+def test_course_drop_downs_leave_out_training_classes_hidden_courses(app, client, auth, grid):
+    """Issue 17: the shell course a training class books its sessions under is not a course to pick."""
+    from datetime import date
+
+    from classes import services as class_services
+    from classes.models import EnrolmentMode
+
+    organizer = grid["organizer_R-1-1"]
+    item = class_services.create_class(by=organizer, name="2026年第一期入党积极分子培训班",
+                                       class_type=class_services.class_types()[0], host_org=grid["communities"][0],
+                                       starts_on=date(2026, 3, 2), ends_on=date(2026, 3, 20),
+                                       enrolment_mode=EnrolmentMode.ROSTER)
+    shell = class_services.class_course(item, organizer)
+    db.session.commit()
+    auth.login(grid["trainer"])
+    for path in ("/quizzes/new", "/quizzes/banks/new"):
+        page = client.get(path).get_data(as_text=True)
+        assert f'<option value="{shell.id}"' not in page and "2026年第一期入党积极分子培训班" not in page, path

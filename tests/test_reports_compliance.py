@@ -68,7 +68,7 @@ def test_svg_chart_draws_each_community_by_status(client, district):
     c11 = district["communities"][0]
     bars = {m.group(1): (float(m.group(3)), int(m.group(2))) for m in re.finditer(
         rf'<rect class="bar-(\w+)" data-org="{c11.id}" data-count="(\d+)" x="[\d.]+" y="\d+" width="([\d.]+)"', svg)}
-    assert bars == {"met": (100.0, 1), "behind": (100.0, 1), "not_started": (100.0, 1)}  # 300px / 3 members
+    assert bars == {"met": (60.0, 1), "behind": (60.0, 1), "not_started": (60.0, 1)}  # 180px / 3 members
     assert "社区11" in svg and "社区12" in svg and "<script" not in page.split("ops-chart")[1].split("</svg>")[0]
 
 

@@ -81,7 +81,26 @@
     submitting = true;
     form.submit();
   }
-  form.addEventListener("submit", function () { submitting = true; });
+  // 交卷 asks first, naming the questions left unanswered (the timer's own submit above does not ask).
+  form.addEventListener("submit", function (event) {
+    var missing = [];
+    form.querySelectorAll(".quiz-question").forEach(function (fs) {
+      var r = responseOf(fs);
+      if (!((typeof r === "string" && r.trim()) || (Array.isArray(r) && r.length))) { missing.push(fs.dataset.position); }
+    });
+    var question = missing.length
+      ? form.dataset.confirmMissing.replace("{n}", missing.length).replace("{list}", missing.join("、"))
+      : form.dataset.confirmAll;
+    if (!window.confirm(question)) {
+      event.preventDefault();
+      if (missing.length) {
+        var first = form.querySelector('.quiz-question[data-position="' + missing[0] + '"]');
+        if (first) { first.scrollIntoView({block: "center"}); }
+      }
+      return;
+    }
+    submitting = true;
+  });
 
   var timer = document.getElementById("quiz-timer");
   var endsAt = null;

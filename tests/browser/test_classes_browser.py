@@ -1,6 +1,7 @@
 """A public learner on a phone finds the square's open lecture series, registers, and reads its schedule."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -57,6 +58,10 @@ def test_public_learner_registers_on_a_phone_and_sees_the_schedule(phone_page, l
     expect(sessions.first).to_contain_text("红色故事会")  # the 1st session is over; the next comes first
     expect(sessions.first).to_contain_text("05-08 19:00")
     expect(sessions.last).to_contain_text("微党课：身边的榜样")
+    # the past session sits under its own heading, after the ones to come
+    expect(page.locator("#upcoming-sessions li[data-session]")).to_have_count(2)
+    expect(page.locator("#past-sessions li[data-session]")).to_have_text([re.compile("微党课：身边的榜样")])
+    expect(page.get_by_role("heading", name="已结束的课次")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the screen
     page.locator("#calendar summary").click()
     expect(page.locator("#calendar-url")).to_be_visible()

@@ -49,6 +49,17 @@ def test_member_takes_a_quiz_reloads_midway_and_submits(phone_page, live_server,
     expect(blank).to_have_value("中央 委员会")
     expect(page.locator("#quiz-answered")).to_have_text("2")
 
+    # 交卷 asks first and names the unanswered questions; "cancel" keeps the member on the paper
+    unanswered = sorted(p for p in by_position if p not in (single_pos, blank_pos))
+    dialogs = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="交卷").click()
+    expect(page.locator("#quiz-form")).to_be_visible()
+    assert dialogs and f"还有 {len(unanswered)} 题未作答" in dialogs[0], dialogs
+    assert "第 " + "、".join(map(str, unanswered)) + " 题" in dialogs[0], dialogs
+    db.session.expire_all()
+    assert db.session.get(Attempt, attempt.id).submitted_at is None
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="交卷").click()
     expect(page).to_have_url(re.compile(r"/result$"))
     result = page.locator("#quiz-result")
