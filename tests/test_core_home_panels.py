@@ -13,7 +13,8 @@ def test_the_home_page_shows_the_data_each_panel_is_given(app, client, auth, mak
 
     def required(user):
         asked.append(user.id)
-        return [(course, date(2026, 11, 30))]
+        return {"required": [{"course": course, "due": date(2026, 11, 30), "finished": False, "overdue": False}],
+                "starters": []}
 
     monkeypatch.setitem(app.extensions, "ops_home_panels",
                         [HomePanel("courses/_home_panel.html", required),
