@@ -204,3 +204,26 @@ def course_lectures(course):
     from courses.models import Lecture
 
     return db.session.scalars(select(Lecture).where(Lecture.course_id == course.id)).all()
+
+
+def test_organizer_reminds_the_members_behind_on_a_required_course(client, auth, grid, monkeypatch):
+    """Members behind on a required course are picked on its progress page and reminded in the message center."""
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2026, 9, 1, 2, 0))
+    course = make_course(grid["trainer"], title="党章学习必修课")
+    assignment = enrollments.assign_required(course, grid["streets"][0], date(2026, 9, 30), grid["admin"])
+    db.session.commit()
+    behind, other = grid["members"]["R-1-1"]
+    auth.login(grid["street_organizer"])
+    page = client.get(f"/required-courses/{assignment.id}").get_data(as_text=True)
+    assert 'form="remind-form"' in page and "请尽快完成必修课程《党章学习必修课》（截止 2026-09-30）。" in page
+    answer = client.post("/messages/remind", data={
+        "member_id": [str(behind.id)], "text": "请尽快完成必修课程《党章学习必修课》（截止 2026-09-30）。",
+        "next": f"/required-courses/{assignment.id}"})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/required-courses/{assignment.id}")
+    auth.logout()
+    auth.login(behind)
+    assert "请尽快完成必修课程《党章学习必修课》" in client.get("/messages/").get_data(as_text=True)
+    auth.logout()
+    auth.login(other)
+    assert "党章学习必修课》（截止" not in client.get("/messages/").get_data(as_text=True)
+
