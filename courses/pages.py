@@ -8,7 +8,6 @@ rendered per request from its template; nothing personal is stored in the cache.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -20,6 +19,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from core.extensions import db
+from core.pagination import RowPage
 from courses import services, visibility
 from courses.cache import cached, content_version_column, note_version
 from courses.models import Course, CourseStatus, CourseTag, Lecture, LectureKind, Material
@@ -28,46 +28,6 @@ CATALOG_PER_PAGE = 12
 
 
 # --- the catalog -------------------------------------------------------------------------------
-
-@dataclass
-class CatalogPage:
-    """A page of catalog cards in the shape ``_macros/pagination.html`` expects."""
-
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page)) if self.total else 0
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-    def iter_pages(self, left_edge=1, right_edge=1, left_current=2, right_current=2):
-        last = None
-        for n in range(1, self.pages + 1):
-            if n <= left_edge or n > self.pages - right_edge or \
-                    self.page - left_current <= n <= self.page + right_current:
-                if last is not None and n - last > 1:
-                    yield None
-                yield n
-                last = n
-
 
 def catalog_facets(user) -> tuple[list[str], list[str]]:
     return cached(("facets", visibility.visibility_key(user)), lambda: services.catalog_facets(user))
@@ -87,7 +47,7 @@ class CatalogCard:
     cover_key: str | None
 
 
-def catalog_page(user, *, sort: str, filters: dict, page_number: int) -> CatalogPage:
+def catalog_page(user, *, sort: str, filters: dict, page_number: int) -> RowPage:
     """The page of courses ``user`` may see. The cards and the total are cached per viewer kind, filters and page
     (not with the required/optional filter, which depends on the user's own assignments, nor a title search).
     Who may see each course is decided afresh on its row (one statement), so no list shows a course to someone
@@ -110,7 +70,7 @@ def catalog_page(user, *, sort: str, filters: dict, page_number: int) -> Catalog
         visible = {row.id for row in rows
                    if row.status == CourseStatus.PUBLISHED and visibility.can_view_course(user, row)}
     items = [card for card in cards if card.id in visible]
-    return CatalogPage(items, page_number, CATALOG_PER_PAGE, total - (len(cards) - len(items)))
+    return RowPage(items, page_number, CATALOG_PER_PAGE, total - (len(cards) - len(items)))
 
 
 def catalog_filters(user, *, sort: str, filters: dict, link_args: dict) -> Markup:

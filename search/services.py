@@ -6,7 +6,6 @@ members-only title or snippet to a public learner. Drafts and deleted items are 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -15,6 +14,7 @@ from markupsafe import Markup
 from sqlalchemy import bindparam, select
 
 from core.extensions import db
+from core.pagination import PageNumbers
 from courses import visibility
 from courses.models import Course, CourseStatus, Lecture, Material
 from search.engine import KINDS, Access, Filters
@@ -39,7 +39,7 @@ class Result:
 
 
 @dataclass
-class SearchPage:
+class SearchPage(PageNumbers):
     query: ParsedQuery
     total: int = 0
     page: int = 1
@@ -48,36 +48,6 @@ class SearchPage:
     pinyin_fallback: bool = False
     total_is_estimate: bool = False  # about ``total``: the engine did not count every match
     strict_total: int | None = None  # set when results holding only some of the words follow the others
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page)) if self.total else 0
-
-    # the shape templates/_macros/pagination.html expects
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-    def iter_pages(self, left_edge=1, right_edge=1, left_current=2, right_current=2):
-        last = None
-        for n in range(1, self.pages + 1):
-            if n <= left_edge or n > self.pages - right_edge or self.page - left_current <= n <= self.page + right_current:
-                if last is not None and n - last > 1:
-                    yield None
-                yield n
-                last = n
 
 
 def access_for(user) -> Access:
