@@ -5,7 +5,7 @@ session start handed to this page or app, sent with every heartbeat), not by the
 no CSRF token (nothing ambient authorizes it) and loads no user row: the hot path is three SQL statements in a
 transaction of its own on SQLite, two in autocommit on PostgreSQL (``study.credit_hot``). Ordinary heartbeats are answered by ``HeartbeatFastPath``, a WSGI layer in front of the
 Flask app (wired in ``create_app`` when ``HEARTBEAT_FAST_PATH``) that runs the same parsing and service without
-the Flask request cycle, with the headers of ``fast_path_headers``; the view answers the rest (refusals,
+the Flask request cycle, with the security headers every answer gets (``core.security``); the view answers the rest (refusals,
 malformed bodies, completions). Starting a session is an ordinary logged-in API call (cookie + CSRF header, or a
 bearer token); two at once for one member leave one active session (the database's partial unique index).
 """
@@ -131,11 +131,8 @@ def read_beat(data, header_credential: str = "") -> tuple[study.Beat, str]:
     return beat, str(data.get("session") or header_credential)
 
 
-def fast_path_headers(app) -> list[tuple[str, str]]:
-    """The headers of the fast path's answer, bar Content-Length: what the view's JSON answer carries (the
-    one place to add a header every answer gets from an ``after_request`` hook: security headers registered in
-    ``app.extensions["response_headers"]``, a list of (name, value), are sent here too)."""
-    return [("Content-Type", "application/json"), *app.extensions.get("response_headers", ())]
+FAST_ANSWER_HEADERS = [("Content-Type", "application/json")]  # the security headers come from core.security's
+# SecurityHeaders, which wraps the whole WSGI stack, this fast path included
 
 
 class HeartbeatFastPath:
@@ -171,7 +168,7 @@ class HeartbeatFastPath:
             if match:
                 body = self.answer(environ, int(match.group(1)))
                 if body is not None:
-                    start_response("200 OK", [*fast_path_headers(self.app), ("Content-Length", str(len(body)))])
+                    start_response("200 OK", [*FAST_ANSWER_HEADERS, ("Content-Length", str(len(body)))])
                     return [body]
         return self.wsgi_app(environ, start_response)
 
