@@ -164,7 +164,8 @@ def test_large_text_mode_is_remembered_per_user_and_meets_aaa(phone_page, login,
     page.locator(".navbar-toggler").click()
     page.locator("#large-text-switch button").click()
     expect(page.locator("body.large-text")).to_have_count(1)
-    assert page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)") == 20
+    page.wait_for_load_state("load")  # the new page's stylesheets applied, not only its markup parsed
+    page.wait_for_function("parseFloat(getComputedStyle(document.documentElement).fontSize) === 20", timeout=5000)
     page.screenshot(path="/tmp/journeys-large-text-login-390.png", full_page=True)
 
     # a member: remembered on their row, across logins and devices
