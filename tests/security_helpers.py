@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 
 import psycopg
@@ -29,8 +30,21 @@ def own_database_url(tmp_path, suffix: str = "sec"):
     try:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(admin, name)
+
+
+def drop_database(admin: str, name: str, attempts: int = 20) -> None:
+    """DROP DATABASE ... WITH (FORCE), waiting out an autovacuum worker on it (FORCE may not end a backend of
+    another role: "must be a member of the role whose process is being terminated")."""
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
 
 
 @contextlib.contextmanager

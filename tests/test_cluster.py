@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from tests.conftest import DATABASE_URL, ON_POSTGRES, PASSWORD
+from tests.security_helpers import drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = int(os.environ.get("OPS_TEST_CLUSTER_PORT", "8410"))
@@ -91,9 +92,10 @@ def page_csrf(browser: Browser, port: int, path: str) -> str:
 def cluster(tmp_path_factory):
     url = make_url(DATABASE_URL)
     name = f"{url.database}_cluster"
+    admin_url = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    drop_database(admin_url, name)
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     database_url = url.set(database=name).render_as_string(hide_password=False)
     state = tmp_path_factory.mktemp("cluster")
@@ -116,8 +118,7 @@ def cluster(tmp_path_factory):
     finally:
         subprocess.run([str(recipe), "stop"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         admin.dispose()
-        with create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin_url, name)
 
 
 @pytest.fixture(scope="module")
