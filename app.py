@@ -52,7 +52,7 @@ from courses import library_api as courses_library_api
 from courses import teach as courses_teach
 from courses import views as courses_views
 from courses.pages import add_viewer_box
-from learning import api as learning_api
+from learning import heartbeat_api
 from classes import api as classes_api
 from classes import calendar as classes_calendar
 from classes import cli as classes_cli
@@ -104,7 +104,7 @@ def create_app(config: dict | None = None) -> Flask:
     core_requests.init_app(app)  # bounded <int:> ids and query integers, per-route body limits
     core_jobs.init_app(app)  # Huey: SQLite file, or Redis with REDIS_URL; immediate in tests
     if app.config["HEARTBEAT_FAST_PATH"]:  # study heartbeats skip the Flask cycle (bench/heartbeat.py)
-        app.wsgi_app = learning_api.HeartbeatFastPath(app, app.wsgi_app)
+        app.wsgi_app = heartbeat_api.HeartbeatFastPath(app, app.wsgi_app)
     if app.config["PROXY_FIX_X_FOR"]:
         hops = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

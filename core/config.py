@@ -106,7 +106,7 @@ class DefaultConfig:
     HEARTBEAT_INTERVAL_SECONDS = 30
     # A heartbeat later than interval + grace credits only one interval (a sleeping laptop earns nothing more).
     HEARTBEAT_GRACE_SECONDS = 15
-    # Heartbeats answered by a small WSGI entry in front of Flask (learning.api.HeartbeatFastPath); False: by the
+    # Heartbeats answered by a small WSGI entry in front of Flask (learning.heartbeat_api.HeartbeatFastPath); False: by the
     # Flask view like every request (`python -m bench heartbeat --view` measures the difference).
     HEARTBEAT_FAST_PATH = True
     # PostgreSQL: an ordinary heartbeat's write commits asynchronously (no wait for the log flush). A database

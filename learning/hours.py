@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from accounts.models import MemberCategory, Position, User
 from core import clock
 from core.extensions import db
+from courses.enrollments import course_progress
 from courses.models import Course, CreditMode
 from learning.models import Certificate, HourEntry, HourRequirement, HourSource
 
@@ -249,3 +250,26 @@ def record_rows(user_id: int, year: int):
             .group_by(day, HourEntry.source, HourEntry.course_id, Course.title, HourEntry.lecture_id, Lecture.title,
                       HourEntry.note)
             .order_by(day.desc(), func.max(HourEntry.occurred_at).desc()))
+
+
+def hours_payload(member, year: int) -> dict:
+    """A member's hours for ``year`` as the API and the hours page give them."""
+    summary = year_summary(member, year)
+    by_course = []
+    for row in summary["by_course"]:
+        done, total = course_progress(member.id, row["course_id"])
+        by_course.append({**row, "hours": format_units(row["seconds"]), "lectures_completed": done,
+                          "lectures_total": total})
+    return {
+        "year": year,
+        "required_seconds": summary["required_seconds"],
+        "earned_seconds": summary["earned_seconds"],
+        "remaining_seconds": summary["remaining_seconds"],
+        "required_hours": format_units(summary["required_seconds"]),
+        "earned_hours": format_units(summary["earned_seconds"]),
+        "minutes_per_hour_unit": current_app.config["MINUTES_PER_HOUR_UNIT"],
+        "basis": summary["basis"],
+        "by_source": summary["by_source"],
+        "by_month": summary["by_month"],
+        "by_course": by_course,
+    }

@@ -35,7 +35,7 @@ SOURCE_LABELS = {
 
 def BLUEPRINTS() -> list[Blueprint]:  # noqa: N802 - a constant-like accessor, imported lazily by app.py
     from learning.api import bp as api_bp
-    from learning.api import heartbeat_bp
+    from learning.heartbeat_api import heartbeat_bp
     from learning.manual_views import bp as manual_bp
     from learning.offline_views import bp as offline_bp
 
@@ -44,9 +44,7 @@ def BLUEPRINTS() -> list[Blueprint]:  # noqa: N802 - a constant-like accessor, i
 
 def member_overview(member: User, year: int) -> dict:
     """What the hours page and the home panel show."""
-    from learning.api import hours_payload
-
-    data = hours_payload(member, year)
+    data = hours.hours_payload(member, year)
     required, earned = data["required_seconds"], data["earned_seconds"]
     data["share"] = min(1.0, earned / required) if required else 1.0
     data["required_courses"] = _required_courses(member)

@@ -7,7 +7,7 @@ from flask import request_started
 from sqlalchemy import event, func, select
 
 from core.extensions import db
-from learning.api import reply_body
+from learning.heartbeat_api import reply_body
 from learning.models import HourEntry, HourSource, StudySession
 from learning.study import BeatResult
 from tests.conftest import ON_POSTGRES
