@@ -33,27 +33,31 @@ ERROR_CODES = {
 
 
 class ApiError(Exception):
-    """Raise from an API view to answer ``{"error": {"code", "message"}}`` with ``status``."""
+    """Raise from an API view to answer ``{"error": {"code", "message"}}`` with ``status``; ``extra`` (a dict)
+    is merged into the body beside ``error``, for what a client acts on (e.g. ``opens_in_seconds``)."""
 
-    def __init__(self, status: int, message: str, code: str | None = None, fields: dict | None = None):
+    def __init__(self, status: int, message: str, code: str | None = None, fields: dict | None = None,
+                 extra: dict | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code or ERROR_CODES.get(status, "error")
         self.fields = fields
+        self.extra = extra
 
 
-def json_error(status: int, message: str, code: str | None = None, fields: dict | None = None):
+def json_error(status: int, message: str, code: str | None = None, fields: dict | None = None,
+               extra: dict | None = None):
     body: dict[str, Any] = {"code": code or ERROR_CODES.get(status, "error"), "message": message}
     if fields:
         body["fields"] = fields
-    response = jsonify({"error": body})
+    response = jsonify({**(extra or {}), "error": body})
     response.status_code = status
     return response
 
 
 def handle_api_error(error: ApiError):
-    return json_error(error.status, error.message, error.code, error.fields)
+    return json_error(error.status, error.message, error.code, error.fields, error.extra)
 
 
 def http_exception_as_json(error: HTTPException):

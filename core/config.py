@@ -152,6 +152,9 @@ class DefaultConfig:
     # Quizzes and exams (quizzes/).
     # Seconds after an attempt's server deadline during which a late answer or submit still counts (network lag).
     QUIZ_DEADLINE_GRACE_SECONDS = 0
+    # The waiting room starts an exam at its opening plus a random 0..N seconds, so a district's phones do not
+    # all ask in the same millisecond (the server refuses any start before the opening anyway).
+    EXAM_START_JITTER_SECONDS = 3
     # Largest bank import file (XLSX/CSV), in bytes.
     QUIZ_IMPORT_MAX_BYTES = 5 * 1024 * 1024
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
+from core import clock
 from core.api import PAGE_PARAMETERS, ApiError, api_blueprint, doc, paged
 from core.extensions import db
 from core.permissions import login_required
@@ -23,6 +24,8 @@ QUIZ_SCHEMA = {"type": "object", "properties": {
     "question_count": {"type": "integer"}, "time_limit_seconds": {"type": ["integer", "null"]},
     "max_attempts": {"type": ["integer", "null"]}, "pass_percent": {"type": "integer"},
     "opens_at": {"type": ["string", "null"]}, "closes_at": {"type": ["string", "null"]},
+    "opens_in_seconds": {"type": ["integer", "null"],
+                         "description": "seconds until it opens, by the server's clock; 0: open; null: no opening time"},
     "credit_seconds": {"type": "integer"}}}
 ATTEMPT_SCHEMA = {"type": "object", "properties": {
     "id": {"type": "integer"}, "status": {"type": "string", "enum": ["open", "submitted"]},
@@ -45,7 +48,8 @@ def quiz_json(quiz: Quiz) -> dict:
             "is_exam": quiz.is_exam, "question_count": quiz.question_count,
             "time_limit_seconds": quiz.time_limit_seconds, "max_attempts": quiz.effective_max_attempts,
             "pass_percent": quiz.pass_percent, "opens_at": services._iso(quiz.opens_at),
-            "closes_at": services._iso(quiz.closes_at), "credit_seconds": quiz.credit_seconds}
+            "closes_at": services._iso(quiz.closes_at), "credit_seconds": quiz.credit_seconds,
+            "opens_in_seconds": services.opens_in_seconds(quiz, clock.utcnow())}
 
 
 def visible_quiz(quiz_id: int) -> Quiz:
@@ -62,8 +66,13 @@ def own_attempt(attempt_id: int) -> Attempt:
     return attempt
 
 
-def refused(error: QuizError) -> ApiError:
+def refused(error: QuizError, quiz: Quiz | None = None) -> ApiError:
+    """The refusal as the API answers it; a start before the quiz opens says so (``not_open_yet``) with the
+    server's ``opens_in_seconds``, which the waiting room counts down from."""
     db.session.commit()  # keep an automatic submission that happened on the way
+    seconds = services.opens_in_seconds(quiz, clock.utcnow()) if quiz is not None else None
+    if seconds:
+        return ApiError(409, services.not_open_message(seconds), "not_open_yet", extra={"opens_in_seconds": seconds})
     return ApiError(error.status, error.message)
 
 
@@ -100,7 +109,7 @@ def start_attempt(quiz_id: int):
     try:
         attempt, created = services.start_attempt(quiz, current_user)
     except QuizError as error:
-        raise refused(error)
+        raise refused(error, quiz)
     payload = services.attempt_payload(attempt)  # from what the start holds: nothing is read back
     db.session.commit()
     return payload, 201 if created else 200

@@ -10,6 +10,7 @@ Fairness rules kept here:
 """
 from __future__ import annotations
 
+import math
 import random
 import secrets
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 from blinker import Namespace
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import bindparam, exists, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -249,6 +251,19 @@ def availability_problem(quiz: Quiz, user, now: datetime, used: int) -> str | No
     if attempts_left(quiz, used) == 0:
         return _("答题次数已用完")
     return None
+
+
+def opens_in_seconds(quiz: Quiz, now: datetime) -> int | None:
+    """Whole seconds until ``quiz`` opens by the server's clock, rounded up (so a refused start always has at
+    least 1 left); 0 once it is open; None for a quiz without an opening time."""
+    if quiz.opens_at is None:
+        return None
+    return max(0, math.ceil((quiz.opens_at - now).total_seconds()))
+
+
+def not_open_message(seconds: int) -> str:
+    """What a member reads when a start comes ``seconds`` before the opening (the form's flash, the API's 409)."""
+    return ngettext("测验尚未开始，还有 %(num)d 秒", "测验尚未开始，还有 %(num)d 秒", seconds)
 
 
 # --- attempts ------------------------------------------------------------------------------------------

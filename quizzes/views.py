@@ -3,7 +3,7 @@ Trainer pages (banks, questions, import/export, quiz building, analytics) are th
 ``quizzes.authoring``."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -59,10 +59,16 @@ def detail(quiz_id: int):
         services.submit_attempt(open_attempt, auto=True)
         db.session.commit()
         open_attempt = None
-    problem = None if open_attempt else services.availability_problem(
-        quiz, current_user, services.clock.utcnow(), len(attempts))
+    now = services.clock.utcnow()
+    attempts_left = services.attempts_left(quiz, len(attempts))
+    opens_in = services.opens_in_seconds(quiz, now)
+    if opens_in and open_attempt is None and attempts_left != 0:
+        # The waiting room: it counts down from the server's seconds and starts the attempt at zero by itself.
+        return render_template("quizzes/waiting.html", quiz=quiz, attempts=attempts, attempts_left=attempts_left,
+                               seconds=opens_in, jitter=current_app.config["EXAM_START_JITTER_SECONDS"])
+    problem = None if open_attempt else services.availability_problem(quiz, current_user, now, len(attempts))
     return render_template("quizzes/detail.html", quiz=quiz, attempts=attempts, open_attempt=open_attempt,
-                           problem=problem, attempts_left=services.attempts_left(quiz, len(attempts)))
+                           problem=problem, attempts_left=attempts_left)
 
 
 @bp.post("/<int:quiz_id>/start")
@@ -73,8 +79,9 @@ def start(quiz_id: int):
         attempt, _created = services.start_attempt(quiz, current_user)
     except QuizError as error:
         db.session.commit()
-        flash(error.message, "warning")
-        return redirect(url_for("quizzes.detail", quiz_id=quiz.id))
+        opens_in = services.opens_in_seconds(quiz, services.clock.utcnow())
+        flash(services.not_open_message(opens_in) if opens_in else error.message, "warning")
+        return redirect(url_for("quizzes.detail", quiz_id=quiz.id))  # before the opening: the waiting room
     db.session.commit()
     return redirect(url_for("quizzes.take", attempt_id=attempt.id))
 
