@@ -141,3 +141,15 @@ def test_the_jitter_is_a_setting(app, client, auth, member, exam, now):
     app.config["EXAM_START_JITTER_SECONDS"] = 0
     auth.login(member)
     assert 'data-jitter="0"' in client.get(f"/quizzes/{exam.id}").get_data(as_text=True)
+
+
+def test_in_english(app, client, auth, member, exam, now):
+    headers = {**auth.token(member), "Accept-Language": "en"}
+    early = client.post(f"/api/v1/quizzes/{exam.id}/attempts", headers=headers).get_json()
+    assert early["error"]["message"] == "The quiz has not opened yet: 90 seconds to go"
+    now.set(OPENS - timedelta(seconds=1))
+    early = client.post(f"/api/v1/quizzes/{exam.id}/attempts", headers=headers).get_json()
+    assert early["error"]["message"] == "The quiz has not opened yet: 1 second to go"
+    auth.login(member)
+    html = client.get(f"/quizzes/{exam.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Opens in" in html and "Keep this page open" in html and "距离开始" not in html

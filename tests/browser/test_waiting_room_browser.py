@@ -124,7 +124,7 @@ def test_large_text_mode_for_an_exam_days_away(phone_page, login, member, monkey
     expect(page.locator('[data-part="days"]')).to_have_text("2 天")
     expect(page.locator('[data-part="hours"]')).to_have_text("03 小时")
     page.clock.run_for(5_000)
-    expect(page.locator('[data-part="minutes"]')).to_have_text("04 分")
+    expect(page.locator('[data-part="minutes"]')).to_have_text("04 分钟")
     assert 2 * 86400 + 3 * 3600 + 3 * 60 + 58 <= shown_seconds(page) <= 2 * 86400 + 3 * 3600 + 4 * 60 + 1
     expect(page.locator("#quiz-rules")).to_contain_text("2026-12-05 09:00")
     no_sideways_scroll(page)
@@ -139,7 +139,7 @@ def test_without_javascript_the_page_says_when_it_opens(new_context, live_server
     page = context.new_page()
     login(page, member)
     page.goto(f"/quizzes/{exam.id}")
-    expect(page.locator('[data-part="minutes"]')).to_have_text("10 分")
+    expect(page.locator('[data-part="minutes"]')).to_have_text("10 分钟")
     expect(page.locator("#waiting-status")).to_contain_text("09:00 开始")
     expect(page.get_by_role("link", name="到时请刷新本页")).to_have_attribute("href", f"/quizzes/{exam.id}")
     no_sideways_scroll(page)
