@@ -1,6 +1,7 @@
 """Building blocks for the quiz tests: a bank with every question type and quizzes over it."""
 from __future__ import annotations
 
+from core import clock
 from core.extensions import db
 from quizzes import services
 from quizzes.models import Difficulty, QuestionKind, Quiz
@@ -50,3 +51,11 @@ def correct_responses(attempt) -> dict[int, object]:
         else:
             out[answer.position] = sorted(q.correct_public_ids)
     return out
+
+
+class ServerClock:
+    """The server's clock for a test: ``clock.utcnow()`` answers ``.now`` (set it to move time)."""
+
+    def __init__(self, monkeypatch, now):
+        self.now = now
+        monkeypatch.setattr(clock, "utcnow", lambda: self.now)

@@ -7,28 +7,18 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core import clock
 from core.extensions import db
 from quizzes.models import Attempt, AttemptAnswer
-from tests.quiz_helpers import make_bank, make_quiz
+from tests.quiz_helpers import ServerClock, make_bank, make_quiz
 
 T0 = datetime(2026, 12, 5, 0, 58, 30)  # 08:58:30 in Shanghai
 OPENS = datetime(2026, 12, 5, 1, 0, 0)  # 09:00
 
 
 @pytest.fixture
-def now(monkeypatch):
-    """The server's clock, movable: ``now.set(t)``."""
-
-    class Clock:
-        value = T0
-
-        def set(self, value):
-            self.value = value
-
-    moved = Clock()
-    monkeypatch.setattr(clock, "utcnow", lambda: moved.value)
-    return moved
+def server(monkeypatch):
+    """The server's clock, at T0 until a test moves it (``server.now = ...``)."""
+    return ServerClock(monkeypatch, T0)
 
 
 @pytest.fixture
@@ -53,7 +43,7 @@ def attempts() -> int:
     return db.session.scalar(select(func.count()).select_from(Attempt))
 
 
-def test_the_page_counts_down_from_the_server_clock(app, client, auth, member, exam, now):
+def test_the_page_counts_down_from_the_server_clock(app, client, auth, member, exam, server):
     auth.login(member)
     html = client.get(f"/quizzes/{exam.id}").get_data(as_text=True)
     assert 'id="waiting-room"' in html and 'data-seconds="90"' in html
@@ -63,17 +53,17 @@ def test_the_page_counts_down_from_the_server_clock(app, client, auth, member, e
     assert "js/waiting-room.js" in html and 'data-jitter="3"' in html
     assert f'action="/quizzes/{exam.id}/start"' not in html  # nothing to press before the opening
 
-    now.set(T0 + timedelta(seconds=59, milliseconds=400))  # rounded up: 0.6 s left is 1 s, never 0
+    server.now = T0 + timedelta(seconds=59, milliseconds=400)  # rounded up: 0.6 s left is 1 s, never 0
     html = client.get(f"/quizzes/{exam.id}").get_data(as_text=True)
     assert 'data-seconds="31"' in html and countdown(html)["seconds"] == (True, 31)
 
-    now.set(OPENS)
+    server.now = OPENS
     html = client.get(f"/quizzes/{exam.id}").get_data(as_text=True)
     assert 'id="waiting-room"' not in html and f'action="/quizzes/{exam.id}/start"' in html
 
 
-def test_a_quiz_days_away_shows_days_and_hours(app, client, auth, member, exam, now):
-    now.set(OPENS - timedelta(days=2, hours=3, minutes=4, seconds=5))
+def test_a_quiz_days_away_shows_days_and_hours(app, client, auth, member, exam, server):
+    server.now = OPENS - timedelta(days=2, hours=3, minutes=4, seconds=5)
     auth.login(member)
     html = client.get(f"/quizzes/{exam.id}").get_data(as_text=True)
     assert countdown(html) == {"days": (True, 2), "hours": (True, 3), "minutes": (True, 4), "seconds": (True, 5)}
@@ -81,26 +71,26 @@ def test_a_quiz_days_away_shows_days_and_hours(app, client, auth, member, exam, 
     assert f'href="/quizzes/{exam.id}"' in html  # without JavaScript: a reload link
 
 
-def test_a_form_start_before_the_opening_is_refused_with_the_seconds_left(app, client, auth, member, exam, now):
+def test_a_form_start_before_the_opening_is_refused_with_the_seconds_left(app, client, auth, member, exam, server):
     auth.login(member)
     refused = client.post(f"/quizzes/{exam.id}/start")
     assert refused.status_code == 302 and refused.headers["Location"].endswith(f"/quizzes/{exam.id}")
     page = client.get(refused.headers["Location"]).get_data(as_text=True)
     assert "测验尚未开始，还有 90 秒" in page and 'id="waiting-room"' in page
-    now.set(OPENS - timedelta(milliseconds=300))
+    server.now = OPENS - timedelta(milliseconds=300)
     late = client.post(f"/quizzes/{exam.id}/start", follow_redirects=True).get_data(as_text=True)
     assert "测验尚未开始，还有 1 秒" in late
     db.session.expire_all()
     assert attempts() == 0 and db.session.scalar(select(func.count()).select_from(AttemptAnswer)) == 0
 
-    now.set(OPENS)  # at the minute: the start works
+    server.now = OPENS  # at the minute: the start works
     started = client.post(f"/quizzes/{exam.id}/start")
     assert re.search(r"/quizzes/attempts/\d+$", started.headers["Location"])
     db.session.expire_all()
     assert attempts() == 1
 
 
-def test_api_refuses_an_early_start_with_409_and_the_seconds(app, client, auth, member, exam, now):
+def test_api_refuses_an_early_start_with_409_and_the_seconds(app, client, auth, member, exam, server):
     headers = auth.token(member)
     quiz = client.get(f"/api/v1/quizzes/{exam.id}", headers=headers).get_json()
     assert quiz["opens_in_seconds"] == 90
@@ -111,7 +101,7 @@ def test_api_refuses_an_early_start_with_409_and_the_seconds(app, client, auth, 
     db.session.expire_all()
     assert attempts() == 0
 
-    now.set(OPENS + timedelta(seconds=2))
+    server.now = OPENS + timedelta(seconds=2)
     assert client.get(f"/api/v1/quizzes/{exam.id}", headers=headers).get_json()["opens_in_seconds"] == 0
     started = client.post(f"/api/v1/quizzes/{exam.id}/attempts", headers=headers)
     assert started.status_code == 201 and len(started.get_json()["questions"]) == 4
@@ -119,15 +109,15 @@ def test_api_refuses_an_early_start_with_409_and_the_seconds(app, client, auth, 
     assert [q["opens_in_seconds"] for q in listed if q["id"] == exam.id] == [0]
 
 
-def test_other_refusals_keep_their_own_code(app, client, auth, member, exam, now):
+def test_other_refusals_keep_their_own_code(app, client, auth, member, exam, server):
     """Only a start before the opening says not_open_yet: a closed quiz answers a plain conflict."""
     headers = auth.token(member)
-    now.set(exam.closes_at + timedelta(seconds=1))
+    server.now = exam.closes_at + timedelta(seconds=1)
     closed = client.post(f"/api/v1/quizzes/{exam.id}/attempts", headers=headers)
     assert closed.status_code == 409 and closed.get_json() == {"error": {"code": "conflict", "message": "测验已经结束"}}
 
 
-def test_a_quiz_without_an_opening_time_has_no_waiting_room(app, client, auth, member, now):
+def test_a_quiz_without_an_opening_time_has_no_waiting_room(app, client, auth, member, server):
     bank, questions = make_bank()
     quiz = make_quiz(bank, questions)
     headers = auth.token(member)
@@ -137,17 +127,17 @@ def test_a_quiz_without_an_opening_time_has_no_waiting_room(app, client, auth, m
     assert 'id="waiting-room"' not in html and f'action="/quizzes/{quiz.id}/start"' in html
 
 
-def test_the_jitter_is_a_setting(app, client, auth, member, exam, now):
+def test_the_jitter_is_a_setting(app, client, auth, member, exam, server):
     app.config["EXAM_START_JITTER_SECONDS"] = 0
     auth.login(member)
     assert 'data-jitter="0"' in client.get(f"/quizzes/{exam.id}").get_data(as_text=True)
 
 
-def test_in_english(app, client, auth, member, exam, now):
+def test_in_english(app, client, auth, member, exam, server):
     headers = {**auth.token(member), "Accept-Language": "en"}
     early = client.post(f"/api/v1/quizzes/{exam.id}/attempts", headers=headers).get_json()
     assert early["error"]["message"] == "The quiz has not opened yet: 90 seconds to go"
-    now.set(OPENS - timedelta(seconds=1))
+    server.now = OPENS - timedelta(seconds=1)
     early = client.post(f"/api/v1/quizzes/{exam.id}/attempts", headers=headers).get_json()
     assert early["error"]["message"] == "The quiz has not opened yet: 1 second to go"
     auth.login(member)

@@ -11,21 +11,14 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from core import clock
 from core.extensions import db
 from quizzes.models import Attempt
 from tests.browser.conftest import PHONE, TIMEOUT_MS
-from tests.quiz_helpers import make_bank, make_quiz
+from tests.quiz_helpers import ServerClock, make_bank, make_quiz
 
 pytestmark = pytest.mark.browser
 OPENS = datetime(2026, 12, 5, 1, 0, 0)  # 09:00 in Shanghai
 JITTER_MS = 3000  # EXAM_START_JITTER_SECONDS' default
-
-
-class ServerClock:
-    def __init__(self, monkeypatch, now: datetime):
-        self.now = now
-        monkeypatch.setattr(clock, "utcnow", lambda: self.now)
 
 
 @pytest.fixture
