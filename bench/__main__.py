@@ -16,6 +16,7 @@ SCENARIOS = {
     "dashboard": "bench.dashboard",  # issue 6: the compliance dashboard at 100,000 members, 1,000,000 entries
     "export": "bench.export",  # issue 6: summary and ledger exports vs the database's own dump, peak memory
     "cluster": "bench.cluster",  # issue 14: two servers behind nginx vs one server alone, pages and heartbeats
+    "waiting": "bench.waiting",  # issue 18: an exam's waiting room, its re-sync and early starts (all refused)
 }
 
 
