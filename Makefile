@@ -46,9 +46,15 @@ cluster: install translations
 cluster-stop:
 	OPS_FRONT_PORT=$(PORT) OPS_WEB_PORTS="$(WEB_PORTS)" OPS_REDIS_PORT=$(REDIS_PORT) deploy/cluster.sh stop
 
+# The compiled catalogues, rebuilt when their .po changed (several `make test` at once in CI never rewrite them
+# while another one's tests read them).
+MO_FILES = $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+$(MO_FILES): %.mo: %.po | install
+	$(BIN)/pybabel compile -i $< -o $@ 2>&1 | grep -v '^compiling' || true
+
 # The suite in parallel (pytest-xdist: a process per core, each with its own database, each taking whole test
 # files); TEST_WORKERS=0: one process.
-test: install translations
+test: install $(MO_FILES)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: install translations

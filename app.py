@@ -1,6 +1,7 @@
 """Open Party School (开放式网络党校): the application factory. Wiring only."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -97,7 +98,8 @@ DEMO_LOADERS = (courses_demo.load, demo_library.load, quizzes_demo.load, learnin
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    # OPS_INSTANCE_PATH: another instance folder (absolute) than ./instance, e.g. one per CI job run side by side
+    app = Flask(__name__, instance_path=os.environ.get("OPS_INSTANCE_PATH") or None, instance_relative_config=True)
     load_config(app, config)
     if app.testing and app.config.get("TEST_CLOCK_FILE"):  # tests driving a real server move its clock
         clock.follow_file(app.config["TEST_CLOCK_FILE"])

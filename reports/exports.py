@@ -3,9 +3,8 @@
 so the same request gives the same bytes.
 
 Both formats stream: rows come from the database in batches. CSV is UTF-8 with a BOM (Excel opens Chinese
-correctly) and leaves in 64 KB chunks as the rows come; XLSX is written here as a streamed ZIP (``XlsxStream``):
-openpyxl's write-only mode (``core.spreadsheets``, the class workbook's and question banks' writer) emits nothing
-before the last row and measured 6.6 times slower with 2.7 times the memory on the 100,000-member summary.
+correctly) and leaves in 64 KB chunks as the rows come; XLSX is the one streamed writer of every export
+(``core.spreadsheets.xlsx_chunks``: its docstring gives the measurements that chose it).
 
 Text cells starting with ``= + - @``, a tab or a carriage return get a leading apostrophe (CSV/formula
 injection). Phone numbers are masked (138****1234) unless an admin asks for full numbers, which is logged
@@ -15,11 +14,10 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Iterator
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -29,8 +27,7 @@ from accounts.models import MemberCategory, Organization, PersonalDataAudit, Pos
 from accounts.services import subtree_condition
 from core import clock
 from core.extensions import db
-from core.spreadsheets import FORMULA_STARTS, MAX_CELL, mask_phone
-from core.text import xlsx_cell
+from core.spreadsheets import Number, Sheet, mask_phone, neutralise, xlsx_chunks
 from courses.models import Course
 from learning import hours
 from reports import compliance
@@ -56,8 +53,7 @@ FORMATS = ("csv", "xlsx")
 @dataclass
 class Column:
     title: str
-    width: int  # characters, for XLSX
-    number: bool = False
+    width: int  # characters, for XLSX (numbers are number cells by their values' type)
 
 
 @dataclass
@@ -107,8 +103,12 @@ def build_export(request: ExportRequest, *, actor: User | None = None, channel: 
         columns, rows = ledger_table(request)
     else:
         columns, rows = summary_table(request)
-    writer = csv_stream if request.fmt == "csv" else XlsxStream(sheet_title(request.kind)).stream
-    return Export(request.filename(), MIMETYPES[request.fmt], writer(columns, rows))
+    if request.fmt == "csv":
+        chunks = csv_stream(columns, rows)
+    else:
+        chunks = xlsx_chunks([Sheet(sheet_title(request.kind), [c.title for c in columns],
+                                    itertools.chain.from_iterable(rows), [c.width for c in columns])])
+    return Export(request.filename(), MIMETYPES[request.fmt], chunks)
 
 
 def sheet_title(kind: str) -> str:
@@ -145,25 +145,17 @@ def positions_of(root: Organization | None) -> dict[int, str]:
 
 
 class Units(dict):
-    """Seconds as 学时 text ("1.5"), by the configured rounding: ``units[seconds]``, remembered, as the same values
-    recur."""
+    """Seconds as 学时 ("1.5", a number cell in XLSX), by the configured rounding: ``units[seconds]``, remembered,
+    as the same values recur."""
 
     def __missing__(self, seconds) -> str:
-        text = self[seconds] = f"{hours.to_units(int(seconds or 0)):f}"
+        text = self[seconds] = Number(f"{hours.to_units(int(seconds or 0)):f}")
         return text
 
 
 def text_cell(value) -> str:
     """A text cell: neutralised, and "" for nothing."""
-    if not value:
-        return ""
-    value = str(value)
-    if value[0] in FORMULA_FIRST:
-        value = "'" + value
-    return value[:MAX_CELL]
-
-
-FORMULA_FIRST = frozenset(FORMULA_STARTS)
+    return neutralise(str(value)) if value else ""
 
 
 def stream_rows(stmt, convert) -> Iterator[list]:
@@ -195,8 +187,8 @@ def stream_rows(stmt, convert) -> Iterator[list]:
 
 
 SUMMARY_COLUMNS = ([Column("组织", 36), Column("姓名", 10), Column("手机号", 14), Column("人员类别", 12), Column("职务", 10),
-                    Column("应修学时", 10, True)] + [Column(SOURCE_NAMES[s], 10, True) for s in compliance.SOURCES]
-                   + [Column("合计学时", 10, True), Column("是否达标", 8), Column("学习进度", 10)])
+                    Column("应修学时", 10)] + [Column(SOURCE_NAMES[s], 10) for s in compliance.SOURCES]
+                   + [Column("合计学时", 10), Column("是否达标", 8), Column("学习进度", 10)])
 
 
 def summary_sql(request: ExportRequest):
@@ -262,7 +254,7 @@ def local_time_sql(column, period: compliance.Period):
 
 
 LEDGER_COLUMNS = [Column("组织", 36), Column("姓名", 10), Column("手机号", 14), Column("时间", 20), Column("来源", 10),
-                  Column("学时", 8, True), Column("秒数", 10, True), Column("课程", 30), Column("来源记录", 24),
+                  Column("学时", 8), Column("秒数", 10), Column("课程", 30), Column("来源记录", 24),
                   Column("说明", 30)]
 
 
@@ -312,7 +304,7 @@ def ledger_table(request: ExportRequest):
         if name != person[0] or phone_number != person[1]:
             person[:] = name, phone_number, (text_cell(name), phone(phone_number))
         return [labels(path), *person[2], occurred_at if local_time is not None else when(occurred_at),
-                sources.get(source, source), units(seconds), str(seconds), text_cell(title) if title else "",
+                sources.get(source, source), units(seconds), seconds, text_cell(title) if title else "",
                 text_cell(ref), text_cell(note) if note else ""]
 
     return LEDGER_COLUMNS, stream_rows(stmt, convert)
@@ -339,145 +331,6 @@ def csv_stream(columns: list[Column], batches: Iterable[list[list]]) -> Iterator
             buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue().encode("utf-8")
-
-
-# --- XLSX, streamed --------------------------------------------------------------------------------------------
-
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same export gives the same bytes
-
-CONTENT_TYPES = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-    '<Default Extension="xml" ContentType="application/xml"/>'
-    '<Override PartName="/xl/workbook.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-    '<Override PartName="/xl/worksheets/sheet1.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-    '<Override PartName="/xl/styles.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-    '</Types>')
-ROOT_RELS = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
-    'Target="xl/workbook.xml"/></Relationships>')
-WORKBOOK = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-    '<sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets></workbook>')
-WORKBOOK_RELS = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
-    'Target="worksheets/sheet1.xml"/>'
-    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" '
-    'Target="styles.xml"/></Relationships>')
-STYLES = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-    '<fonts count="2"><font><sz val="11"/><name val="等线"/></font>'
-    '<font><b/><sz val="11"/><name val="等线"/></font></fonts>'
-    '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
-    '</fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
-    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
-
-
-class _Sink:
-    """A write-only file for zipfile that hands out what was written since the last ``drain``."""
-
-    def __init__(self):
-        self.parts: list[bytes] = []
-        self.size = 0
-        self.position = 0
-
-    def write(self, data) -> int:
-        data = bytes(data)
-        self.parts.append(data)
-        self.size += len(data)
-        self.position += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self.position
-
-    def flush(self) -> None:
-        pass
-
-    def drain(self) -> bytes:
-        data = b"".join(self.parts)
-        self.parts, self.size = [], 0
-        return data
-
-
-def xml_text(value: str) -> str:
-    return escape(xlsx_cell(value))
-
-
-class XlsxStream:
-    """One sheet: bold, frozen header row, column widths, numbers as numbers, text as inline strings. Kept beside
-    ``core.spreadsheets`` (openpyxl write-only, which the other exports use) for the 100,000-member exports:
-    ``python -m bench export`` measured it at 16 s, first byte after 1 s and 111 MB private peak for the summary,
-    against 108 s, first byte after 108 s and 301 MB for openpyxl's write-only mode (issue 15)."""
-
-    def __init__(self, title: str):
-        self.title = title
-
-    def _info(self, name: str) -> zipfile.ZipInfo:
-        info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        return info
-
-    def stream(self, columns: list[Column], batches: Iterable[list[list]]) -> Iterator[bytes]:
-        sink = _Sink()
-        archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
-        for name, part_xml in (("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", ROOT_RELS),
-                           ("xl/workbook.xml", WORKBOOK.format(name=xml_text(self.title))),
-                           ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS), ("xl/styles.xml", STYLES)):
-            archive.writestr(self._info(name), part_xml)
-        yield sink.drain()
-        widths = "".join(f'<col min="{i}" max="{i}" width="{c.width}" customWidth="1"/>'
-                         for i, c in enumerate(columns, start=1))
-        head = "".join(f'<c t="inlineStr" s="1"><is><t>{xml_text(c.title)}</t></is></c>' for c in columns)
-        with archive.open(self._info("xl/worksheets/sheet1.xml"), "w", force_zip64=True) as part:
-            part.write((
-                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                '<sheetViews><sheetView workbookViewId="0">'
-                '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-                '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
-                f'<cols>{widths}</cols><sheetData><row>{head}</row>').encode("utf-8"))
-            cell = [self._number if c.number else self._text for c in columns]
-            pending: list[str] = []
-            size = 0
-            for batch in batches:
-                for row in batch:
-                    pending.append("<row>" + "".join([f(v) for f, v in zip(cell, row)]) + "</row>")
-                size += len(batch)
-                if size >= BATCH:
-                    part.write("".join(pending).encode("utf-8"))
-                    pending.clear()
-                    size = 0
-                    if sink.size:
-                        yield sink.drain()
-            part.write(("".join(pending) + "</sheetData></worksheet>").encode("utf-8"))
-        archive.close()
-        yield sink.drain()
-
-    @staticmethod
-    def _number(value: str) -> str:
-        return f"<c><v>{value}</v></c>" if value else "<c/>"
-
-    @staticmethod
-    def _text(value: str) -> str:
-        """An inline string; ``value`` is already neutralised (text_cell) or one of our own labels."""
-        if not value:
-            return "<c/>"
-        return f'<c t="inlineStr"><is><t xml:space="preserve">{xml_text(value)}</t></is></c>'
 
 
 def write_to(export: Export, fh) -> int:

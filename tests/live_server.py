@@ -12,15 +12,35 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PORTS = range(8240, 8290)  # this branch's port range
+PORTS_VARIABLE, DEFAULT_PORTS = "OPS_TEST_PORTS", "8240-8289"
+WORKER_SLICE = 10  # ports each pytest-xdist worker probes first (gw0: the range's first ten, gw1: the next ...)
+
+
+def port_range() -> range:
+    """``OPS_TEST_PORTS`` ("LOW-HIGH", default 8240-8289): the ports this run's live servers may take. Runs at
+    the same time on one machine (CI's SQLite and PostgreSQL suites, the API fuzzing) each get a range."""
+    text = os.environ.get(PORTS_VARIABLE) or DEFAULT_PORTS
+    low, _, high = text.partition("-")
+    return range(int(low), int(high or low) + 1)
 
 
 def free_port() -> int:
-    for port in PORTS:
+    """A port of ``port_range()`` that nothing listens on and that this process can bind. Each xdist worker
+    starts probing at its own slice of the range, so two workers of a run do not pick the same port at once."""
+    ports = port_range()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    start = (int(worker[2:] or 0) * WORKER_SLICE) % len(ports) if worker.startswith("gw") else 0
+    for port in [*ports[start:], *ports[:start]]:
         with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port in 8240-8289")
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                continue  # something listens there
+        with socket.socket() as claim:
+            try:
+                claim.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS_VARIABLE}={ports.start}-{ports.stop - 1}")
 
 
 @contextlib.contextmanager

@@ -1,4 +1,5 @@
-"""core.spreadsheets: the one XLSX writer (openpyxl write-only) every export uses."""
+"""core.spreadsheets: the one XLSX writer (a streamed ZIP) every export uses."""
+import hashlib
 import io
 import time
 import zipfile
@@ -6,7 +7,7 @@ from decimal import Decimal
 
 import openpyxl
 
-from core.spreadsheets import Sheet, xlsx_bytes
+from core.spreadsheets import Number, Sheet, xlsx_bytes, xlsx_chunks
 
 
 def sheets():
@@ -31,3 +32,28 @@ def test_same_data_same_bytes_whenever_written():
     time.sleep(1.1)  # zip entry times have a 2 s resolution, document dates 1 s
     assert xlsx_bytes(sheets()) == first
     assert {info.date_time for info in zipfile.ZipFile(io.BytesIO(first)).infolist()} == {(2000, 1, 1, 0, 0, 0)}
+
+
+def test_number_text_is_a_number_cell_and_a_sheet_name_excel_refuses_is_cleaned():
+    data = xlsx_bytes([Sheet("学时/汇总:2026", ["学时", "秒数", "通过"], [[Number("1.5"), 5400, True]]),
+                       Sheet("学时/汇总:2026", ["x"], [])])
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["学时汇总2026", "学时汇总2026 (2)"]
+    assert [c.value for c in book.worksheets[0][2]] == [1.5, 5400, True]
+
+
+def test_the_first_bytes_leave_before_the_rows_are_read_and_memory_stays_flat():
+    read = []
+
+    def rows():
+        for n in range(30_000):
+            read.append(n)
+            yield [hashlib.sha256(str(n).encode()).hexdigest(), n]  # text that does not compress away
+
+    chunks = xlsx_chunks([Sheet("明细", ["说明", "序号"], rows())])
+    first = next(chunks)
+    assert first.startswith(b"PK") and read == []  # the download starts before the database is read
+    rest = list(chunks)
+    assert len(rest) > 3 and max(map(len, rest)) < 1024 * 1024  # handed out in pieces, never the whole file at once
+    sheet = openpyxl.load_workbook(io.BytesIO(first + b"".join(rest)))["明细"]
+    assert sheet.max_row == 30_001 and sheet["B30001"].value == 29_999

@@ -16,6 +16,7 @@ from core import throttle
 from core.extensions import db
 from core.permissions import Role
 from tests.conftest import PASSWORD
+from tests.live_server import free_port
 from tests.security_helpers import own_database_app
 
 
@@ -100,7 +101,7 @@ def redis_url(tmp_path):
 
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = 8298
+    port = free_port()  # of this run's OPS_TEST_PORTS, so runs side by side never share a Redis
     server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
                                "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
     for _ in range(100):
