@@ -211,26 +211,26 @@ def _save_manage_form(item: TrainingClass, name: str, form, save, error_field: s
     return redirect(url_for("classes_manage.manage", class_id=item.id) + "#" + anchor)
 
 
+def _add_plan_item(class_id: int, form, name: str, field: str, model, add, done: str):
+    """A course or an exam put on the plan: ``add(item, the chosen row, by, required=)``."""
+    item = managed_or_404(class_id)
+    return _save_manage_form(item, name, form, lambda: add(item, db.session.get(model, getattr(form, field).data),
+                                                           current_user, required=form.required.data),
+                             field, done, "plan")
+
+
 @bp.post("/<int:class_id>/plan/courses")
 @role_required(*MANAGERS)
 def add_course(class_id: int):
-    item = managed_or_404(class_id)
-    form = CourseItemForm(prefix="course")
-    return _save_manage_form(
-        item, "course_form", form, lambda: services.add_course_item(
-            item, db.session.get(Course, form.course_id.data), current_user, required=form.required.data),
-        "course_id", _("课程已加入教学计划。"), "plan")
+    return _add_plan_item(class_id, CourseItemForm(prefix="course"), "course_form", "course_id", Course,
+                          services.add_course_item, _("课程已加入教学计划。"))
 
 
 @bp.post("/<int:class_id>/plan/exams")
 @role_required(*MANAGERS)
 def add_exam(class_id: int):
-    item = managed_or_404(class_id)
-    form = ExamForm(prefix="exam")
-    return _save_manage_form(
-        item, "exam_form", form, lambda: services.add_exam_item(
-            item, db.session.get(Quiz, form.quiz_id.data), current_user, required=form.required.data),
-        "quiz_id", _("考试已加入教学计划。"), "plan")
+    return _add_plan_item(class_id, ExamForm(prefix="exam"), "exam_form", "quiz_id", Quiz,
+                          services.add_exam_item, _("考试已加入教学计划。"))
 
 
 @bp.post("/<int:class_id>/plan/sessions")
