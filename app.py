@@ -62,7 +62,7 @@ from classes import manage_views as classes_manage_views
 from classes import views as classes_views
 from learning import cli as learning_cli
 from learning import demo as learning_demo
-from reports import cli as reports_cli
+from reports import cli as reports_cli  # noqa: F401  (its `export` joins learning_cli.hours_cli)
 from reports import views as reports_views
 from reports import reminders as reports_reminders
 from learning import views as learning_views
@@ -198,8 +198,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(search_cli.search_cli)
     app.cli.add_command(classes_cli.classes_cli)  # flask classes export / list / types
     app.cli.add_command(reports_reminders.reminders_cli)  # flask reminders due-soon (daily, via flask once)
-    reports_cli.register(app)  # flask hours export
-    learning_cli.register(app)  # flask hours requirements / require
+    app.cli.add_command(learning_cli.hours_cli)  # flask hours requirements / require / ... / export (reports_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(check_secret_key_command)
     app.cli.add_command(once_command)

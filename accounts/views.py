@@ -30,8 +30,7 @@ NAV_LINKS = [
 
 @bp.app_context_processor
 def labels():
-    return {"CATEGORY_LABELS": CATEGORY_LABELS, "POSITION_LABELS": POSITION_LABELS, "ROLE_LABELS": ROLE_LABELS,
-            "organization_paths": services.labels_for_paths}
+    return {"CATEGORY_LABELS": CATEGORY_LABELS, "POSITION_LABELS": POSITION_LABELS, "ROLE_LABELS": ROLE_LABELS}
 
 
 def client_address() -> str:

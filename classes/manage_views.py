@@ -193,43 +193,44 @@ def manage(class_id: int):
     return _manage_page(managed_or_404(class_id))
 
 
+def _save_manage_form(item: TrainingClass, name: str, form, save, error_field: str, done: str, anchor: str):
+    """One form of the class's manage page, posted: invalid, the page again (400) with the form's errors; refused
+    by the service, the page again with its reason under ``error_field``; saved, committed, ``done`` flashed and
+    back at ``anchor``."""
+    _plan_forms(item, **{name: form})  # the choices the form validates against
+    if not form.validate_on_submit():
+        return _manage_page(item, 400, **{name: form})
+    try:
+        save()
+    except services.ClassError as error:
+        db.session.rollback()
+        getattr(form, error_field).errors.append(str(error))
+        return _manage_page(item, 400, **{name: form})
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for("classes_manage.manage", class_id=item.id) + "#" + anchor)
+
+
+def _add_plan_item(class_id: int, form, name: str, field: str, model, add, done: str):
+    """A course or an exam put on the plan: ``add(item, the chosen row, by, required=)``."""
+    item = managed_or_404(class_id)
+    return _save_manage_form(item, name, form, lambda: add(item, db.session.get(model, getattr(form, field).data),
+                                                           current_user, required=form.required.data),
+                             field, done, "plan")
+
+
 @bp.post("/<int:class_id>/plan/courses")
 @role_required(*MANAGERS)
 def add_course(class_id: int):
-    item = managed_or_404(class_id)
-    form = CourseItemForm(prefix="course")
-    _plan_forms(item, course_form=form)
-    if not form.validate_on_submit():
-        return _manage_page(item, 400, course_form=form)
-    try:
-        services.add_course_item(item, db.session.get(Course, form.course_id.data), current_user,
-                                 required=form.required.data)
-    except services.ClassError as error:
-        db.session.rollback()
-        form.course_id.errors.append(str(error))
-        return _manage_page(item, 400, course_form=form)
-    db.session.commit()
-    flash(_("课程已加入教学计划。"), "success")
-    return redirect(url_for("classes_manage.manage", class_id=item.id) + "#plan")
+    return _add_plan_item(class_id, CourseItemForm(prefix="course"), "course_form", "course_id", Course,
+                          services.add_course_item, _("课程已加入教学计划。"))
 
 
 @bp.post("/<int:class_id>/plan/exams")
 @role_required(*MANAGERS)
 def add_exam(class_id: int):
-    item = managed_or_404(class_id)
-    form = ExamForm(prefix="exam")
-    _plan_forms(item, exam_form=form)
-    if not form.validate_on_submit():
-        return _manage_page(item, 400, exam_form=form)
-    try:
-        services.add_exam_item(item, db.session.get(Quiz, form.quiz_id.data), current_user, required=form.required.data)
-    except services.ClassError as error:
-        db.session.rollback()
-        form.quiz_id.errors.append(str(error))
-        return _manage_page(item, 400, exam_form=form)
-    db.session.commit()
-    flash(_("考试已加入教学计划。"), "success")
-    return redirect(url_for("classes_manage.manage", class_id=item.id) + "#plan")
+    return _add_plan_item(class_id, ExamForm(prefix="exam"), "exam_form", "quiz_id", Quiz,
+                          services.add_exam_item, _("考试已加入教学计划。"))
 
 
 @bp.post("/<int:class_id>/plan/sessions")
@@ -237,24 +238,17 @@ def add_exam(class_id: int):
 def add_session(class_id: int):
     item = managed_or_404(class_id)
     form = SessionForm(prefix="session")
-    _plan_forms(item, session_form=form)
-    if not form.validate_on_submit():
-        return _manage_page(item, 400, session_form=form)
-    trainer = db.session.get(User, form.trainer_id.data) if form.trainer_id.data else None
-    try:
+
+    def save():
+        trainer = db.session.get(User, form.trainer_id.data) if form.trainer_id.data else None
         services.schedule_session(
             item, current_user, title=form.title.data, place=form.place.data,
             starts_at=to_utc(form.starts_at.data), ends_at=to_utc(form.ends_at.data),
             credit_seconds=units_to_seconds(form.credit_hours.data) if form.credit_hours.data else None,
             trainer=trainer if trainer is not None and trainer.role == Role.TRAINER else None,
             trainer_name=form.trainer_name.data or "")
-    except services.ClassError as error:
-        db.session.rollback()
-        form.ends_at.errors.append(str(error))
-        return _manage_page(item, 400, session_form=form)
-    db.session.commit()
-    flash(_("课次已安排。"), "success")
-    return redirect(url_for("classes_manage.manage", class_id=item.id) + "#schedule")
+
+    return _save_manage_form(item, "session_form", form, save, "ends_at", _("课次已安排。"), "schedule")
 
 
 @bp.post("/<int:class_id>/plan/items/<int:item_id>/remove")
@@ -280,20 +274,12 @@ def remove_item(class_id: int, item_id: int):
 def rules(class_id: int):
     item = managed_or_404(class_id)
     form = RulesForm(prefix="rules")
-    if not form.validate_on_submit():
-        return _manage_page(item, 400, rules_form=form)
-    try:
-        services.set_graduation_rules(
+    return _save_manage_form(
+        item, "rules_form", form, lambda: services.set_graduation_rules(
             item, current_user, required_items=form.required_items.data,
             min_attendance_percent=form.min_attendance_percent.data, exam_pass=form.exam_pass_required.data,
-            min_hours_seconds=units_to_seconds(form.min_hours.data) if form.min_hours.data is not None else None)
-    except services.ClassError as error:
-        db.session.rollback()
-        form.min_attendance_percent.errors.append(str(error))
-        return _manage_page(item, 400, rules_form=form)
-    db.session.commit()
-    flash(_("结业条件已保存。"), "success")
-    return redirect(url_for("classes_manage.manage", class_id=item.id) + "#rules")
+            min_hours_seconds=units_to_seconds(form.min_hours.data) if form.min_hours.data is not None else None),
+        "min_attendance_percent", _("结业条件已保存。"), "rules")
 
 
 @bp.route("/sessions/<int:session_id>/move", methods=["GET", "POST"])

@@ -220,26 +220,27 @@ def set_graduation_rules(training_class: TrainingClass, by: User, *, required_it
     return training_class
 
 
-def publish_class(training_class: TrainingClass, by: User) -> TrainingClass:
-    """Draft -> open: the class becomes visible to those who may apply or register."""
+def _move_to(training_class: TrainingClass, by: User, status: ClassStatus, allowed_from: tuple[ClassStatus, ...],
+             refusal: str) -> TrainingClass:
+    """The class's next stage, from one of ``allowed_from`` only (``refusal`` otherwise); ``by`` manages it."""
     if not can_manage(by, training_class):
         raise NotFound()
-    if training_class.status != ClassStatus.DRAFT:
-        raise ClassError(_("只有草稿状态的培训班可以发布。"))
-    training_class.status = ClassStatus.OPEN
+    if training_class.status not in allowed_from:
+        raise ClassError(refusal)
+    training_class.status = status
     db.session.flush()
     return training_class
+
+
+def publish_class(training_class: TrainingClass, by: User) -> TrainingClass:
+    """Draft -> open: the class becomes visible to those who may apply or register."""
+    return _move_to(training_class, by, ClassStatus.OPEN, (ClassStatus.DRAFT,), _("只有草稿状态的培训班可以发布。"))
 
 
 def start_class(training_class: TrainingClass, by: User) -> TrainingClass:
     """Open -> running (开班). Registration continues inside its window."""
-    if not can_manage(by, training_class):
-        raise NotFound()
-    if training_class.status not in (ClassStatus.DRAFT, ClassStatus.OPEN):
-        raise ClassError(_("培训班当前状态不能开班。"))
-    training_class.status = ClassStatus.RUNNING
-    db.session.flush()
-    return training_class
+    return _move_to(training_class, by, ClassStatus.RUNNING, (ClassStatus.DRAFT, ClassStatus.OPEN),
+                    _("培训班当前状态不能开班。"))
 
 
 # --- the plan -----------------------------------------------------------------------------------------------
@@ -257,38 +258,32 @@ def _next_position(training_class: TrainingClass) -> int:
     return (last or 0) + 1
 
 
-def add_course_item(training_class: TrainingClass, course: Course, by: User, required: bool = True) -> PlanItem:
-    """Put an online course on the plan (done = the course completed)."""
+def _put_on_plan(training_class: TrainingClass, by: User, kind: PlanItemKind, required: bool, **target) -> PlanItem:
+    """The plan's item of ``kind`` for ``target`` (course_id= or quiz_id=): added at the end, or, already there,
+    only its ``required`` changed."""
     _editable(training_class, by)
+    (column, value), = target.items()
     existing = db.session.scalar(select(PlanItem).where(PlanItem.class_id == training_class.id,
-                                                        PlanItem.kind == PlanItemKind.COURSE,
-                                                        PlanItem.course_id == course.id))
+                                                        PlanItem.kind == kind, getattr(PlanItem, column) == value))
     if existing is not None:
         existing.required = bool(required)
         db.session.flush()
         return existing
-    item = PlanItem(class_id=training_class.id, kind=PlanItemKind.COURSE, course_id=course.id,
-                    required=bool(required), position=_next_position(training_class))
+    item = PlanItem(class_id=training_class.id, kind=kind, required=bool(required),
+                    position=_next_position(training_class), **target)
     db.session.add(item)
     db.session.flush()
     return item
+
+
+def add_course_item(training_class: TrainingClass, course: Course, by: User, required: bool = True) -> PlanItem:
+    """Put an online course on the plan (done = the course completed)."""
+    return _put_on_plan(training_class, by, PlanItemKind.COURSE, required, course_id=course.id)
 
 
 def add_exam_item(training_class: TrainingClass, quiz: Quiz, by: User, required: bool = True) -> PlanItem:
     """Put a quiz on the plan as an exam (done = a passed attempt)."""
-    _editable(training_class, by)
-    existing = db.session.scalar(select(PlanItem).where(PlanItem.class_id == training_class.id,
-                                                        PlanItem.kind == PlanItemKind.EXAM,
-                                                        PlanItem.quiz_id == quiz.id))
-    if existing is not None:
-        existing.required = bool(required)
-        db.session.flush()
-        return existing
-    item = PlanItem(class_id=training_class.id, kind=PlanItemKind.EXAM, quiz_id=quiz.id, required=bool(required),
-                    position=_next_position(training_class))
-    db.session.add(item)
-    db.session.flush()
-    return item
+    return _put_on_plan(training_class, by, PlanItemKind.EXAM, required, quiz_id=quiz.id)
 
 
 def set_item_required(item: PlanItem, by: User, required: bool) -> PlanItem:

@@ -29,10 +29,18 @@ def cluster_lock(name: str):
                 connection.rollback()
         return
     path = Path(current_app.instance_path) / f"once-{zlib.crc32(name.encode()):08x}.lock"
+    with file_lock(path, blocking=False) as held:
+        yield held
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, blocking: bool = True):
+    """An exclusive ``flock`` on ``path`` (created with its folder): yields True while held; with
+    ``blocking=False``, yields False at once when another process holds it. The search index's writer lock too."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as fh:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
         except BlockingIOError:
             yield False
             return

@@ -33,7 +33,7 @@ def message_bell():
 @login_required
 def index():
     page = db.paginate(services.messages_of(current_user), per_page=current_app.config["PER_PAGE"])
-    return render_template("messages/index.html", page=page)
+    return render_template("messages/index.html", page=page, unread=services.unread_count(current_user))
 
 
 @bp.post("/<int:message_id>/read")

@@ -1,15 +1,14 @@
-"""``flask hours export``: the same export as the web download (reports.exports.build_export), to a file."""
+"""``flask hours export`` (in ``learning.cli``'s group): the same export as the web download
+(reports.exports.build_export), to a file."""
 from __future__ import annotations
 
 from datetime import date
 
 import click
-from flask import Flask
-from flask.cli import AppGroup
 
 from accounts.services import find_user_by_login, organization_by_code, scope_root
 from core.extensions import db
-from learning import totals
+from learning.cli import hours_cli
 from reports import compliance, exports
 
 
@@ -22,7 +21,7 @@ def _date(value: str | None) -> date | None:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from error
 
 
-@click.command("export")
+@hours_cli.command("export")
 @click.option("--org", "org_code", help="Organization code (default: every organization).")
 @click.option("--year", type=int, help="Year of the report (default: this year).")
 @click.option("--from", "date_from", help="First day (YYYY-MM-DD), with --to: a date range instead of a year.")
@@ -74,34 +73,3 @@ def export_command(org_code, year, date_from, date_to, fmt, kind, basis, categor
     with open(output, "wb") as fh:
         size = exports.write_to(result, fh)
     click.echo(f"{output}: {size:,} bytes")
-
-
-@click.command("verify-totals")
-def verify_totals_command():
-    """Check that hour_totals equals SQL sums over the ledger (per member and year); exit 1 if not."""
-    found = totals.differences(db.session.connection())
-    for side, row in found:
-        click.echo(f"{side}: user {row[0]} year {row[1]}: " + ", ".join(
-            f"{name}={value}" for name, value in zip(totals.COLUMNS, row[2:])))
-    if found:
-        raise click.ClickException("hour_totals differs from the ledger: run `flask hours rebuild-totals`")
-    click.echo("hour_totals equals the ledger's sums")
-
-
-@click.command("rebuild-totals")
-def rebuild_totals_command():
-    """Recreate the hour_totals triggers (for the configured time zone) and every row from the ledger."""
-    rows = totals.rebuild(db.session.connection())
-    db.session.commit()
-    click.echo(f"hour_totals rebuilt: {rows:,} rows")
-
-
-def register(app: Flask) -> None:
-    """Add ``export`` to the ``hours`` command group (made here if the hours engine has none yet)."""
-    group = app.cli.commands.get("hours")
-    if group is None:
-        group = AppGroup("hours", help="Training hours (学时).")
-        app.cli.add_command(group)
-    group.add_command(export_command)
-    group.add_command(verify_totals_command)
-    group.add_command(rebuild_totals_command)

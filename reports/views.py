@@ -12,8 +12,8 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 
 from accounts.models import MemberCategory, Organization
-from accounts.services import (member_in_scope, membership_history, organization_in_scope, organization_label,
-                               scope_root)
+from accounts.services import (labels_for_paths, member_in_scope, membership_history, organization_in_scope,
+                               organization_label, scope_root)
 from core.extensions import db
 from core.nav import NavLink
 from core.pagination import paginate_rows
@@ -194,9 +194,15 @@ def members():
     """Drill-down to people: the members of an organization's subtree with their numbers."""
     root = report_root()
     period, basis, filters = report_period(), report_basis(), report_filters()
-    page = paginate_rows(compliance.org_members(root, period, basis, filters))
+    return _members_page(paginate_rows(compliance.org_members(root, period, basis, filters)), root, period, basis,
+                         filters, None, "reports.members")
+
+
+def _members_page(page, root, period, basis, filters, title, endpoint: str):
+    """A page of member rows with their organizations' paths as names (one query, here: templates don't query)."""
     return render_template("reports/members.html", page=page, root=root, period=period, basis=basis,
-                           filters=filters, title=None, endpoint="reports.members")
+                           filters=filters, title=title, endpoint=endpoint,
+                           org_paths=labels_for_paths(row.org_path for row in page.items))
 
 
 @bp.get("/reminders")
@@ -209,9 +215,7 @@ def reminders():
     sub = stmt.subquery("r")
     stmt = select(sub).where(sub.c.status.in_([compliance.Status.BEHIND.value, compliance.Status.NOT_STARTED.value])) \
         .order_by(sub.c.org_path, sub.c.user_id)
-    page = paginate_rows(stmt)
-    return render_template("reports/members.html", page=page, root=root, period=period, basis=basis,
-                           filters=filters, title=_l("学时提醒名单"), endpoint="reports.reminders")
+    return _members_page(paginate_rows(stmt), root, period, basis, filters, _l("学时提醒名单"), "reports.reminders")
 
 
 @bp.get("/members/<int:member_id>")

@@ -3,7 +3,7 @@ working on current Pythons — no invalid-escape warnings, no removed ``collecti
 
 Layout of ``SEARCH_INDEX_DIR``::
 
-    writer.lock        fcntl lock: the one writer of this server's index (catch-up, rebuild swap)
+    writer.lock        fcntl lock (core.cluster.file_lock): the one writer of this server's index (catch-up, rebuild swap)
     current -> gen-N   symlink to the live generation; a rebuild writes gen-M and renames a new link over it
     gen-N/             Whoosh files + applied.json (index-log sequence number the index is complete up to)
 
@@ -26,7 +26,6 @@ grams only (:class:`search.phrase.LiteralPhrase`); stored fields are read for th
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -43,6 +42,7 @@ from whoosh.analysis import Analyzer  # noqa: F401  (tokenizers below are used a
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.scoring import BM25F
 
+from core.cluster import file_lock
 from search.analyzer import GramTokenizer, KeysTokenizer, WordTokenizer, pinyin_keys
 from search.engine import Access, Filters, Hit, HitPage, IndexDocument, Progress
 from search.phrase import LiteralPhrase
@@ -127,17 +127,8 @@ class WhooshEngine:
 
     @contextlib.contextmanager
     def writer_lock(self, blocking: bool = True):
-        self.base.mkdir(parents=True, exist_ok=True)
-        with open(self.base / "writer.lock", "a+") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with file_lock(self.base / "writer.lock", blocking) as held:
+            yield held
 
     # -- the log watermark -----------------------------------------------------------------------------------
 

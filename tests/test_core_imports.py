@@ -15,6 +15,12 @@ NOT_PACKAGES = {"tests", "bench"}  # test and benchmark code may import anything
 # above accounts (every domain may send a member a message).
 LAYERS = {"core": 0, "accounts": 1, "messages": 1.5, "courses": 2, "search": 3, "quizzes": 3, "learning": 4,
           "reports": 5, "classes": 5}
+# Search stands beside courses: it reads these packages, and no package imports it (app.py wires its blueprints and
+# indexer, gunicorn.conf.py starts the indexer; both are outside the packages). A course change reaches the index
+# through session events search.indexing registers (an index log row per change, applied after the commit), never
+# through an import of search by courses.
+SEARCH_READS = {"core", "courses"}
+SEARCH_IMPORTERS: set[str] = set()
 # Import edges that close a cycle. The package step of issue 15 removed every one; nothing may be added here.
 KNOWN_CYCLE_EDGES: set[tuple[str, str]] = set()
 
@@ -94,6 +100,17 @@ def test_imports_run_one_way_between_the_layers():
     edges = import_edges()
     assert not wrong, "imports against the one-way order: " + "; ".join(
         f"{source} -> {target} at {', '.join(edges[(source, target)][:3])}" for source, target in wrong)
+
+
+def test_search_stands_beside_courses():
+    edges = import_edges()
+    assert ("search", "courses") in edges  # the scan sees search's imports
+    reads = sorted((target, where[0]) for (source, target), where in edges.items()
+                   if source == "search" and target not in SEARCH_READS)
+    assert not reads, f"search imports beyond {sorted(SEARCH_READS)}: {reads}"
+    importers = sorted(f"{source} at {', '.join(where[:3])}" for (source, target), where in edges.items()
+                       if target == "search" and source not in SEARCH_IMPORTERS)
+    assert not importers, f"packages importing search (a layer above may not lean on it): {importers}"
 
 
 def test_each_blueprint_lives_in_one_module(app):
