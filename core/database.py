@@ -21,3 +21,20 @@ def set_sqlite_pragmas(app: Flask) -> None:
         for pragma in app.config["SQLITE_PRAGMAS"]:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
+
+
+def insert_unless_taken(table, values: dict, returning=()):
+    """``INSERT … ON CONFLICT DO NOTHING`` (PostgreSQL and SQLite): the row is not written when it would break
+    any unique constraint or index (e.g. a partial "one open attempt" index), and no error is raised, so the
+    transaction goes on. Returns the ``returning`` columns of the new row, or None when it was not written."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the project runs on these two
+        raise NotImplementedError(dialect)
+    statement = insert(table).values(values).on_conflict_do_nothing()
+    if returning:
+        return db.session.execute(statement.returning(*returning)).first()
+    return db.session.execute(statement).rowcount == 1 or None

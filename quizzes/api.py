@@ -96,12 +96,16 @@ def get_quiz(quiz_id: int):
                 "200": {"description": "My open attempt, resumed"},
                 "409": {"description": "Not open, closed, or no attempts left"}})
 def start_attempt(quiz_id: int):
-    quiz = visible_quiz(quiz_id)
+    quiz, attempts = services.quiz_with_attempts(quiz_id, current_user.id)  # one statement
+    if quiz is None or not services.can_see_quiz(current_user, quiz):
+        raise ApiError(404, "no such quiz")
+    shown = {}
     try:
-        attempt, created = services.start_attempt(quiz, current_user)
+        attempt, created = services.start_attempt(quiz, current_user, attempts, shown=shown)
     except QuizError as error:
         raise refused(error)
-    payload = services.attempt_payload(attempt)  # from what the start holds: nothing is read back
+    # from what the start holds (the draw's questions from the quiz's cached plan): nothing is read back
+    payload = services.attempt_payload(attempt, shown=shown if created else None)
     db.session.commit()
     return payload, 201 if created else 200
 

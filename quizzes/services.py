@@ -18,18 +18,18 @@ from datetime import datetime, timedelta
 from blinker import Namespace
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, exists, func, insert, inspect, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, bindparam, exists, func, insert, inspect, or_, select, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from core import clock
+from core.database import insert_unless_taken
 from core.extensions import db
 from courses.models import Course
 from courses.visibility import can_view_course, course_condition, is_staff
-from quizzes import grading
+from quizzes import grading, plans
 from quizzes.models import (Attempt, AttemptAnswer, AttemptStatus, Difficulty, DrawRule, Option, Question,
                             QuestionBank, QuestionKind, Quiz, QuizQuestion, ReviewPolicy)
 
@@ -179,39 +179,10 @@ def set_draw_rules(quiz: Quiz, rules: list[dict]) -> None:
                                 count=int(r["count"]), points=max(1, int(r.get("points") or 1)))
                        for r in rules if int(r.get("count") or 0) > 0]
     db.session.flush()
-    try:
-        draw_questions(quiz, random.Random(0))
-    except QuizError:
+    try:  # the plan as this transaction sees it (not the cached one: it is not committed yet)
+        plans.draw_ids(plans.build_plan(quiz), False, random.Random(0))
+    except plans.DrawError:
         raise QuizError(_("题库中符合条件的题目不够抽取"), 422)
-
-
-def rule_matches(rule: DrawRule, question: Question) -> bool:
-    return ((rule.kind is None or question.kind == rule.kind)
-            and (rule.difficulty is None or question.difficulty == rule.difficulty)
-            and (not rule.tag or rule.tag in question.tags))
-
-
-def draw_questions(quiz: Quiz, rng: random.Random) -> list[tuple[Question, int]]:
-    """The questions of one attempt with their points, in the order shown. A random draw takes each
-    rule's count from the bank without ever repeating a question within the attempt."""
-    if quiz.uses_draw:
-        pool = bank_questions(quiz.bank_id)
-        taken: set[int] = set()
-        drawn: list[tuple[Question, int]] = []
-        for rule in quiz.draw_rules:
-            candidates = [q for q in pool if q.id not in taken and rule_matches(rule, q)]
-            if len(candidates) < rule.count:
-                raise QuizError(_("题库中符合条件的题目不够抽取"), 409)
-            for question in rng.sample(candidates, rule.count):
-                taken.add(question.id)
-                drawn.append((question, rule.points))
-    else:
-        drawn = [(fq.question, fq.points) for fq in quiz.fixed_questions if fq.question.deleted_at is None]
-    if not drawn:
-        raise QuizError(_("该测验还没有题目"), 409)
-    if quiz.shuffle_questions:
-        rng.shuffle(drawn)
-    return drawn
 
 
 def quizzes_for(user):
@@ -265,58 +236,76 @@ def is_expired(attempt: Attempt, now: datetime | None = None) -> bool:
     return attempt.deadline is not None and now > attempt.deadline + grace
 
 
-def start_attempt(quiz: Quiz, user) -> tuple[Attempt, bool]:
+def quiz_with_attempts(quiz_id: int, user_id: int) -> tuple[Quiz | None, list[Attempt]]:
+    """The quiz and the member's attempts of it (in order), in one statement."""
+    rows = db.session.execute(select(Quiz, Attempt)
+                              .outerjoin(Attempt, and_(Attempt.quiz_id == Quiz.id, Attempt.user_id == user_id))
+                              .where(Quiz.id == quiz_id).order_by(Attempt.number)).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [attempt for _quiz, attempt in rows if attempt is not None]
+
+
+def start_attempt(quiz: Quiz, user, attempts: list[Attempt] | None = None,
+                  shown: dict | None = None) -> tuple[Attempt, bool]:
     """The member's open attempt, or a new one: ``(attempt, created)``. Two tabs, or two concurrent
-    starts, end up with the same attempt."""
+    starts, end up with the same attempt (the partial unique index ``uq_quiz_attempts_one_open`` decides).
+    ``attempts``: the member's attempts of the quiz when the caller has read them; ``shown``: a dict that
+    receives the drawn questions as shown (for :func:`attempt_payload`).
+
+    A new attempt costs two statements: the attempt's ``INSERT … ON CONFLICT DO NOTHING`` and one INSERT of
+    all its answers; the draw is made in memory from the quiz's cached plan (quizzes/plans.py)."""
     now = clock.utcnow()
-    existing = open_attempt(quiz.id, user.id)
+    if attempts is None:
+        attempts = attempts_of(quiz, user)
+    existing = next((a for a in attempts if a.is_open), None)
     if existing is not None:
         if not is_expired(existing, now):
             return existing, False
         submit_attempt(existing, auto=True)
-    used = db.session.scalar(select(func.count()).select_from(Attempt)
-                             .where(Attempt.quiz_id == quiz.id, Attempt.user_id == user.id)) or 0
+    used = len(attempts)
     problem = availability_problem(quiz, user, now, used)
     if problem:
         raise QuizError(problem, 403 if not can_see_quiz(user, quiz) else 409)
     rng = random.Random(secrets.randbits(64))
-    drawn = draw_questions(quiz, rng)
+    try:
+        drawn, questions = plans.draw(quiz, plans.plan_for(quiz), rng)
+    except plans.DrawError as error:
+        raise QuizError(str(error), 409)
     ends = [t for t in (now + timedelta(seconds=quiz.time_limit_seconds) if quiz.time_limit_seconds else None,
                         quiz.closes_at) if t is not None]
-    attempt = Attempt(quiz_id=quiz.id, user_id=user.id, number=used + 1, status=AttemptStatus.OPEN,
-                      started_at=now, deadline=min(ends) if ends else None)
-    rows = []
-    for position, (question, points) in enumerate(drawn, start=1):
-        order = [o.public_id for o in question.options]
-        if quiz.shuffle_options and question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
-            rng.shuffle(order)
-        rows.append({"position": position, "question": question, "points": points, "option_order": order})
-    try:
-        with db.session.begin_nested():
-            db.session.add(attempt)
-            db.session.flush()
-            # one multi-row INSERT (the unit of work would send one INSERT per answer to read back its id)
-            table = AttemptAnswer.__table__
-            ids = dict(db.session.execute(insert(table).returning(table.c.position, table.c.id), [
-                {"attempt_id": attempt.id, "position": row["position"], "question_id": row["question"].id,
-                 "points": row["points"], "option_order": row["option_order"], "response": None}
-                for row in rows]).all())
-    except IntegrityError:  # a concurrent start (another tab) won: share its attempt
+    values = {"quiz_id": quiz.id, "user_id": user.id, "number": used + 1, "status": AttemptStatus.OPEN,
+              "started_at": now, "deadline": min(ends) if ends else None, "submitted_at": None,
+              "auto_submitted": False, "earned_points": None, "max_points": None, "percent": None,
+              "passed": None, "graded_at": None, "grade_count": 0}
+    table = Attempt.__table__
+    created = insert_unless_taken(table, values, returning=(table.c.id,))
+    if created is None:  # a concurrent start (another tab) won: share its attempt
         winner = open_attempt(quiz.id, user.id)
         if winner is None:
             raise QuizError(_("请稍后重试"), 409)
         return winner, False
+    attempt = Attempt(id=created.id, **values)
+    make_transient_to_detached(attempt)
+    db.session.add(attempt)
+    # one multi-row INSERT (the unit of work would send one INSERT per answer to read back its id)
+    answers_table = AttemptAnswer.__table__
+    rows = [{"attempt_id": attempt.id, "position": position, "question_id": item.question_id,
+             "points": item.points, "option_order": item.option_order, "response": None}
+            for position, item in enumerate(drawn, start=1)]
+    ids = dict(db.session.execute(insert(answers_table).returning(answers_table.c.position, answers_table.c.id),
+                                  rows).all())
     # The answers as stored, put in the session without reading them back.
     answers = []
     for row in rows:
-        answer = AttemptAnswer(id=ids[row["position"]], attempt_id=attempt.id, question_id=row["question"].id,
-                               position=row["position"], points=row["points"], option_order=row["option_order"],
-                               response=None, saved_at=None, earned=None, correct=None)
+        answer = AttemptAnswer(id=ids[row["position"]], saved_at=None, earned=None, correct=None, **row)
         make_transient_to_detached(answer)
         db.session.add(answer)
-        answer.question = row["question"]  # (already loaded: no query)
         answers.append(answer)
     set_committed_value(attempt, "answers", answers)
+    set_committed_value(attempt, "quiz", quiz)
+    if shown is not None:
+        shown.update(questions)
     return attempt, True
 
 
@@ -525,35 +514,19 @@ def required_quizzes_passed(user_id: int, course_id: int) -> bool:
     return not missing
 
 
-def attempt_payload(attempt: Attempt, now: datetime | None = None) -> dict:
+def attempt_payload(attempt: Attempt, now: datetime | None = None, shown: dict | None = None) -> dict:
     """What the member's page and the API show. Before submission it holds no correctness flag, key,
-    accepted answer or explanation; after it, those only when the review policy allows."""
+    accepted answer or explanation; after it, those only when the review policy allows. ``shown``: the
+    questions as shown (``plans.shown``) when the caller holds them (a new attempt's draw)."""
     now = now or clock.utcnow()
     reveal = can_review(attempt, now)
-    # The questions and their options: those this request already holds (a new attempt's draw), then one
-    # query for the rest (the answers' lazy loads then hit the identity map).
-    loaded = {}
-    for answer in attempt.answers:
-        held = db.session.identity_map.get(identity_key(Question, answer.question_id))
-        if held is not None and "options" not in inspect(held).unloaded:
-            loaded[held.id] = held
-    missing = [a.question_id for a in attempt.answers if a.question_id not in loaded]
-    if missing:
-        loaded.update((q.id, q) for q in db.session.scalars(select(Question).where(Question.id.in_(missing))
-                                                            .options(selectinload(Question.options))))
-    questions = []
-    for answer in attempt.answers:
-        q = loaded[answer.question_id]
-        by_id = {o.public_id: o for o in q.options}
-        item = {"position": answer.position, "kind": q.kind.value, "stem": q.stem, "points": answer.points,
-                "options": [{"id": pid, "text": by_id[pid].text} for pid in answer.option_order if pid in by_id],
-                "response": answer.response}
-        if reveal:
-            item.update({"correct": answer.correct, "earned": answer.earned,
-                         "correct_options": [pid for pid in answer.option_order
-                                             if pid in by_id and by_id[pid].is_correct],
-                         "accepted_answers": list(q.accepted_answers or []), "explanation": q.explanation})
-        questions.append(item)
+    if reveal:
+        questions = [_revealed_item(answer, question)
+                     for answer, question in zip(attempt.answers, _questions_with_options(attempt.answers))]
+    else:  # what everyone sees of a question: from the quiz's plan in the shared cache
+        if shown is None:
+            shown = plans.shown_questions(attempt.quiz, [a.question_id for a in attempt.answers])
+        questions = [_shown_item(answer, shown[answer.question_id]) for answer in attempt.answers]
     payload = {
         "id": attempt.id, "quiz": {"id": attempt.quiz.id, "title": attempt.quiz.title},
         "number": attempt.number, "status": attempt.status.value,
@@ -567,6 +540,38 @@ def attempt_payload(attempt: Attempt, now: datetime | None = None) -> dict:
                              "percent": attempt.percent, "passed": attempt.passed,
                              "pass_percent": attempt.quiz.pass_percent}
     return payload
+
+
+def _shown_item(answer: AttemptAnswer, question: dict) -> dict:
+    texts = dict(question["options"])
+    return {"position": answer.position, "kind": question["kind"], "stem": question["stem"],
+            "points": answer.points,
+            "options": [{"id": pid, "text": texts[pid]} for pid in answer.option_order if pid in texts],
+            "response": answer.response}
+
+
+def _revealed_item(answer: AttemptAnswer, question: Question) -> dict:
+    item = _shown_item(answer, plans.shown(question))
+    correct = {o.public_id for o in question.options if o.is_correct}
+    item.update({"correct": answer.correct, "earned": answer.earned,
+                 "correct_options": [pid for pid in answer.option_order if pid in correct],
+                 "accepted_answers": list(question.accepted_answers or []), "explanation": question.explanation})
+    return item
+
+
+def _questions_with_options(answers: list[AttemptAnswer]) -> list[Question]:
+    """The answers' questions with their options: those this request already holds, then one query for the
+    rest (the answers' lazy loads then hit the identity map)."""
+    loaded = {}
+    for answer in answers:
+        held = db.session.identity_map.get(identity_key(Question, answer.question_id))
+        if held is not None and "options" not in inspect(held).unloaded:
+            loaded[held.id] = held
+    missing = [a.question_id for a in answers if a.question_id not in loaded]
+    if missing:
+        loaded.update((q.id, q) for q in db.session.scalars(select(Question).where(Question.id.in_(missing))
+                                                            .options(selectinload(Question.options))))
+    return [loaded[a.question_id] for a in answers]
 
 
 def _iso(value: datetime | None) -> str | None:
