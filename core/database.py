@@ -23,10 +23,11 @@ def set_sqlite_pragmas(app: Flask) -> None:
         cursor.close()
 
 
-def insert_unless_taken(table, values: dict, returning=()):
+def insert_unless_taken(table, values: dict, returning=(), index_elements=None):
     """``INSERT … ON CONFLICT DO NOTHING`` (PostgreSQL and SQLite): the row is not written when it would break
-    any unique constraint or index (e.g. a partial "one open attempt" index), and no error is raised, so the
-    transaction goes on. Returns the ``returning`` columns of the new row, or None when it was not written."""
+    a unique constraint or index (``index_elements``: that constraint's columns; None: any, e.g. a partial "one
+    open attempt" index), and no error is raised, so the transaction goes on. ``table``: a Table or a mapped
+    class. Returns the ``returning`` columns (or entity) of the new row, or None when it was not written."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -34,7 +35,7 @@ def insert_unless_taken(table, values: dict, returning=()):
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - the project runs on these two
         raise NotImplementedError(dialect)
-    statement = insert(table).values(values).on_conflict_do_nothing()
+    statement = insert(table).values(values).on_conflict_do_nothing(index_elements=index_elements)
     if returning:
         return db.session.execute(statement.returning(*returning)).first()
     return db.session.execute(statement).rowcount == 1 or None

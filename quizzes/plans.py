@@ -5,9 +5,9 @@ the process, Redis in a cluster), never the answers:
 
 * the plan, under ``("quiz-plan", quiz id, plan version)``: for a random draw the rules in order, each with
   the ids of the bank's questions it may take, its count and points; for fixed questions their ids and points;
-* each question as shown (kind, stem, options' public ids and texts, in the authored order), under
-  ``("quiz-question", quiz id, plan version, question id)``, stored the first time it is drawn: a start reads
-  the ~20 it drew with one ``get_many``, whatever the bank's size.
+* each question it may draw as shown (kind, stem, options' public ids and texts, in the authored order), under
+  ``("quiz-plan", quiz id, plan version, "q", question id)``, stored with the plan: a start reads the ~20 it
+  drew with one ``get_many``, whatever the bank's size.
 
 ``Quiz.plan_version`` is a new random number whenever a transaction changes the quiz, its draw rules or fixed
 questions, or a question or option of its bank (SQLAlchemy's ``after_flush`` notes what changed, ``before_commit``
@@ -85,20 +85,34 @@ def _key(quiz: Quiz, *rest) -> str:
     return "ops:" + repr(("quiz-plan", quiz.id, quiz.plan_version) + rest)
 
 
+PLAN_TIMEOUT = 3600  # seconds: a version no longer read leaves the cache within the hour
+
+
 def plan_for(quiz: Quiz) -> Plan:
-    """The quiz's plan at its committed version (built and stored on a miss). Call only with a quiz this
+    """The quiz's plan at its committed version, built and stored on a miss together with every question it
+    may draw as shown, so that a start reads only the cache whatever it draws. Call only with a quiz this
     transaction has not changed."""
     key = _key(quiz)
     plan = cache.get(key)
     if plan is None:
         plan = build_plan(quiz)
-        cache.set(key, plan, timeout=0)  # a later version has another key; the cache's threshold evicts
+        ids = set(qid for qid, _points in plan.fixed)
+        for eligible, _count, _points in plan.rules or ():
+            ids.update(eligible)
+        if plan.rules is not None:  # the bank's live questions (one query whatever its size, and their options)
+            questions = select(Question).where(Question.bank_id == quiz.bank_id, Question.deleted_at.is_(None))
+        else:
+            questions = select(Question).where(Question.id.in_(ids))
+        cache.set_many({_key(quiz, "q", q.id): shown(q)
+                        for q in db.session.scalars(questions.options(selectinload(Question.options)))
+                        if q.id in ids}, timeout=PLAN_TIMEOUT)
+        cache.set(key, plan, timeout=PLAN_TIMEOUT)
     return plan
 
 
 def shown_questions(quiz: Quiz, question_ids) -> dict[int, dict]:
     """The drawn questions as shown (kind, stem, options ``[(public id, text)]``), from the cache; the
-    missing ones in one query (with their options) and stored."""
+    missing ones (evicted, or no longer in the plan: an attempt started before an edit) in one query."""
     ids = list(question_ids)
     keys = [_key(quiz, "q", qid) for qid in ids]
     found = dict(zip(ids, cache.get_many(*keys)))
@@ -106,7 +120,7 @@ def shown_questions(quiz: Quiz, question_ids) -> dict[int, dict]:
     if missing:
         fresh = {q.id: shown(q) for q in db.session.scalars(select(Question).where(Question.id.in_(missing))
                                                            .options(selectinload(Question.options)))}
-        cache.set_many({_key(quiz, "q", qid): value for qid, value in fresh.items()}, timeout=0)
+        cache.set_many({_key(quiz, "q", qid): value for qid, value in fresh.items()}, timeout=PLAN_TIMEOUT)
         found.update(fresh)
     return found
 

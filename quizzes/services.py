@@ -19,7 +19,7 @@ from blinker import Namespace
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, exists, func, insert, inspect, or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -35,8 +35,8 @@ from quizzes.models import (Attempt, AttemptAnswer, AttemptStatus, Difficulty, D
 
 TRUE_TEXT, FALSE_TEXT = "正确", "错误"
 
-# Sent (sender: the attempt; ``quiz``, ``at``: when it was graded) in the transaction that grades an attempt as
-# passed, after it is flushed. The hours engine (learning.completion) credits the quiz's time once per member and
+# Sent (sender: the attempt; ``quiz``; ``at``: when it was graded; ``first_pass``: no earlier attempt of this
+# member passed the quiz) in the transaction that grades an attempt as passed, after it is written. The hours engine (learning.completion) credits the quiz's time once per member and
 # completes the course if this was what it still needed; receivers flush, never commit.
 attempt_passed = Namespace().signal("attempt-passed")
 MAX_BLANK_LENGTH = 500
@@ -423,12 +423,6 @@ def clean_response(kind: QuestionKind, option_order: list, response: object) -> 
     return chosen
 
 
-def answer_key(answer: AttemptAnswer) -> grading.AnswerKey:
-    q = answer.question
-    return grading.AnswerKey(kind=q.kind.value, points=answer.points, correct=q.correct_public_ids,
-                             accepted=tuple(q.accepted_answers or ()))
-
-
 def submit_attempt(attempt: Attempt, *, auto: bool = False) -> Attempt:
     """Submit and grade, once. A second submit, or one racing the first, changes nothing and returns the
     graded attempt."""
@@ -438,29 +432,81 @@ def submit_attempt(attempt: Attempt, *, auto: bool = False) -> Attempt:
         update(Attempt).where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.OPEN)
         .values(status=AttemptStatus.SUBMITTED, submitted_at=when, auto_submitted=auto)
         .execution_options(synchronize_session=False)).rowcount == 1
-    if won:
-        _grade(attempt, now)
-    db.session.refresh(attempt)
+    if not won:
+        db.session.refresh(attempt)  # the winner's grade
+        return attempt
+    for name, value in (("status", AttemptStatus.SUBMITTED), ("submitted_at", when), ("auto_submitted", auto)):
+        set_committed_value(attempt, name, value)
+    _grade(attempt, now)
     return attempt
 
 
+def submit_own(attempt_id: int, user_id: int) -> Attempt | None:
+    """The member's submit of their own open attempt within its deadline, in four statements (five when it
+    passes: the ledger's credit): the guarded ``UPDATE … WHERE status = 'open' RETURNING`` that only one
+    submit wins, then the grading (:func:`_grade`). None when the full path must answer (not the member's,
+    already submitted, past the deadline: ``get_attempt`` + ``submit_attempt`` give the right result)."""
+    now = clock.utcnow()
+    attempt = db.session.scalars(
+        update(Attempt).where(Attempt.id == attempt_id, Attempt.user_id == user_id,
+                              Attempt.status == AttemptStatus.OPEN,
+                              or_(Attempt.deadline.is_(None), Attempt.deadline >= _latest_start(now)))
+        .values(status=AttemptStatus.SUBMITTED, submitted_at=now, auto_submitted=False)
+        .returning(Attempt).execution_options(synchronize_session=False, populate_existing=True)).one_or_none()
+    if attempt is None:
+        return None
+    _grade(attempt, now)
+    return attempt
+
+
+_EARLIER = Attempt.__table__.alias("earlier")
+
+
 def _grade(attempt: Attempt, now: datetime) -> None:
-    answers = list(db.session.scalars(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id)
-                                      .order_by(AttemptAnswer.position)
-                                      .options(selectinload(AttemptAnswer.question).selectinload(Question.options))
-                                      .execution_options(populate_existing=True)))
-    quiz = db.session.get(Quiz, attempt.quiz_id)
-    result = grading.grade_attempt([answer_key(a) for a in answers], [a.response for a in answers],
-                                   pass_percent=quiz.pass_percent, partial_credit=quiz.partial_credit)
+    """Grade a just-submitted attempt (only the submit that moved it from open does): one read of its answers
+    with their questions, options and the quiz, one UPDATE of all answers' marks, one UPDATE of the attempt (which also says
+    whether this is the member's first pass of the quiz). ``attempt_passed`` then credits a pass."""
+    rows = db.session.execute(
+        select(AttemptAnswer, Quiz, Question)
+        .join(Attempt, Attempt.id == AttemptAnswer.attempt_id).join(Quiz, Quiz.id == Attempt.quiz_id)
+        .join(Question, Question.id == AttemptAnswer.question_id)
+        .outerjoin(Option, Option.question_id == Question.id)
+        .where(AttemptAnswer.attempt_id == attempt.id).order_by(AttemptAnswer.position, Option.position)
+        .options(contains_eager(Question.options))  # the review (answers, explanations) reads them too
+        .execution_options(populate_existing=True)).unique().all()
+    quiz = rows[0].Quiz if rows else db.session.get(Quiz, attempt.quiz_id)
+    set_committed_value(attempt, "quiz", quiz)
+    answers = [row.AttemptAnswer for row in rows]
+    for row in rows:
+        set_committed_value(row.AttemptAnswer, "question", row.Question)
+    result = grading.grade_attempt(
+        [grading.AnswerKey(kind=a.question.kind.value, points=a.points, correct=a.question.correct_public_ids,
+                           accepted=tuple(a.question.accepted_answers or ())) for a in answers],
+        [a.response for a in answers], pass_percent=quiz.pass_percent, partial_credit=quiz.partial_credit)
+    table = AttemptAnswer.__table__
+    if answers:
+        db.session.execute(update(table).where(table.c.id == bindparam("answer_id"))
+                           .values(earned=bindparam("earned"), correct=bindparam("is_correct")),
+                           [{"answer_id": a.id, "earned": grade.earned, "is_correct": grade.correct}
+                            for a, grade in zip(answers, result.questions)])
     for answer, grade in zip(answers, result.questions):
-        answer.earned, answer.correct = grade.earned, grade.correct
-    db.session.execute(update(Attempt).where(Attempt.id == attempt.id)
-                       .values(earned_points=result.earned, max_points=result.maximum, percent=result.percent,
-                               passed=result.passed, graded_at=now, grade_count=Attempt.grade_count + 1)
-                       .execution_options(synchronize_session=False))
-    db.session.flush()
+        set_committed_value(answer, "earned", grade.earned)
+        set_committed_value(answer, "correct", grade.correct)
+    set_committed_value(attempt, "answers", answers)
+    earlier_passes = (select(func.count()).select_from(_EARLIER)
+                      .where(_EARLIER.c.quiz_id == attempt.quiz_id, _EARLIER.c.user_id == attempt.user_id,
+                             _EARLIER.c.passed.is_(True), _EARLIER.c.id != attempt.id).scalar_subquery())
+    graded = {"earned_points": result.earned, "max_points": result.maximum, "percent": result.percent,
+              "passed": result.passed, "graded_at": now}
+    first_pass = db.session.execute(
+        update(Attempt.__table__).where(Attempt.__table__.c.id == attempt.id)
+        .values(grade_count=Attempt.__table__.c.grade_count + 1, **graded)
+        .returning(Attempt.__table__.c.grade_count, earlier_passes.label("earlier_passes"))).one()
+    for name, value in graded.items():
+        set_committed_value(attempt, name, value)
+    set_committed_value(attempt, "grade_count", first_pass.grade_count)
     if result.passed:
-        attempt_passed.send(attempt, quiz=quiz, at=now)
+        attempt_passed.send(attempt, quiz=quiz, at=now, first_pass=first_pass.earlier_passes == 0)
 
 
 def close_expired(now: datetime | None = None) -> int:
