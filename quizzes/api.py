@@ -99,13 +99,13 @@ def start_attempt(quiz_id: int):
     quiz, attempts = services.quiz_with_attempts(quiz_id, current_user.id)  # one statement
     if quiz is None or not services.can_see_quiz(current_user, quiz):
         raise ApiError(404, "no such quiz")
-    shown = {}
+    drawn = {}
     try:
-        attempt, created = services.start_attempt(quiz, current_user, attempts, shown=shown)
+        attempt, created = services.start_attempt(quiz, current_user, attempts, drawn=drawn)
     except QuizError as error:
         raise refused(error)
     # from what the start holds (the draw's questions from the quiz's cached plan): nothing is read back
-    payload = services.attempt_payload(attempt, shown=shown if created else None)
+    payload = services.attempt_payload(attempt, drawn=drawn)
     db.session.commit()
     return payload, 201 if created else 200
 

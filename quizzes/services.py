@@ -238,20 +238,36 @@ def is_expired(attempt: Attempt, now: datetime | None = None) -> bool:
 
 def quiz_with_attempts(quiz_id: int, user_id: int) -> tuple[Quiz | None, list[Attempt]]:
     """The quiz and the member's attempts of it (in order), in one statement."""
-    rows = db.session.execute(select(Quiz, Attempt)
-                              .outerjoin(Attempt, and_(Attempt.quiz_id == Quiz.id, Attempt.user_id == user_id))
-                              .where(Quiz.id == quiz_id).order_by(Attempt.number)).all()
+    rows = db.session.execute(_QUIZ_WITH_ATTEMPTS, {"quiz_id": quiz_id, "user_id": user_id}).all()
     if not rows:
         return None, []
     return rows[0][0], [attempt for _quiz, attempt in rows if attempt is not None]
 
 
+@dataclass
+class DrawnAnswer:
+    """An answer row as a start inserted it: the new attempt's page is built from these, with no ORM object
+    per answer (``attempt.answers`` loads the stored rows when something else needs them)."""
+
+    position: int
+    question_id: int
+    points: int
+    option_order: list
+    response: object = None
+
+
+_QUIZ_WITH_ATTEMPTS = (select(Quiz, Attempt)
+                       .outerjoin(Attempt, and_(Attempt.quiz_id == Quiz.id, Attempt.user_id == bindparam("user_id")))
+                       .where(Quiz.id == bindparam("quiz_id")).order_by(Attempt.number))
+
+
 def start_attempt(quiz: Quiz, user, attempts: list[Attempt] | None = None,
-                  shown: dict | None = None) -> tuple[Attempt, bool]:
+                  drawn: dict | None = None) -> tuple[Attempt, bool]:
     """The member's open attempt, or a new one: ``(attempt, created)``. Two tabs, or two concurrent
     starts, end up with the same attempt (the partial unique index ``uq_quiz_attempts_one_open`` decides).
-    ``attempts``: the member's attempts of the quiz when the caller has read them; ``shown``: a dict that
-    receives the drawn questions as shown (for :func:`attempt_payload`).
+    ``attempts``: the member's attempts of the quiz when the caller has read them; ``drawn``: a dict that
+    receives a new attempt's ``answers`` (``DrawnAnswer``) and ``questions`` as shown, for
+    :func:`attempt_payload`.
 
     A new attempt costs two statements: the attempt's ``INSERT … ON CONFLICT DO NOTHING`` and one INSERT of
     all its answers; the draw is made in memory from the quiz's cached plan (quizzes/plans.py)."""
@@ -269,7 +285,7 @@ def start_attempt(quiz: Quiz, user, attempts: list[Attempt] | None = None,
         raise QuizError(problem, 403 if not can_see_quiz(user, quiz) else 409)
     rng = random.Random(secrets.randbits(64))
     try:
-        drawn, questions = plans.draw(quiz, plans.plan_for(quiz), rng)
+        picked, questions = plans.draw(quiz, plans.plan_for(quiz), rng)
     except plans.DrawError as error:
         raise QuizError(str(error), 409)
     ends = [t for t in (now + timedelta(seconds=quiz.time_limit_seconds) if quiz.time_limit_seconds else None,
@@ -288,25 +304,19 @@ def start_attempt(quiz: Quiz, user, attempts: list[Attempt] | None = None,
     attempt = Attempt(id=created.id, **values)
     make_transient_to_detached(attempt)
     db.session.add(attempt)
-    # one multi-row INSERT (the unit of work would send one INSERT per answer to read back its id)
-    answers_table = AttemptAnswer.__table__
-    rows = [{"attempt_id": attempt.id, "position": position, "question_id": item.question_id,
-             "points": item.points, "option_order": item.option_order, "response": None}
-            for position, item in enumerate(drawn, start=1)]
-    ids = dict(db.session.execute(insert(answers_table).returning(answers_table.c.position, answers_table.c.id),
-                                  rows).all())
-    # The answers as stored, put in the session without reading them back.
-    answers = []
-    for row in rows:
-        answer = AttemptAnswer(id=ids[row["position"]], saved_at=None, earned=None, correct=None, **row)
-        make_transient_to_detached(answer)
-        db.session.add(answer)
-        answers.append(answer)
-    set_committed_value(attempt, "answers", answers)
     set_committed_value(attempt, "quiz", quiz)
-    if shown is not None:
-        shown.update(questions)
+    answers = [DrawnAnswer(position, item.question_id, item.points, item.option_order)
+               for position, item in enumerate(picked, start=1)]
+    # all answers in one multi-row INSERT (the unit of work would send one INSERT per answer)
+    db.session.execute(_INSERT_ANSWERS, [
+        {"attempt_id": attempt.id, "position": a.position, "question_id": a.question_id, "points": a.points,
+         "option_order": a.option_order, "response": None} for a in answers])
+    if drawn is not None:
+        drawn.update(answers=answers, questions=questions)
     return attempt, True
+
+
+_INSERT_ANSWERS = insert(AttemptAnswer.__table__)
 
 
 def get_attempt(attempt_id: int, user) -> Attempt | None:
@@ -560,19 +570,19 @@ def required_quizzes_passed(user_id: int, course_id: int) -> bool:
     return not missing
 
 
-def attempt_payload(attempt: Attempt, now: datetime | None = None, shown: dict | None = None) -> dict:
+def attempt_payload(attempt: Attempt, now: datetime | None = None, drawn: dict | None = None) -> dict:
     """What the member's page and the API show. Before submission it holds no correctness flag, key,
-    accepted answer or explanation; after it, those only when the review policy allows. ``shown``: the
-    questions as shown (``plans.shown``) when the caller holds them (a new attempt's draw)."""
+    accepted answer or explanation; after it, those only when the review policy allows. ``drawn``: a new
+    attempt's answers and questions as shown, filled by :func:`start_attempt`."""
     now = now or clock.utcnow()
     reveal = can_review(attempt, now)
     if reveal:
         questions = [_revealed_item(answer, question)
                      for answer, question in zip(attempt.answers, _questions_with_options(attempt.answers))]
     else:  # what everyone sees of a question: from the quiz's plan in the shared cache
-        if shown is None:
-            shown = plans.shown_questions(attempt.quiz, [a.question_id for a in attempt.answers])
-        questions = [_shown_item(answer, shown[answer.question_id]) for answer in attempt.answers]
+        answers = drawn["answers"] if drawn else attempt.answers
+        shown = drawn["questions"] if drawn else plans.shown_questions(attempt.quiz, [a.question_id for a in answers])
+        questions = [_shown_item(answer, shown[answer.question_id]) for answer in answers]
     payload = {
         "id": attempt.id, "quiz": {"id": attempt.quiz.id, "title": attempt.quiz.title},
         "number": attempt.number, "status": attempt.status.value,
