@@ -3,10 +3,9 @@ with a bank of 12 or of 1,000 questions (the draw comes from the quiz's plan in 
 answer before submit, follows an edit of the bank at once, and concurrent starts leave one attempt per member;
 a submit costs at most six statements and a pass is credited exactly once."""
 import json
-import threading
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from core.extensions import db
 from learning.models import HourEntry, HourSource
@@ -14,7 +13,7 @@ from quizzes import plans, services
 from quizzes.models import Attempt, AttemptAnswer, Difficulty, QuestionKind, Quiz
 from quizzes.services import QuestionData
 from tests.conftest import shared_database_app
-from tests.quiz_helpers import correct_responses, make_bank, make_quiz
+from tests.quiz_helpers import correct_responses, counted_request, make_bank, make_quiz, run_together
 
 DRAWN = 10
 
@@ -38,26 +37,8 @@ def exam_over(bank, **settings) -> Quiz:
 
 @pytest.fixture
 def counted(client):
-    """``counted(method, path, headers, **kw)``: the response and the SQL statements it sent (SAVEPOINT
-    bookkeeping of the test's transaction, and the API token's "last used" note, written at most once per
-    five minutes per token, left out)."""
-    def call(method, path, headers, **kwargs):
-        statements: list[str] = []
-
-        def record(conn, cursor, statement, *args):
-            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO",
-                                                          "UPDATE API_TOKENS SET LAST_USED_AT")):
-                statements.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            response = client.open(path, method=method, headers=headers, **kwargs)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
-        assert response.status_code in (200, 201), response.get_json()
-        return response.get_json(), statements
-
-    return call
+    """``counted(method, path, headers, **kw)``: the response's JSON and the SQL statements it sent."""
+    return lambda method, path, headers, **kwargs: counted_request(client, method, path, headers, **kwargs)
 
 
 @pytest.mark.parametrize("bank_size", [12, 1000])
@@ -177,31 +158,16 @@ def test_200_concurrent_starts_leave_one_attempt_per_member(shared_app, make_org
     by_tag = {q.id: q.tags for q in services.bank_questions(bank.id)}
     db.session.remove()
     work = [member_id for member_id in member_ids for _ in range(STARTS_EACH)]
-    barrier = threading.Barrier(THREADS)
-    errors: list[Exception] = []
 
-    def worker(share):
+    def starts(i):
         from accounts.models import User
 
-        with shared_app.app_context():
-            barrier.wait()
-            for member_id in share:
-                try:
-                    quiz_, attempts = services.quiz_with_attempts(quiz_id, member_id)
-                    services.start_attempt(quiz_, db.session.get(User, member_id), attempts)
-                    db.session.commit()
-                except Exception as exc:  # reported below
-                    db.session.rollback()
-                    errors.append(exc)
-                finally:
-                    db.session.remove()
+        for member_id in work[i::THREADS]:  # each start its own transaction, as its own request
+            quiz_, attempts = services.quiz_with_attempts(quiz_id, member_id)
+            services.start_attempt(quiz_, db.session.get(User, member_id), attempts)
+            db.session.commit()
 
-    threads = [threading.Thread(target=worker, args=(work[i::THREADS],)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors[:3]
+    run_together(shared_app, starts, THREADS)
     per_member = dict(db.session.execute(select(Attempt.user_id, func.count()).where(Attempt.quiz_id == quiz_id)
                                          .group_by(Attempt.user_id)).all())
     assert per_member == {member_id: 1 for member_id in member_ids}
@@ -211,43 +177,6 @@ def test_200_concurrent_starts_leave_one_attempt_per_member(shared_app, make_org
         assert len(drawn) == 10 and len({qid for qid, _points in drawn}) == 10  # never a question twice
         tens = [qid for qid, points in drawn if points == 10]
         assert len(tens) == 4 and all("党章" in by_tag[qid] for qid in tens)  # the first rule's tag
-
-
-def test_concurrent_quick_submits_grade_and_credit_once(shared_app, make_org, make_member):
-    member = make_member(make_org())
-    bank, qs = make_bank()
-    quiz = make_quiz(bank, qs, credit_seconds=600)
-    attempt, _ = services.start_attempt(quiz, member)
-    for position, response in correct_responses(attempt).items():
-        services.save_answer(attempt, position, response)
-    db.session.commit()
-    attempt_id, member_id = attempt.id, member.id
-    db.session.remove()
-    barrier = threading.Barrier(THREADS)
-    outcomes, errors = [], []
-
-    def worker():
-        with shared_app.app_context():
-            try:
-                barrier.wait()
-                outcomes.append(services.submit_own(attempt_id, member_id) is not None)
-                db.session.commit()
-            except Exception as exc:  # reported below
-                db.session.rollback()
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
-    assert outcomes.count(True) == 1  # one submit won; the others take the full path (the graded attempt)
-    graded = db.session.get(Attempt, attempt_id)
-    assert graded.grade_count == 1 and graded.passed and graded.percent == 100.0
-    assert db.session.scalars(select(HourEntry.seconds).where(HourEntry.user_id == member_id)).all() == [600]
 
 
 def test_the_plan_holds_no_answers(app):
