@@ -307,7 +307,8 @@ def start_attempt(quiz: Quiz, user, attempts: list[Attempt] | None = None,
     set_committed_value(attempt, "quiz", quiz)
     answers = [DrawnAnswer(position, item.question_id, item.points, item.option_order)
                for position, item in enumerate(picked, start=1)]
-    # all answers in one multi-row INSERT (the unit of work would send one INSERT per answer)
+    # all answers in one INSERT … VALUES (…), (…): an executemany with RETURNING is sent as one batched
+    # statement ("insertmanyvalues", compiled once), where without it PostgreSQL's driver sends one per row
     db.session.execute(_INSERT_ANSWERS, [
         {"attempt_id": attempt.id, "position": a.position, "question_id": a.question_id, "points": a.points,
          "option_order": a.option_order, "response": None} for a in answers])
@@ -316,7 +317,7 @@ def start_attempt(quiz: Quiz, user, attempts: list[Attempt] | None = None,
     return attempt, True
 
 
-_INSERT_ANSWERS = insert(AttemptAnswer.__table__)
+_INSERT_ANSWERS = insert(AttemptAnswer.__table__).returning(AttemptAnswer.__table__.c.id)
 
 
 def get_attempt(attempt_id: int, user) -> Attempt | None:
