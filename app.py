@@ -71,6 +71,7 @@ from quizzes import api as quizzes_api
 from quizzes import authoring as quizzes_authoring
 from quizzes import cli as quizzes_cli
 from quizzes import demo as quizzes_demo
+from quizzes import plans as quizzes_plans
 from quizzes import views as quizzes_views
 from search import api as search_api
 from search import cli as search_cli
@@ -150,6 +151,7 @@ def register_extensions(app: Flask) -> None:
     app.before_request(permissions.enforce_access)
     core_cache.init_app(app)  # Flask-Caching: SimpleCache, or Redis when REDIS_URL is set
     courses_cache.init_app(app)  # the content version, changed in the transaction that changes content
+    quizzes_plans.init_app(app)  # quizzes' draw plans: a new version in the transaction that changes them
     search_indexing.init_app(app)  # index log rows written with every content change; catch-up after commit
 
 

@@ -17,12 +17,23 @@ checked: 500 attempts, all submitted, every one graded exactly once (grade_count
 saved, one hour-ledger credit per passed attempt and none for failed ones.
 
     python -m bench exam [--quick] [--members 500] [--database-url postgresql+psycopg://ops:ops@127.0.0.1:5432/ops_e]
+
+Issue 18 adds two modes:
+
+* ``--ramp SECONDS``: the exam-day burst. The start phase is open-loop instead of wrk's closed loop: member i
+  starts at ``i × SECONDS / members`` (64 client threads, one request each, latency measured from the
+  scheduled moment, so a slow server shows as queueing); the start latency p50/p95/p99 and errors are
+  printed. Saves and submits follow as above. E.g. ``--members 5000 --ramp 60 --database-url …`` on
+  PostgreSQL with the production's two gunicorn workers.
+* ``--bank-size N``: the exam draws from a bank of N questions (the demo bank plus generated single-choice
+  questions), to compare 100 with 5,000: a start must cost the same.
 """
 from __future__ import annotations
 
 import json
 import random
 import sys
+import threading
 import time
 from datetime import timedelta
 
@@ -35,9 +46,26 @@ QUESTIONS = 20
 
 def add_arguments(parser) -> None:
     parser.add_argument("--members", type=int, default=500, help="members in the burst (default 500)")
+    parser.add_argument("--ramp", type=float, default=None,
+                        help="burst mode: the members start spread over this many seconds (open loop)")
+    parser.add_argument("--bank-size", type=int, default=None,
+                        help="questions in the exam's bank (default: the demo bank's)")
 
 
-def prepare(database_url: str, members: int, quick: bool, seed: int = 4) -> dict:
+def fill_bank(bank, size: int) -> None:
+    """Generated single-choice questions until the bank holds ``size``."""
+    from quizzes import services
+    from quizzes.models import Difficulty, QuestionKind
+
+    have = len(services.bank_questions(bank.id))
+    for i in range(have, size):
+        services.add_question(bank, services.QuestionData(
+            QuestionKind.SINGLE, f"压测题{i}：下列说法哪一项正确？",
+            [(f"说法{i}甲", True), (f"说法{i}乙", False), (f"说法{i}丙", False), (f"说法{i}丁", False)], [],
+            "", ["压测"], Difficulty.MEDIUM))
+
+
+def prepare(database_url: str, members: int, quick: bool, seed: int = 4, bank_size: int | None = None) -> dict:
     """Generate the district, the exam (20 drawn from the demo bank, 30 minutes, open now) and one API
     token per member. Returns what the phases need."""
     from sqlalchemy import select
@@ -55,6 +83,8 @@ def prepare(database_url: str, members: int, quick: bool, seed: int = 4) -> dict
     generated = datagen.generate(app, datagen.QUICK if quick else datagen.FULL)
     with app.app_context():
         bank = quiz_demo._bank("年度考试题库（压测）", PARTY_BASICS, None, "党的基本知识")
+        if bank_size:
+            fill_bank(bank, bank_size)
         now = clock.utcnow()
         exam = Quiz(title="年度党章党规知识考试（压测）", bank_id=bank.id, published=True, is_exam=True,
                     time_limit_seconds=30 * 60, pass_percent=60, opens_at=now - timedelta(hours=1),
@@ -153,12 +183,73 @@ def verify(database_url: str, exam_id: int, members: int) -> dict:
     return result
 
 
+def ramped_starts(url: str, exam_id: int, tokens: list[str], ramp: float, threads: int = 64):
+    """Member i starts at ``i × ramp / len(tokens)`` seconds; latency counts from that moment. Returns a
+    ``WrkResult`` (rate over the whole burst, latency percentiles, status and socket errors)."""
+    import urllib.error
+    import urllib.request
+
+    from bench.wrk import PERCENTILES, WrkResult
+
+    latencies: list[float] = []
+    statuses: list[int] = []
+    failures: dict[str, int] = {}
+    lock = threading.Lock()
+    count = len(tokens)
+    t0 = time.monotonic() + 1
+    next_index = iter(range(count))
+
+    def worker():
+        while True:
+            with lock:
+                i = next(next_index, None)
+            if i is None:
+                return
+            due = t0 + i * ramp / count
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            request = urllib.request.Request(url + f"/api/v1/quizzes/{exam_id}/attempts", data=b"{}", method="POST",
+                                             headers={"Authorization": f"Bearer {tokens[i]}",
+                                                      "Content-Type": "application/json",
+                                                      "Accept": "application/json", "User-Agent": USER_AGENT})
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    response.read()
+                    status = response.status
+            except urllib.error.HTTPError as error:
+                status = error.code
+            except OSError as error:
+                with lock:
+                    failures[type(error).__name__] = failures.get(type(error).__name__, 0) + 1
+                continue
+            with lock:
+                latencies.append((time.monotonic() - due) * 1000)
+                statuses.append(status)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    seconds = time.monotonic() - t0
+    ordered = sorted(latencies) or [0.0]
+
+    def pct(p):
+        return round(ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))], 1)
+
+    latency = {f"p{p}": pct(p) for p in PERCENTILES}
+    latency.update(max=round(ordered[-1], 1), mean=round(sum(ordered) / len(ordered), 1))
+    return WrkResult(url=url, requests=len(statuses), seconds=round(seconds, 2), rps=round(len(statuses) / seconds, 1),
+                     latency_ms=latency, status_errors=sum(s >= 400 for s in statuses), socket_errors=failures)
+
+
 def run(args) -> int:
     started = time.monotonic()
     members = args.members
     with fresh_database(args.database_url) as database:
         print(f"generating data and {members} API tokens …", flush=True)
-        prepared = prepare(database.url, members, args.quick)
+        prepared = prepare(database.url, members, args.quick, bank_size=args.bank_size)
         tokens, exam_id = prepared["tokens"], prepared["exam_id"]
         with baseline_server() as base, BenchServer(database_url=database.url) as server:
             warm(base.url("/"))
@@ -172,8 +263,14 @@ def run(args) -> int:
                     connections=args.connections)
 
             starts = [("POST", f"/api/v1/quizzes/{exam_id}/attempts", token, None) for token in tokens]
-            start = replay(starts)
-            print(f"start: {start.requests} responses, {start.rps} req/s, errors {start.errors}", flush=True)
+            if args.ramp:
+                start = ramped_starts(server.url("").rstrip("/"), exam_id, tokens, args.ramp)
+                print(f"start (ramp {args.ramp:g} s): {start.requests} responses, {start.rps} req/s, errors "
+                      f"{start.errors}, latency p50/p95/p99 {start.latency_ms['p50']}/{start.latency_ms['p95']}/"
+                      f"{start.latency_ms['p99']} ms", flush=True)
+            else:
+                start = replay(starts)
+                print(f"start: {start.requests} responses, {start.rps} req/s, errors {start.errors}", flush=True)
             if start.errors:
                 print(server.log_tail(), file=sys.stderr)
             plan = answers_plan(database.url, exam_id, prepared["user_ids"])
@@ -194,11 +291,13 @@ def run(args) -> int:
         checked = verify(database.url, exam_id, members)
         checked["result_status"] = status
         meta = {"database": database.kind, "schema": database.schema, "data": prepared["data"],
-                "members": members, "questions": QUESTIONS, "verified": checked,
+                "members": members, "questions": QUESTIONS, "verified": checked, "ramp_seconds": args.ramp,
+                "bank_size": args.bank_size,
                 "requests": {"start": len(starts), "save": len(saves), "submit": len(submits)},
                 "command": "python -m bench exam " + " ".join(sys.argv[2:]),
                 "wrk": f"replay: -t2 -c{args.connections}, each request once (bench.wrk.wrk_replay)"}
-        report("exam", [Row(f"start ×{len(starts)}", start), Row(f"save ×{len(saves)}", save),
+        start_name = f"start ×{len(starts)}" + (f" ramp {args.ramp:g}s" if args.ramp else "")
+        report("exam", [Row(start_name, start), Row(f"save ×{len(saves)}", save),
                         Row(f"submit ×{len(submits)} (2 per attempt)", submit)], [before, after], meta=meta)
     print("verified:", ", ".join(f"{k}={v}" for k, v in checked.items()))
     print(f"total {time.monotonic() - started:.0f} s")

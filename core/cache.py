@@ -12,7 +12,7 @@ cache = Cache()
 def init_app(app: Flask) -> None:
     config = {"CACHE_DEFAULT_TIMEOUT": app.config.get("CACHE_DEFAULT_TIMEOUT", 300),
               "CACHE_KEY_PREFIX": app.config.get("CACHE_KEY_PREFIX", "ops:"),
-              "CACHE_THRESHOLD": app.config.get("CACHE_THRESHOLD", 2048)}
+              "CACHE_THRESHOLD": app.config.get("CACHE_THRESHOLD", 20000)}
     if app.config.get("REDIS_URL"):
         config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=app.config["REDIS_URL"])
     else:

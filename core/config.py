@@ -94,7 +94,7 @@ class DefaultConfig:
     # Redis for the cache (and what else several servers must share); None: a cache in each process (SimpleCache).
     REDIS_URL: str | None = None
     CACHE_DEFAULT_TIMEOUT = 300  # seconds an entry lives (keys carry the content version: no staleness from this)
-    CACHE_THRESHOLD = 2048  # SimpleCache: most entries per process
+    CACHE_THRESHOLD = 20000  # SimpleCache: most entries per process
     # Behind nginx: uploads are answered with X-Accel-Redirect to this internal location (deploy/nginx-ops.conf
     # maps it onto UPLOAD_FOLDER), so nginx sends the file; None: the app sends it.
     UPLOAD_ACCEL_REDIRECT: str | None = None

@@ -21,3 +21,31 @@ def set_sqlite_pragmas(app: Flask) -> None:
         for pragma in app.config["SQLITE_PRAGMAS"]:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
+
+
+_UNLESS_TAKEN: dict[tuple, object] = {}  # built once per table, dialect and shape: a start sends one per request
+
+
+def insert_unless_taken(table, values: dict, returning=(), index_elements=None):
+    """``INSERT … ON CONFLICT DO NOTHING`` (PostgreSQL and SQLite): the row is not written when it would break
+    a unique constraint or index (``index_elements``: that constraint's columns; None: any, e.g. a partial "one
+    open attempt" index), and no error is raised, so the transaction goes on. ``table``: a Table or a mapped
+    class. Returns the ``returning`` columns (or entity) of the new row, or None when it was not written."""
+    dialect = db.session.get_bind().dialect.name
+    key = (table, dialect, tuple(index_elements or ()), tuple(returning), tuple(values))
+    statement = _UNLESS_TAKEN.get(key)
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:  # pragma: no cover - the project runs on these two
+            raise NotImplementedError(dialect)
+        statement = insert(table).on_conflict_do_nothing(index_elements=index_elements)
+        if returning:
+            statement = statement.returning(*returning)
+        statement = _UNLESS_TAKEN.setdefault(key, statement)
+    result = db.session.execute(statement, values)
+    if returning:
+        return result.first()
+    return result.rowcount == 1 or None

@@ -102,17 +102,14 @@ def lecture_excused_completes(lecture, *, user_id: int, at: datetime) -> None:
 
 
 @attempt_passed.connect
-def quiz_passed(attempt: Attempt, *, quiz: Quiz, at: datetime) -> None:
-    """A passed quiz credits its time once per member, and may be what its course still needed (completion,
-    certificate, a fixed-credit course's hours)."""
-    if quiz.credit_seconds > 0:
-        earlier_pass = db.session.scalar(select(Attempt.id).where(
-            Attempt.quiz_id == quiz.id, Attempt.user_id == attempt.user_id, Attempt.passed.is_(True),
-            Attempt.id != attempt.id).limit(1))
-        if earlier_pass is None:
-            record_entry(user_id=attempt.user_id, seconds=quiz.credit_seconds, source=HourSource.QUIZ,
-                         source_ref=f"attempt:{attempt.id}", occurred_at=at, course_id=quiz.course_id,
-                         note=quiz.title)
+def quiz_passed(attempt: Attempt, *, quiz: Quiz, at: datetime, first_pass: bool) -> None:
+    """A passed quiz credits its time once per member (its first pass; the ledger's unique key keeps a
+    repeated event from crediting twice), and may be what its course still needed (completion, certificate,
+    a fixed-credit course's hours)."""
+    if quiz.credit_seconds > 0 and first_pass:
+        record_entry(user_id=attempt.user_id, seconds=quiz.credit_seconds, source=HourSource.QUIZ,
+                     source_ref=f"attempt:{attempt.id}", occurred_at=at, course_id=quiz.course_id,
+                     note=quiz.title)
     if quiz.course_id is not None:
         check_course_completion(attempt.user_id, quiz.course_id, at)
 

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
                         text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -138,6 +138,9 @@ class Quiz(TimestampMixin, db.Model):
     credit_seconds: Mapped[int] = mapped_column(Integer, default=0)  # training time credited on passing
     required_for_completion: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    # The version of the draw plan in the shared cache (quizzes/plans.py): a new random number whenever a
+    # transaction changes the quiz, its rules or fixed questions, or its bank's questions.
+    plan_version: Mapped[int] = mapped_column(BigInteger, default=lambda: secrets.randbits(62), server_default="0")
 
     bank: Mapped[QuestionBank] = relationship()
     course: Mapped[Optional[Course]] = relationship()

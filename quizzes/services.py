@@ -20,25 +20,25 @@ from blinker import Namespace
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import bindparam, exists, func, insert, inspect, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, bindparam, exists, func, insert, inspect, or_, select, update
+from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from core import clock
+from core.database import insert_unless_taken
 from core.extensions import db
 from courses.models import Course
 from courses.visibility import can_view_course, course_condition, is_staff
-from quizzes import grading
+from quizzes import grading, plans
 from quizzes.models import (Attempt, AttemptAnswer, AttemptStatus, Difficulty, DrawRule, Option, Question,
                             QuestionBank, QuestionKind, Quiz, QuizQuestion, ReviewPolicy)
 
 TRUE_TEXT, FALSE_TEXT = "正确", "错误"
 
-# Sent (sender: the attempt; ``quiz``, ``at``: when it was graded) in the transaction that grades an attempt as
-# passed, after it is flushed. The hours engine (learning.completion) credits the quiz's time once per member and
+# Sent (sender: the attempt; ``quiz``; ``at``: when it was graded; ``first_pass``: no earlier attempt of this
+# member passed the quiz) in the transaction that grades an attempt as passed, after it is written. The hours engine (learning.completion) credits the quiz's time once per member and
 # completes the course if this was what it still needed; receivers flush, never commit.
 attempt_passed = Namespace().signal("attempt-passed")
 MAX_BLANK_LENGTH = 500
@@ -181,39 +181,10 @@ def set_draw_rules(quiz: Quiz, rules: list[dict]) -> None:
                                 count=int(r["count"]), points=max(1, int(r.get("points") or 1)))
                        for r in rules if int(r.get("count") or 0) > 0]
     db.session.flush()
-    try:
-        draw_questions(quiz, random.Random(0))
-    except QuizError:
+    try:  # the plan as this transaction sees it (not the cached one: it is not committed yet)
+        plans.draw_ids(plans.build_plan(quiz), False, random.Random(0))
+    except plans.DrawError:
         raise QuizError(_("题库中符合条件的题目不够抽取"), 422)
-
-
-def rule_matches(rule: DrawRule, question: Question) -> bool:
-    return ((rule.kind is None or question.kind == rule.kind)
-            and (rule.difficulty is None or question.difficulty == rule.difficulty)
-            and (not rule.tag or rule.tag in question.tags))
-
-
-def draw_questions(quiz: Quiz, rng: random.Random) -> list[tuple[Question, int]]:
-    """The questions of one attempt with their points, in the order shown. A random draw takes each
-    rule's count from the bank without ever repeating a question within the attempt."""
-    if quiz.uses_draw:
-        pool = bank_questions(quiz.bank_id)
-        taken: set[int] = set()
-        drawn: list[tuple[Question, int]] = []
-        for rule in quiz.draw_rules:
-            candidates = [q for q in pool if q.id not in taken and rule_matches(rule, q)]
-            if len(candidates) < rule.count:
-                raise QuizError(_("题库中符合条件的题目不够抽取"), 409)
-            for question in rng.sample(candidates, rule.count):
-                taken.add(question.id)
-                drawn.append((question, rule.points))
-    else:
-        drawn = [(fq.question, fq.points) for fq in quiz.fixed_questions if fq.question.deleted_at is None]
-    if not drawn:
-        raise QuizError(_("该测验还没有题目"), 409)
-    if quiz.shuffle_questions:
-        rng.shuffle(drawn)
-    return drawn
 
 
 def quizzes_for(user):
@@ -280,59 +251,88 @@ def is_expired(attempt: Attempt, now: datetime | None = None) -> bool:
     return attempt.deadline is not None and now > attempt.deadline + grace
 
 
-def start_attempt(quiz: Quiz, user) -> tuple[Attempt, bool]:
+def quiz_with_attempts(quiz_id: int, user_id: int) -> tuple[Quiz | None, list[Attempt]]:
+    """The quiz and the member's attempts of it (in order), in one statement."""
+    rows = db.session.execute(_QUIZ_WITH_ATTEMPTS, {"quiz_id": quiz_id, "user_id": user_id}).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [attempt for _quiz, attempt in rows if attempt is not None]
+
+
+@dataclass
+class DrawnAnswer:
+    """An answer row as a start inserted it: the new attempt's page is built from these, with no ORM object
+    per answer (``attempt.answers`` loads the stored rows when something else needs them)."""
+
+    position: int
+    question_id: int
+    points: int
+    option_order: list
+    response: object = None
+
+
+_QUIZ_WITH_ATTEMPTS = (select(Quiz, Attempt)
+                       .outerjoin(Attempt, and_(Attempt.quiz_id == Quiz.id, Attempt.user_id == bindparam("user_id")))
+                       .where(Quiz.id == bindparam("quiz_id")).order_by(Attempt.number))
+
+
+def start_attempt(quiz: Quiz, user, attempts: list[Attempt] | None = None,
+                  drawn: dict | None = None) -> tuple[Attempt, bool]:
     """The member's open attempt, or a new one: ``(attempt, created)``. Two tabs, or two concurrent
-    starts, end up with the same attempt."""
+    starts, end up with the same attempt (the partial unique index ``uq_quiz_attempts_one_open`` decides).
+    ``attempts``: the member's attempts of the quiz when the caller has read them; ``drawn``: a dict that
+    receives a new attempt's ``answers`` (``DrawnAnswer``) and ``questions`` as shown, for
+    :func:`attempt_payload`.
+
+    A new attempt costs two statements: the attempt's ``INSERT … ON CONFLICT DO NOTHING`` and one INSERT of
+    all its answers; the draw is made in memory from the quiz's cached plan (quizzes/plans.py)."""
     now = clock.utcnow()
-    existing = open_attempt(quiz.id, user.id)
+    if attempts is None:
+        attempts = attempts_of(quiz, user)
+    existing = next((a for a in attempts if a.is_open), None)
     if existing is not None:
         if not is_expired(existing, now):
             return existing, False
         submit_attempt(existing, auto=True)
-    used = db.session.scalar(select(func.count()).select_from(Attempt)
-                             .where(Attempt.quiz_id == quiz.id, Attempt.user_id == user.id)) or 0
+    used = len(attempts)
     problem = availability_problem(quiz, user, now, used)
     if problem:
         raise QuizError(problem, 403 if not can_see_quiz(user, quiz) else 409)
     rng = random.Random(secrets.randbits(64))
-    drawn = draw_questions(quiz, rng)
+    try:
+        picked, questions = plans.draw(quiz, plans.plan_for(quiz), rng)
+    except plans.DrawError as error:
+        raise QuizError(str(error), 409)
     ends = [t for t in (now + timedelta(seconds=quiz.time_limit_seconds) if quiz.time_limit_seconds else None,
                         quiz.closes_at) if t is not None]
-    attempt = Attempt(quiz_id=quiz.id, user_id=user.id, number=used + 1, status=AttemptStatus.OPEN,
-                      started_at=now, deadline=min(ends) if ends else None)
-    rows = []
-    for position, (question, points) in enumerate(drawn, start=1):
-        order = [o.public_id for o in question.options]
-        if quiz.shuffle_options and question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
-            rng.shuffle(order)
-        rows.append({"position": position, "question": question, "points": points, "option_order": order})
-    try:
-        with db.session.begin_nested():
-            db.session.add(attempt)
-            db.session.flush()
-            # one multi-row INSERT (the unit of work would send one INSERT per answer to read back its id)
-            table = AttemptAnswer.__table__
-            ids = dict(db.session.execute(insert(table).returning(table.c.position, table.c.id), [
-                {"attempt_id": attempt.id, "position": row["position"], "question_id": row["question"].id,
-                 "points": row["points"], "option_order": row["option_order"], "response": None}
-                for row in rows]).all())
-    except IntegrityError:  # a concurrent start (another tab) won: share its attempt
+    values = {"quiz_id": quiz.id, "user_id": user.id, "number": used + 1, "status": AttemptStatus.OPEN,
+              "started_at": now, "deadline": min(ends) if ends else None, "submitted_at": None,
+              "auto_submitted": False, "earned_points": None, "max_points": None, "percent": None,
+              "passed": None, "graded_at": None, "grade_count": 0}
+    table = Attempt.__table__
+    created = insert_unless_taken(table, values, returning=(table.c.id,))
+    if created is None:  # a concurrent start (another tab) won: share its attempt
         winner = open_attempt(quiz.id, user.id)
         if winner is None:
             raise QuizError(_("请稍后重试"), 409)
         return winner, False
-    # The answers as stored, put in the session without reading them back.
-    answers = []
-    for row in rows:
-        answer = AttemptAnswer(id=ids[row["position"]], attempt_id=attempt.id, question_id=row["question"].id,
-                               position=row["position"], points=row["points"], option_order=row["option_order"],
-                               response=None, saved_at=None, earned=None, correct=None)
-        make_transient_to_detached(answer)
-        db.session.add(answer)
-        answer.question = row["question"]  # (already loaded: no query)
-        answers.append(answer)
-    set_committed_value(attempt, "answers", answers)
+    attempt = Attempt(id=created.id, **values)
+    make_transient_to_detached(attempt)
+    db.session.add(attempt)
+    set_committed_value(attempt, "quiz", quiz)
+    answers = [DrawnAnswer(position, item.question_id, item.points, item.option_order)
+               for position, item in enumerate(picked, start=1)]
+    # all answers in one INSERT … VALUES (…), (…): an executemany with RETURNING is sent as one batched
+    # statement ("insertmanyvalues", compiled once), where without it PostgreSQL's driver sends one per row
+    db.session.execute(_INSERT_ANSWERS, [
+        {"attempt_id": attempt.id, "position": a.position, "question_id": a.question_id, "points": a.points,
+         "option_order": a.option_order, "response": None} for a in answers])
+    if drawn is not None:
+        drawn.update(answers=answers, questions=questions)
     return attempt, True
+
+
+_INSERT_ANSWERS = insert(AttemptAnswer.__table__).returning(AttemptAnswer.__table__.c.id)
 
 
 def get_attempt(attempt_id: int, user) -> Attempt | None:
@@ -449,12 +449,6 @@ def clean_response(kind: QuestionKind, option_order: list, response: object) -> 
     return chosen
 
 
-def answer_key(answer: AttemptAnswer) -> grading.AnswerKey:
-    q = answer.question
-    return grading.AnswerKey(kind=q.kind.value, points=answer.points, correct=q.correct_public_ids,
-                             accepted=tuple(q.accepted_answers or ()))
-
-
 def submit_attempt(attempt: Attempt, *, auto: bool = False) -> Attempt:
     """Submit and grade, once. A second submit, or one racing the first, changes nothing and returns the
     graded attempt."""
@@ -464,29 +458,81 @@ def submit_attempt(attempt: Attempt, *, auto: bool = False) -> Attempt:
         update(Attempt).where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.OPEN)
         .values(status=AttemptStatus.SUBMITTED, submitted_at=when, auto_submitted=auto)
         .execution_options(synchronize_session=False)).rowcount == 1
-    if won:
-        _grade(attempt, now)
-    db.session.refresh(attempt)
+    if not won:
+        db.session.refresh(attempt)  # the winner's grade
+        return attempt
+    for name, value in (("status", AttemptStatus.SUBMITTED), ("submitted_at", when), ("auto_submitted", auto)):
+        set_committed_value(attempt, name, value)
+    _grade(attempt, now)
     return attempt
 
 
+def submit_own(attempt_id: int, user_id: int) -> Attempt | None:
+    """The member's submit of their own open attempt within its deadline, in four statements (five when it
+    passes: the ledger's credit): the guarded ``UPDATE … WHERE status = 'open' RETURNING`` that only one
+    submit wins, then the grading (:func:`_grade`). None when the full path must answer (not the member's,
+    already submitted, past the deadline: ``get_attempt`` + ``submit_attempt`` give the right result)."""
+    now = clock.utcnow()
+    attempt = db.session.scalars(
+        update(Attempt).where(Attempt.id == attempt_id, Attempt.user_id == user_id,
+                              Attempt.status == AttemptStatus.OPEN,
+                              or_(Attempt.deadline.is_(None), Attempt.deadline >= _latest_start(now)))
+        .values(status=AttemptStatus.SUBMITTED, submitted_at=now, auto_submitted=False)
+        .returning(Attempt).execution_options(synchronize_session=False, populate_existing=True)).one_or_none()
+    if attempt is None:
+        return None
+    _grade(attempt, now)
+    return attempt
+
+
+_EARLIER = Attempt.__table__.alias("earlier")
+
+
 def _grade(attempt: Attempt, now: datetime) -> None:
-    answers = list(db.session.scalars(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id)
-                                      .order_by(AttemptAnswer.position)
-                                      .options(selectinload(AttemptAnswer.question).selectinload(Question.options))
-                                      .execution_options(populate_existing=True)))
-    quiz = db.session.get(Quiz, attempt.quiz_id)
-    result = grading.grade_attempt([answer_key(a) for a in answers], [a.response for a in answers],
-                                   pass_percent=quiz.pass_percent, partial_credit=quiz.partial_credit)
+    """Grade a just-submitted attempt (only the submit that moved it from open does): one read of its answers
+    with their questions, options and the quiz, one UPDATE of all answers' marks, one UPDATE of the attempt (which also says
+    whether this is the member's first pass of the quiz). ``attempt_passed`` then credits a pass."""
+    rows = db.session.execute(
+        select(AttemptAnswer, Quiz, Question)
+        .join(Attempt, Attempt.id == AttemptAnswer.attempt_id).join(Quiz, Quiz.id == Attempt.quiz_id)
+        .join(Question, Question.id == AttemptAnswer.question_id)
+        .outerjoin(Option, Option.question_id == Question.id)
+        .where(AttemptAnswer.attempt_id == attempt.id).order_by(AttemptAnswer.position, Option.position)
+        .options(contains_eager(Question.options))  # the review (answers, explanations) reads them too
+        .execution_options(populate_existing=True)).unique().all()
+    quiz = rows[0].Quiz if rows else db.session.get(Quiz, attempt.quiz_id)
+    set_committed_value(attempt, "quiz", quiz)
+    answers = [row.AttemptAnswer for row in rows]
+    for row in rows:
+        set_committed_value(row.AttemptAnswer, "question", row.Question)
+    result = grading.grade_attempt(
+        [grading.AnswerKey(kind=a.question.kind.value, points=a.points, correct=a.question.correct_public_ids,
+                           accepted=tuple(a.question.accepted_answers or ())) for a in answers],
+        [a.response for a in answers], pass_percent=quiz.pass_percent, partial_credit=quiz.partial_credit)
+    table = AttemptAnswer.__table__
+    if answers:
+        db.session.execute(update(table).where(table.c.id == bindparam("answer_id"))
+                           .values(earned=bindparam("earned"), correct=bindparam("is_correct")),
+                           [{"answer_id": a.id, "earned": grade.earned, "is_correct": grade.correct}
+                            for a, grade in zip(answers, result.questions)])
     for answer, grade in zip(answers, result.questions):
-        answer.earned, answer.correct = grade.earned, grade.correct
-    db.session.execute(update(Attempt).where(Attempt.id == attempt.id)
-                       .values(earned_points=result.earned, max_points=result.maximum, percent=result.percent,
-                               passed=result.passed, graded_at=now, grade_count=Attempt.grade_count + 1)
-                       .execution_options(synchronize_session=False))
-    db.session.flush()
+        set_committed_value(answer, "earned", grade.earned)
+        set_committed_value(answer, "correct", grade.correct)
+    set_committed_value(attempt, "answers", answers)
+    earlier_passes = (select(func.count()).select_from(_EARLIER)
+                      .where(_EARLIER.c.quiz_id == attempt.quiz_id, _EARLIER.c.user_id == attempt.user_id,
+                             _EARLIER.c.passed.is_(True), _EARLIER.c.id != attempt.id).scalar_subquery())
+    graded = {"earned_points": result.earned, "max_points": result.maximum, "percent": result.percent,
+              "passed": result.passed, "graded_at": now}
+    first_pass = db.session.execute(
+        update(Attempt.__table__).where(Attempt.__table__.c.id == attempt.id)
+        .values(grade_count=Attempt.__table__.c.grade_count + 1, **graded)
+        .returning(Attempt.__table__.c.grade_count, earlier_passes.label("earlier_passes"))).one()
+    for name, value in graded.items():
+        set_committed_value(attempt, name, value)
+    set_committed_value(attempt, "grade_count", first_pass.grade_count)
     if result.passed:
-        attempt_passed.send(attempt, quiz=quiz, at=now)
+        attempt_passed.send(attempt, quiz=quiz, at=now, first_pass=first_pass.earlier_passes == 0)
 
 
 def close_expired(now: datetime | None = None) -> int:
@@ -540,35 +586,19 @@ def required_quizzes_passed(user_id: int, course_id: int) -> bool:
     return not missing
 
 
-def attempt_payload(attempt: Attempt, now: datetime | None = None) -> dict:
+def attempt_payload(attempt: Attempt, now: datetime | None = None, drawn: dict | None = None) -> dict:
     """What the member's page and the API show. Before submission it holds no correctness flag, key,
-    accepted answer or explanation; after it, those only when the review policy allows."""
+    accepted answer or explanation; after it, those only when the review policy allows. ``drawn``: a new
+    attempt's answers and questions as shown, filled by :func:`start_attempt`."""
     now = now or clock.utcnow()
     reveal = can_review(attempt, now)
-    # The questions and their options: those this request already holds (a new attempt's draw), then one
-    # query for the rest (the answers' lazy loads then hit the identity map).
-    loaded = {}
-    for answer in attempt.answers:
-        held = db.session.identity_map.get(identity_key(Question, answer.question_id))
-        if held is not None and "options" not in inspect(held).unloaded:
-            loaded[held.id] = held
-    missing = [a.question_id for a in attempt.answers if a.question_id not in loaded]
-    if missing:
-        loaded.update((q.id, q) for q in db.session.scalars(select(Question).where(Question.id.in_(missing))
-                                                            .options(selectinload(Question.options))))
-    questions = []
-    for answer in attempt.answers:
-        q = loaded[answer.question_id]
-        by_id = {o.public_id: o for o in q.options}
-        item = {"position": answer.position, "kind": q.kind.value, "stem": q.stem, "points": answer.points,
-                "options": [{"id": pid, "text": by_id[pid].text} for pid in answer.option_order if pid in by_id],
-                "response": answer.response}
-        if reveal:
-            item.update({"correct": answer.correct, "earned": answer.earned,
-                         "correct_options": [pid for pid in answer.option_order
-                                             if pid in by_id and by_id[pid].is_correct],
-                         "accepted_answers": list(q.accepted_answers or []), "explanation": q.explanation})
-        questions.append(item)
+    if reveal:
+        questions = [_revealed_item(answer, question)
+                     for answer, question in zip(attempt.answers, _questions_with_options(attempt.answers))]
+    else:  # what everyone sees of a question: from the quiz's plan in the shared cache
+        answers = drawn["answers"] if drawn else attempt.answers
+        shown = drawn["questions"] if drawn else plans.shown_questions(attempt.quiz, [a.question_id for a in answers])
+        questions = [_shown_item(answer, shown[answer.question_id]) for answer in answers]
     payload = {
         "id": attempt.id, "quiz": {"id": attempt.quiz.id, "title": attempt.quiz.title},
         "number": attempt.number, "status": attempt.status.value,
@@ -582,6 +612,38 @@ def attempt_payload(attempt: Attempt, now: datetime | None = None) -> dict:
                              "percent": attempt.percent, "passed": attempt.passed,
                              "pass_percent": attempt.quiz.pass_percent}
     return payload
+
+
+def _shown_item(answer: AttemptAnswer, question: dict) -> dict:
+    texts = dict(question["options"])
+    return {"position": answer.position, "kind": question["kind"], "stem": question["stem"],
+            "points": answer.points,
+            "options": [{"id": pid, "text": texts[pid]} for pid in answer.option_order if pid in texts],
+            "response": answer.response}
+
+
+def _revealed_item(answer: AttemptAnswer, question: Question) -> dict:
+    item = _shown_item(answer, plans.shown(question))
+    correct = {o.public_id for o in question.options if o.is_correct}
+    item.update({"correct": answer.correct, "earned": answer.earned,
+                 "correct_options": [pid for pid in answer.option_order if pid in correct],
+                 "accepted_answers": list(question.accepted_answers or []), "explanation": question.explanation})
+    return item
+
+
+def _questions_with_options(answers: list[AttemptAnswer]) -> list[Question]:
+    """The answers' questions with their options: those this request already holds, then one query for the
+    rest (the answers' lazy loads then hit the identity map)."""
+    loaded = {}
+    for answer in answers:
+        held = db.session.identity_map.get(identity_key(Question, answer.question_id))
+        if held is not None and "options" not in inspect(held).unloaded:
+            loaded[held.id] = held
+    missing = [a.question_id for a in answers if a.question_id not in loaded]
+    if missing:
+        loaded.update((q.id, q) for q in db.session.scalars(select(Question).where(Question.id.in_(missing))
+                                                            .options(selectinload(Question.options))))
+    return [loaded[a.question_id] for a in answers]
 
 
 def _iso(value: datetime | None) -> str | None:

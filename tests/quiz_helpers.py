@@ -1,6 +1,10 @@
 """Building blocks for the quiz tests: a bank with every question type and quizzes over it."""
 from __future__ import annotations
 
+import threading
+
+from sqlalchemy import event
+
 from core import clock
 from core.extensions import db
 from quizzes import services
@@ -59,3 +63,51 @@ class ServerClock:
     def __init__(self, monkeypatch, now):
         self.now = now
         monkeypatch.setattr(clock, "utcnow", lambda: self.now)
+
+
+def run_together(app, fn, threads: int) -> list:
+    """``fn(i)`` in ``threads`` threads released at once, each with its own app context, session and connection
+    (as gunicorn workers); each thread commits after ``fn``. Returns the results; fails on any error."""
+    barrier = threading.Barrier(threads)
+    results, errors = [], []
+
+    def worker(i):
+        with app.app_context():
+            try:
+                barrier.wait()
+                results.append(fn(i))
+                db.session.commit()
+            except Exception as exc:  # reported below
+                db.session.rollback()
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert not errors, errors[:3]
+    return results
+
+
+SESSION_BOOKKEEPING = ("SAVEPOINT", "RELEASE", "ROLLBACK TO", "UPDATE API_TOKENS SET LAST_USED_AT")
+
+
+def counted_request(client, method: str, path: str, headers: dict, **kwargs) -> tuple[dict, list[str]]:
+    """One API request: its JSON and the SQL statements it sent, leaving out the test transaction's SAVEPOINT
+    bookkeeping and the API token's "last used" note (written at most once per five minutes per token)."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith(SESSION_BOOKKEEPING):
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.open(path, method=method, headers=headers, **kwargs)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code in (200, 201), response.get_json()
+    return response.get_json(), statements
