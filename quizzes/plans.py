@@ -58,8 +58,8 @@ class Drawn:
 # --- building ---------------------------------------------------------------------------------------------
 
 def build_plan(quiz: Quiz) -> Plan:
-    """The plan from the database (three small statements: the bank's live questions' ids and draw fields,
-    the rules or the fixed questions)."""
+    """The plan from the database: for a draw, the bank's live questions' ids and draw fields and the rules
+    (two statements); otherwise the live fixed questions (one)."""
     if quiz.uses_draw:
         pool = db.session.execute(select(Question.id, Question.kind, Question.difficulty, Question.tags_text)
                                   .where(Question.bank_id == quiz.bank_id, Question.deleted_at.is_(None))
