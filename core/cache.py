@@ -17,4 +17,6 @@ def init_app(app: Flask) -> None:
         config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=app.config["REDIS_URL"])
     else:
         config["CACHE_TYPE"] = app.config.get("CACHE_TYPE") or "SimpleCache"
+        if app.config.get("CACHE_DIR"):  # FileSystemCache: servers of one machine sharing a folder
+            config["CACHE_DIR"] = app.config["CACHE_DIR"]
     cache.init_app(app, config=config)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 from flask_babel import gettext as _
-from sqlalchemy import event, select, update
+from sqlalchemy import and_, event, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from core.cache import cache
@@ -58,8 +58,8 @@ class Drawn:
 # --- building ---------------------------------------------------------------------------------------------
 
 def build_plan(quiz: Quiz) -> Plan:
-    """The plan from the database (three small statements: the bank's live questions' ids and draw fields,
-    the rules or the fixed questions)."""
+    """The plan from the database: for a draw, the bank's live questions' ids and draw fields and the rules
+    (two statements); otherwise the live fixed questions (one)."""
     if quiz.uses_draw:
         pool = db.session.execute(select(Question.id, Question.kind, Question.difficulty, Question.tags_text)
                                   .where(Question.bank_id == quiz.bank_id, Question.deleted_at.is_(None))
@@ -99,15 +99,28 @@ def plan_for(quiz: Quiz) -> Plan:
         ids = set(qid for qid, _points in plan.fixed)
         for eligible, _count, _points in plan.rules or ():
             ids.update(eligible)
-        if plan.rules is not None:  # the bank's live questions (one query whatever its size, and their options)
-            questions = select(Question).where(Question.bank_id == quiz.bank_id, Question.deleted_at.is_(None))
-        else:
-            questions = select(Question).where(Question.id.in_(ids))
-        cache.set_many({_key(quiz, "q", q.id): shown(q)
-                        for q in db.session.scalars(questions.options(selectinload(Question.options)))
-                        if q.id in ids}, timeout=PLAN_TIMEOUT)
+        cache.set_many({_key(quiz, "q", qid): value for qid, value in _shown_rows(quiz, plan, ids).items()},
+                       timeout=PLAN_TIMEOUT)
         cache.set(key, plan, timeout=PLAN_TIMEOUT)
     return plan
+
+
+def _shown_rows(quiz: Quiz, plan: Plan, ids: set[int]) -> dict[int, dict]:
+    """The plan's questions as shown, read as plain rows in two statements whatever the bank's size (the
+    bank's live questions for a draw, the fixed ones otherwise); no ORM object per question or option."""
+    if plan.rules is not None:
+        which = and_(Question.bank_id == quiz.bank_id, Question.deleted_at.is_(None))
+    else:
+        which = Question.id.in_(ids)
+    found = {row.id: _shown_entry(row.kind, row.stem, [])
+             for row in db.session.execute(select(Question.id, Question.kind, Question.stem).where(which))
+             if row.id in ids}
+    for row in db.session.execute(select(Option.question_id, Option.public_id, Option.text)
+                                  .join(Question, Question.id == Option.question_id).where(which)
+                                  .order_by(Option.question_id, Option.position, Option.id)):
+        if row.question_id in found:
+            found[row.question_id]["options"].append((row.public_id, row.text))
+    return found
 
 
 def shown_questions(quiz: Quiz, question_ids) -> dict[int, dict]:
@@ -127,8 +140,11 @@ def shown_questions(quiz: Quiz, question_ids) -> dict[int, dict]:
 
 def shown(question: Question) -> dict:
     """What a member sees of a question before submitting: no correctness, accepted answer or explanation."""
-    return {"kind": question.kind.value, "stem": question.stem,
-            "options": [(o.public_id, o.text) for o in question.options]}
+    return _shown_entry(question.kind, question.stem, [(o.public_id, o.text) for o in question.options])
+
+
+def _shown_entry(kind: QuestionKind, stem: str, options: list) -> dict:
+    return {"kind": kind.value, "stem": stem, "options": options}
 
 
 # --- drawing ----------------------------------------------------------------------------------------------

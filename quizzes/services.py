@@ -38,8 +38,9 @@ from quizzes.models import (Attempt, AttemptAnswer, AttemptStatus, Difficulty, D
 TRUE_TEXT, FALSE_TEXT = "正确", "错误"
 
 # Sent (sender: the attempt; ``quiz``; ``at``: when it was graded; ``first_pass``: no earlier attempt of this
-# member passed the quiz) in the transaction that grades an attempt as passed, after it is written. The hours engine (learning.completion) credits the quiz's time once per member and
-# completes the course if this was what it still needed; receivers flush, never commit.
+# member passed the quiz) in the transaction that grades an attempt as passed, after it is written. The hours
+# engine (learning.completion) credits the quiz's time once per member and completes the course if this was
+# what it still needed; receivers flush, never commit.
 attempt_passed = Namespace().signal("attempt-passed")
 MAX_BLANK_LENGTH = 500
 

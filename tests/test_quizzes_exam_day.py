@@ -5,14 +5,16 @@ a submit costs at most six statements and a pass is credited exactly once."""
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from core.extensions import db
 from learning.models import HourEntry, HourSource
 from quizzes import plans, services
 from quizzes.models import Attempt, AttemptAnswer, Difficulty, QuestionKind, Quiz
 from quizzes.services import QuestionData
-from tests.conftest import shared_database_app
+from app import create_app
+from tests import conftest
+from tests.conftest import ON_POSTGRES, app_of_its_own, shared_database_app
 from tests.quiz_helpers import correct_responses, counted_request, make_bank, make_quiz, run_together
 
 DRAWN = 10
@@ -115,6 +117,50 @@ def test_an_edited_question_is_shown_at_the_next_start(committing_app, grid, aut
     after = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=auth.token(second)).get_json()
     assert after["questions"][0]["stem"] == "中国共产党是哪一年成立的？"
     assert sorted(o["text"] for o in after["questions"][0]["options"]) == ["1919年", "1921年", "1927年"]
+
+
+def test_two_servers_share_one_plan_and_both_see_an_edit(tmp_path, make_org, make_member):
+    """Two apps on one database and one shared cache (a folder here, Redis in the cluster): the plan one
+    server built serves the other's start without reading the bank, and an edit made on one server is
+    what the other shows at its next start."""
+    from accounts.models import User
+    from quizzes.models import Question
+
+    overrides = {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(tmp_path / "cache")}
+    if not ON_POSTGRES:
+        overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'two.sqlite3'}"
+    with app_of_its_own(**overrides):
+        second = create_app(conftest.testing_config(**overrides))  # (imported by name, pytest would collect it)
+        org = make_org()
+        one, two, three = (make_member(org) for _ in range(3))
+        bank, questions = make_bank()
+        quiz = make_quiz(bank, questions[:2])
+        quiz_id, edited_id, ids = quiz.id, questions[0].id, (two.id, three.id)
+        services.start_attempt(quiz, one)  # server one builds the plan
+        db.session.commit()
+        with second.app_context():
+            statements: list[str] = []
+            event.listen(db.engine, "before_cursor_execute", lambda _c, _k, statement, *a: statements.append(statement))
+            quiz_, attempts = services.quiz_with_attempts(quiz_id, ids[0])
+            drawn = {}
+            services.start_attempt(quiz_, db.session.get(User, ids[0]), attempts, drawn=drawn)
+            db.session.commit()
+            assert len(drawn["answers"]) == 2
+            assert not any("quiz_questions" in s or "quiz_options" in s for s in statements)  # from the cache
+            question = db.session.get(Question, edited_id)
+            data = services.question_data(question)
+            data.stem = "中国共产党是哪一年成立的？"
+            services.update_question(question, data)  # edited on server two
+            db.session.commit()
+            db.session.remove()
+        quiz_, attempts = services.quiz_with_attempts(quiz_id, ids[1])
+        drawn = {}
+        services.start_attempt(quiz_, db.session.get(User, ids[1]), attempts, drawn=drawn)
+        assert drawn["questions"][edited_id]["stem"] == "中国共产党是哪一年成立的？"  # server one sees it
+        db.session.commit()
+        db.session.remove()
+        with second.app_context():
+            db.engine.dispose()
 
 
 def test_a_new_draw_rule_is_used_at_the_next_start(committing_app, grid, auth, client):
