@@ -42,7 +42,8 @@ from classes.notices import (calendar_token, calendar_url, mark_all_notices_read
                                       mark_notice_read, notice_text, reset_calendar_token, unread_notices,
                                       user_for_calendar_token)
 from classes.scope import can_manage, class_for_manager, manage_root, manageable_classes  # noqa: F401
-from learning.offline import schedule_class
+from learning.models import OfflineClass
+from learning.offline import CheckInError, schedule_class
 from quizzes.models import Quiz
 
 
@@ -314,8 +315,6 @@ def schedule_session(training_class: TrainingClass, by: User, *, title: str, pla
     _editable(training_class, by)
     if not (title or "").strip() or not (place or "").strip():
         raise ClassError(_("请填写课题和地点。"))
-    from learning.offline import CheckInError
-
     try:
         offline = schedule_class(course=course or class_course(training_class, by), title=title, place=place,
                                  starts_at=starts_at, ends_at=ends_at, credit_seconds=credit_seconds,
@@ -414,8 +413,6 @@ def schedule(training_class: TrainingClass, now: datetime | None = None) -> list
     """The class's sessions, next first: upcoming (and under way) by start time, then past ones, latest
     first. Cancelled sessions are included (shown struck through)."""
     now = now or clock.utcnow()
-    from learning.models import OfflineClass
-
     rows = list(db.session.scalars(select(ClassSession).join(OfflineClass)
                                    .where(ClassSession.class_id == training_class.id)
                                    .order_by(OfflineClass.starts_at, ClassSession.id)))

@@ -26,6 +26,7 @@ from learning.hours import format_units
 from learning.models import CheckIn, OfflineClass
 from courses.models import Enrollment
 from quizzes.models import Attempt, AttemptStatus
+from learning.offline import qr_svg
 
 bp = Blueprint("classes", __name__, url_prefix="/classes")
 
@@ -118,8 +119,6 @@ def home_panel(user: User) -> dict | None:
 def pending_applications(user) -> list[tuple]:
     """(class, applications waiting) of the classes ``user`` manages that have some; empty for the others."""
     from sqlalchemy import func
-
-    from core.permissions import has_role
 
     if not has_role(user, Role.ORGANIZER, Role.TRAINER):
         return []
@@ -281,7 +280,6 @@ def certificate(certificate_id: int):
     item = db.session.get(ClassCertificate, certificate_id)
     if item is None or not (item.user_id == current_user.id or services.can_manage(current_user, item.training_class)):
         abort(404)
-    from learning.offline import qr_svg
 
     link = services.verify_url(item)
     record = db.session.scalar(select(graduation.GraduationRecord).where(

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.cache import cache
 from core.extensions import db
+from accounts.models import Organization
 
 _WATCHED: tuple[type, ...] = ()
 
@@ -91,7 +92,6 @@ def cached(key: Hashable, build: Callable[[], object], timeout: int | None = Non
 def _watched() -> tuple[type, ...]:
     global _WATCHED
     if not _WATCHED:
-        from accounts.models import Organization
         from courses.models import Course, CourseTag, Lecture, Material, RequiredAssignment
 
         _WATCHED = (Course, CourseTag, Lecture, Material, Organization, RequiredAssignment)

@@ -8,13 +8,14 @@ from blinker import Namespace
 from sqlalchemy import exists, func, insert, literal, select, update
 
 from accounts.models import Organization, User
-from accounts.services import subtree_condition
+from accounts.services import scope_root, subtree_condition
 from core import clock
 from core.extensions import db
 from core.permissions import Role
 from courses import visibility
 from courses.models import (Audience, Course, CourseStatus, Enrollment, EnrollmentSource, Lecture, LectureProgress,
                             RequiredAssignment)
+from messages.services import link_for, notify_all
 
 
 # Sent (sender: the lecture; ``user_id``, ``at``) when an organizer excuses a member from a past offline lecture or
@@ -93,7 +94,6 @@ def assign_required(course: Course, org: Organization, due_date: date, by: User 
     _refresh_enrollment_count(course.id)
     db.session.flush()
     db.session.refresh(course, ["enrollment_count"])
-    from messages.services import link_for, notify_all  # the member's message center (issue 16)
 
     notify_all(_eligible_members(course, org), "course_assigned",
                _("《%(title)s》已列为您的必修课程，请在 %(due)s 前完成。", title=course.title, due=due_date.isoformat()),
@@ -233,7 +233,6 @@ def excuse_from_lecture(member: User, lecture, by: User, kind: str, reason: str,
     lecture then counts as completed (and may complete the course). ``by`` must administer the member."""
     from flask_babel import gettext as _
 
-    from accounts.services import scope_root
     from courses.models import LectureKind
     from courses.models import LectureExcusal
 

@@ -18,6 +18,8 @@ from courses import pages, services
 from courses.forms import AssignForm, CourseForm, LectureForm
 from courses.models import Audience, Course, CourseStatus, CreditMode, Lecture, LectureKind, RequiredAssignment
 from courses import enrollments
+from accounts.models import Organization, User
+from core.spreadsheets import neutralise
 
 bp = Blueprint("courses_teach", __name__)
 
@@ -375,8 +377,6 @@ def scoped_assignments(user):
             .where(RequiredAssignment.revoked_at.is_(None)))
     root = account_services.scope_root(user)
     if root is not None:
-        from accounts.models import Organization
-
         stmt = stmt.join(Organization, RequiredAssignment.org_id == Organization.id).where(
             account_services.subtree_condition(root))
     return stmt.order_by(RequiredAssignment.due_date, RequiredAssignment.id)
@@ -440,8 +440,6 @@ def assignment_export(assignment_id: int):
 
     from flask import Response
 
-    from core.spreadsheets import neutralise
-
     assignment = assignment_or_404(assignment_id)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -459,8 +457,6 @@ def assignment_export(assignment_id: int):
 @role_required(Role.ORGANIZER)
 def excuse(assignment_id: int):
     """Excuse a member from a past offline lecture of the course (免修), or record a make-up (已补课)."""
-    from accounts.models import User
-
     assignment = assignment_or_404(assignment_id)
     member = db.session.get(User, request.form.get("member_id", type=int) or 0)
     lecture = db.session.get(Lecture, request.form.get("lecture_id", type=int) or 0)

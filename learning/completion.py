@@ -21,6 +21,7 @@ from courses.enrollments import course_progress, lecture_excused
 from courses.models import Enrollment, EnrollmentSource, LectureProgress
 from quizzes.models import Attempt, Quiz
 from quizzes.services import attempt_passed, required_quizzes_passed
+from messages.services import link_for, notify
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed from paper
 
@@ -88,7 +89,6 @@ def check_course_completion(user_id: int, course_id: int, at: datetime | None = 
     db.session.add(certificate)
     db.session.flush()
     from flask_babel import gettext as _
-    from messages.services import link_for, notify  # the member's message center (issue 16)
 
     notify(user_id, "certificate_issued", _("您已完成课程，获得结业证书。"),
            link_for("learning.certificate", certificate_id=certificate.id))

@@ -17,7 +17,7 @@ from accounts.models import MemberCategory, Position, User
 from core import clock
 from core.extensions import db
 from courses.enrollments import course_progress
-from courses.models import Course, CreditMode
+from courses.models import Course, CreditMode, Lecture
 from learning.models import Certificate, HourEntry, HourRequirement, HourSource
 
 # 《中国共产党党员教育管理工作条例》(2019) 第二十条 and the 2019–2023 national training plan for party members.
@@ -237,8 +237,6 @@ def record_rows(user_id: int, year: int):
     """A member's ledger for ``year`` grouped as they read it: one row per local day, source, course, lecture
     (and note: each organizer's entry keeps its reason), newest first: day, source, course title, lecture
     title, note, seconds, entries. A SELECT to page (``db.paginate(..., scalars=False)``)."""
-    from courses.models import Lecture
-
     start, end = year_bounds_utc(year)
     day = local_date_sql(HourEntry.occurred_at).label("day")
     return (select(day, HourEntry.source, Course.title.label("course_title"), Lecture.title.label("lecture_title"),

@@ -17,11 +17,12 @@ from sqlalchemy import select, update
 from werkzeug.exceptions import NotFound
 
 from accounts.models import User
-from accounts.services import member_in_scope
+from accounts.services import member_in_scope, scoped_members
 from core import clock
 from core.extensions import db
 from learning.ledger import record_entry
 from learning.models import HourAudit, HourEntry, HourSource, ManualHourRequest
+from core.storage import UploadError, save_upload
 
 ATTACHMENT_KINDS = {"pdf", "png", "jpeg"}
 MAX_MANUAL_SECONDS = 200 * 3600  # a typo guard: no single entry above 200 hours
@@ -59,7 +60,6 @@ def _checked(member: User, seconds: int, reason: str, by: User, occurred_at: dat
 def _stored_attachment(attachment) -> tuple[str | None, str | None]:
     if attachment is None:
         return None, None
-    from core.storage import UploadError, save_upload
 
     try:
         stored = save_upload(attachment, allowed=ATTACHMENT_KINDS)
@@ -101,8 +101,6 @@ def add_manual_entry(*, member: User, seconds: int, reason: str, by: User, occur
 
 def pending_requests(by: User, member_id: int | None = None) -> list[ManualHourRequest]:
     """Requests waiting in ``by``'s subtree (all of them for admins), oldest first."""
-    from accounts.services import scoped_members
-
     members = scoped_members(by).with_only_columns(User.id).order_by(None)
     stmt = select(ManualHourRequest).where(ManualHourRequest.status == "pending",
                                            ManualHourRequest.member_id.in_(members))

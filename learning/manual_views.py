@@ -18,6 +18,7 @@ from core.requests import accepts_upload
 from learning import hours, manual
 from learning.forms import DecisionForm, ManualEntryForm, ReversalForm
 from learning.models import HourAudit, HourEntry, ManualHourRequest
+from core.storage import send_stored
 
 bp = Blueprint("hours_admin", __name__, url_prefix="/hours/members")
 
@@ -123,7 +124,6 @@ def attachment(member_id: int, audit_id: int):
     row = db.session.get(HourAudit, audit_id)
     if row is None or row.member_id != member.id or not row.attachment_key:
         abort(404)
-    from core.storage import send_stored
 
     ext = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}.get(row.attachment_mime or "", "bin")
     return send_stored(row.attachment_key, mime=row.attachment_mime or "application/octet-stream",

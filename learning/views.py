@@ -14,7 +14,7 @@ from core.pagination import paginate_rows
 from core.permissions import Role, has_role, login_required, public
 from courses.pages import ViewerBox
 from learning import hours
-from courses.enrollments import course_progress
+from courses.enrollments import course_progress, required_courses_for
 from learning.completion import certificate_by_code, is_current, year_certificate
 from learning.models import Certificate, HourEntry, HourSource
 from courses.models import Enrollment
@@ -61,10 +61,6 @@ HOME_PANEL = ("learning/_home_hours.html", home_panel)
 
 
 def _required_courses(member: User) -> list[dict]:
-    try:
-        from courses.enrollments import required_courses_for
-    except ImportError:
-        return []
     rows = []
     for course, due in required_courses_for(member):
         done, total = course_progress(member.id, course.id)

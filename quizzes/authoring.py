@@ -17,7 +17,7 @@ from core.extensions import db
 from core.nav import NavLink
 from core.permissions import Role, role_required
 from core.requests import accepts_upload
-from courses.models import Course
+from courses.models import Course, not_class_shell
 from quizzes import analytics, importexport, services
 from quizzes.forms import BankForm, ImportForm, QuestionForm, QuizForm
 from quizzes.models import Question, QuestionBank, Quiz, ReviewPolicy
@@ -36,8 +36,6 @@ def bank_or_404(bank_id: int) -> QuestionBank:
 
 
 def course_choices() -> list[SelectChoice]:
-    from courses.models import not_class_shell
-
     courses = db.session.scalars(db.select(Course).where(not_class_shell()).order_by(Course.title)).all()
     return [SelectChoice(0, _("（不属于课程）"))] + [SelectChoice(c.id, c.title) for c in courses]
 

@@ -8,6 +8,7 @@ import click
 
 from accounts.services import find_user_by_login, organization_by_code, scope_root
 from core.extensions import db
+from learning import hours
 from learning.cli import hours_cli
 from reports import compliance, exports
 
@@ -38,8 +39,6 @@ def _date(value: str | None) -> date | None:
 def export_command(org_code, year, date_from, date_to, fmt, kind, basis, category, met, as_login, full_phones,
                    output):
     """Export the training-hour summary or ledger of a subtree to CSV or XLSX."""
-    from learning import hours
-
     actor = None
     if as_login:
         actor = find_user_by_login(as_login)

@@ -17,7 +17,7 @@ from accounts.services import (labels_for_paths, member_in_scope, membership_his
 from core.extensions import db
 from core.nav import NavLink
 from core.pagination import paginate_rows
-from core.permissions import Role, role_required
+from core.permissions import Role, has_role, role_required
 from courses.models import Course
 from learning import hours
 from reports import compliance, exports
@@ -105,8 +105,6 @@ def report_helpers():
 
 def members_behind_home(user) -> dict | None:
     """The organizer's home panel: how many members of their subtree are behind or have not started this year."""
-    from core.permissions import has_role
-
     if not has_role(user, Role.ORGANIZER):
         return None
     root = scope_root(user)

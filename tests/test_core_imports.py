@@ -102,6 +102,34 @@ def test_imports_run_one_way_between_the_layers():
         f"{source} -> {target} at {', '.join(edges[(source, target)][:3])}" for source, target in wrong)
 
 
+def imports_inside_functions_across_packages() -> list[str]:
+    """"path:line package -> module" for each import inside a function that reaches another top-level package."""
+    packages = top_level_packages()
+    found = set()
+    for package in sorted(packages):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+            for function in ast.walk(tree):
+                if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                for node in ast.walk(function):
+                    if isinstance(node, ast.Import):
+                        names = [alias.name for alias in node.names]
+                    elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                        names = [node.module]
+                    else:
+                        continue
+                    found.update(f"{path.relative_to(ROOT)}:{node.lineno} -> {name}" for name in names
+                                 if name.split(".")[0] in packages and name.split(".")[0] != package)
+    return sorted(found)
+
+
+def test_imports_between_packages_stand_at_the_top_of_the_module():
+    """An import of another package inside a function hides a dependency (and once hid the cycles): they stand at
+    the top, where the one-way rule above reads them like any other."""
+    assert not imports_inside_functions_across_packages()
+
+
 def test_search_stands_beside_courses():
     edges = import_edges()
     assert ("search", "courses") in edges  # the scan sees search's imports
