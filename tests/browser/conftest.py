@@ -56,7 +56,10 @@ PHONE = {
     "user_agent": ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
                    "Chrome/150.0.0.0 Mobile Safari/537.36"),
 }
-TIMEOUT_MS = 10_000  # actions and navigations; a local server answers in milliseconds
+# actions, navigations and expect() assertions: a local server answers in milliseconds, but CI runs its suites
+# side by side on a shared 2-core machine, where Chromium may wait seconds for a core (only a failure waits it out)
+TIMEOUT_MS = 20_000
+expect.set_options(timeout=TIMEOUT_MS)
 HERE = Path(__file__).parent
 
 
