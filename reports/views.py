@@ -8,7 +8,6 @@ from datetime import date
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import func, select
 
 from accounts.models import MemberCategory, Organization
@@ -117,49 +116,32 @@ def members_behind_home(user) -> dict | None:
 
 # --- the SVG chart -----------------------------------------------------------------------------------------------
 
-def bar_chart(report: compliance.Compliance) -> Markup:
-    """One horizontal bar per child organization, split by status (met, on track, behind, not started),
-    as wide as its share of members; drawn here, no JavaScript."""
+def bar_chart(report: compliance.Compliance) -> dict | None:
+    """The chart's geometry: one horizontal bar per child organization, split by status (met, on track, behind,
+    not started), as wide as its share of members; ``reports/_chart.html`` draws it as SVG, no JavaScript."""
     lines = [line for line in report.lines if line.members] + ([report.own] if report.own else [])
     if not lines:
-        return Markup("")
+        return None
     # Drawn at about a phone's width (a 390 px screen shows it at ~1:1, labels at 14 px); wider screens scale it
     # up to at most 640 px (site.css), so the labels stay legible everywhere.
     label_w, bar_w, row_h, pad = 118, 180, 30, 5
-    height = row_h * len(lines) + 30
-    width = label_w + bar_w + 46
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="ops-chart" viewBox="0 0 {width} {height}" '
-             f'width="100%" role="img" aria-label="{Markup.escape(_l("各组织学时达标情况"))}">']
+    rows = []
     for i, line in enumerate(lines):
         y = i * row_h
-        name = line.org.name if line.org is not None else ""
-        if line is report.own:
-            name = str(_l("本级"))
-        parts.append(f'<text x="{label_w - 6}" y="{y + row_h / 2 + 4:.0f}" text-anchor="end" font-size="14">'
-                     f'{Markup.escape(name[:8])}</text>')
-        x = float(label_w)
+        x, bars = float(label_w), []
         for status in compliance.Status:
             count = getattr(line, status.value)
-            if not count:
-                continue
-            w = bar_w * count / line.members
-            parts.append(
-                f'<rect class="bar-{status.value}" data-org="{line.org.id if line.org else ""}" data-count="{count}" '
-                f'x="{x:.1f}" y="{y + pad}" width="{w:.1f}" height="{row_h - 2 * pad}" '
-                f'fill="{STATUS_COLORS[status.value]}"><title>{Markup.escape(name)} · '
-                f'{Markup.escape(STATUS_LABELS[status.value])} {count}</title></rect>')
-            x += w
-        parts.append(f'<text x="{label_w + bar_w + 4}" y="{y + row_h / 2 + 5:.0f}" font-size="14">'
-                     f'{line.met_share * 100:.0f}%</text>')
-    legend_y = row_h * len(lines) + 20
-    x = 0
-    for status in compliance.Status:
-        parts.append(f'<rect x="{x}" y="{legend_y - 10}" width="12" height="12" fill="{STATUS_COLORS[status.value]}"/>'
-                     f'<text x="{x + 16}" y="{legend_y}" font-size="13">{Markup.escape(STATUS_LABELS[status.value])}'
-                     f'</text>')
-        x += 86
-    parts.append("</svg>")
-    return Markup("".join(parts))
+            if count:
+                width = bar_w * count / line.members
+                bars.append({"status": status.value, "count": count, "x": f"{x:.1f}", "width": f"{width:.1f}"})
+                x += width
+        rows.append({"name": str(_l("本级")) if line is report.own else (line.org.name if line.org else ""),
+                     "org_id": line.org.id if line.org else "", "bar_y": y + pad, "bars": bars,
+                     "label_y": f"{y + row_h / 2 + 4:.0f}", "share_y": f"{y + row_h / 2 + 5:.0f}",
+                     "share": f"{line.met_share * 100:.0f}"})
+    return {"width": label_w + bar_w + 46, "height": row_h * len(lines) + 30, "label_x": label_w - 6,
+            "share_x": label_w + bar_w + 4, "bar_h": row_h - 2 * pad, "rows": rows,
+            "legend_y": row_h * len(lines) + 20, "legend": [(i * 86, s.value) for i, s in enumerate(compliance.Status)]}
 
 
 # --- pages -----------------------------------------------------------------------------------------------------

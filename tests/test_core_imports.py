@@ -30,24 +30,34 @@ def top_level_packages() -> set[str]:
             if (path / "__init__.py").is_file() and path.name not in NOT_PACKAGES}
 
 
+def crossing_imports(package: str, node: ast.AST, packages: set[str]):
+    """(import node, imported module) for each absolute import under ``node`` that reaches another package."""
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Import):
+            names = [alias.name for alias in inner.names]
+        elif isinstance(inner, ast.ImportFrom) and inner.level == 0 and inner.module:
+            names = [inner.module]
+        else:
+            continue
+        for name in names:
+            if name.split(".")[0] in packages and name.split(".")[0] != package:
+                yield inner, name
+
+
+def modules():
+    """(package, path, syntax tree) of every module of every top-level package."""
+    for package in sorted(top_level_packages()):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            yield package, path, ast.parse(path.read_text(encoding="utf-8"), str(path))
+
+
 def import_edges() -> dict[tuple[str, str], list[str]]:
     """(importing package, imported package) -> where, for every absolute import in every module."""
     packages = top_level_packages()
     edges: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for package in sorted(packages):
-        for path in sorted((ROOT / package).rglob("*.py")):
-            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    names = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                    names = [node.module]
-                else:
-                    continue
-                for name in names:
-                    imported = name.split(".")[0]
-                    if imported in packages and imported != package:
-                        edges[(package, imported)].append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    for package, path, tree in modules():
+        for node, name in crossing_imports(package, tree, packages):
+            edges[(package, name.split(".")[0])].append(f"{path.relative_to(ROOT)}:{node.lineno}")
     return edges
 
 
@@ -103,25 +113,11 @@ def test_imports_run_one_way_between_the_layers():
 
 
 def imports_inside_functions_across_packages() -> list[str]:
-    """"path:line package -> module" for each import inside a function that reaches another top-level package."""
+    """"path:line -> module" for each import inside a function that reaches another top-level package."""
     packages = top_level_packages()
-    found = set()
-    for package in sorted(packages):
-        for path in sorted((ROOT / package).rglob("*.py")):
-            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-            for function in ast.walk(tree):
-                if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    continue
-                for node in ast.walk(function):
-                    if isinstance(node, ast.Import):
-                        names = [alias.name for alias in node.names]
-                    elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                        names = [node.module]
-                    else:
-                        continue
-                    found.update(f"{path.relative_to(ROOT)}:{node.lineno} -> {name}" for name in names
-                                 if name.split(".")[0] in packages and name.split(".")[0] != package)
-    return sorted(found)
+    return sorted({f"{path.relative_to(ROOT)}:{node.lineno} -> {name}" for package, path, tree in modules()
+                   for function in ast.walk(tree) if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+                   for node, name in crossing_imports(package, function, packages)})
 
 
 def test_imports_between_packages_stand_at_the_top_of_the_module():
