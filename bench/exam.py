@@ -260,7 +260,7 @@ def run(args) -> int:
                 return wrk_replay(server.url("/"), [Replay(method, path, body or "{}", {
                     "Authorization": f"Bearer {token}", "Content-Type": "application/json",
                     "Accept": "application/json", "User-Agent": USER_AGENT}) for method, path, token, body in requests],
-                    connections=args.connections)
+                    connections=args.connections, max_seconds=3600 if args.ramp else 900)  # 100,000 saves: > 15 min
 
             starts = [("POST", f"/api/v1/quizzes/{exam_id}/attempts", token, None) for token in tokens]
             if args.ramp:
