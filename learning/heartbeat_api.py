@@ -3,7 +3,7 @@
 It has its own blueprint: it is authenticated by the study session's credential (a secret the session start
 handed to this page or app, sent with every heartbeat), not by the login cookie. So it needs no CSRF token
 (nothing ambient authorizes it) and loads no user row: the hot path is three SQL statements in a transaction of
-its own on SQLite, two in autocommit on PostgreSQL (``study.credit_hot``). Ordinary heartbeats are answered by
+its own on SQLite, two on PostgreSQL (``study.credit_hot``). Ordinary heartbeats are answered by
 ``HeartbeatFastPath``, a WSGI layer in front of the Flask app (wired in ``create_app`` when
 ``HEARTBEAT_FAST_PATH``) that runs the same parsing and service without the Flask request cycle, with the
 security headers every answer gets (``core.security``); the view answers the rest (refusals, malformed bodies,
@@ -100,9 +100,8 @@ class HeartbeatFastPath:
     cycle (request context, session cookie, URL matching, hooks, response object) costs about as much as its
     transaction. Measured (``python -m bench heartbeat --quick`` against ``--view``, same runs, 2026-12-04):
     SQLite 0.43–0.50 of the trivial route with this entry, 0.27 without (+60 %); PostgreSQL 0.17–0.18 with,
-    0.16–0.18 without (its six round trips dominate); with the read and one write in autocommit (three round
-    trips with the pool's ping), 0.16–0.27 with this entry at load 5–9, against 0.15–0.18 for six in the same
-    interleaved runs (17:13–17:27 UTC; the baseline itself swung 2x within a run). This answers ``POST
+    0.16–0.18 without (its six round trips dominate then); with the write as one statement, 0.22 (2026-12-05,
+    ``engine.begin()``, interleaved with an autocommit variant that measured the same). This answers ``POST
     /api/v1/lectures/<id>/heartbeat`` with the view's own parsing (``read_beat``), service
     (``study.credit_hot``) and JSON; it sets nothing on the way (no cookie, no session), and the heartbeat's
     only authentication is the study session's credential, checked by the service in both places. Anything

@@ -88,7 +88,7 @@ def test_a_heartbeat_costs_three_statements(committing_app, app, grid, auth, cli
         result = page.beat(playing=True, position=60)
     assert result["credited_seconds"] == INTERVAL
     kinds = [s.split()[0].upper() for s in statements]
-    if ON_POSTGRES:  # the read, then one statement (autocommit): the UPDATE as a CTE feeding the ledger's INSERT
+    if ON_POSTGRES:  # the read, then one statement: the UPDATE as a CTE feeding the ledger's INSERT
         assert kinds == ["SELECT", "WITH"], statements
         assert "UPDATE study_sessions" in statements[1] and "INSERT INTO hour_entries" in statements[1]
     else:

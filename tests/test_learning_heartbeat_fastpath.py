@@ -121,7 +121,7 @@ def test_async_commit_credits_the_same_and_leaves_other_writes_durable(setup, ap
     idle = [db.engine.raw_connection() for _ in range(db.engine.pool.checkedin())]
     try:
         for connection in idle:
-            assert connection.driver_connection.autocommit is False  # the hot path's autocommit was undone
+            assert connection.driver_connection.autocommit is False  # pooled connections stay transactional
             cursor = connection.driver_connection.cursor()
             cursor.execute("SHOW synchronous_commit")
             assert cursor.fetchone()[0] == "on"
