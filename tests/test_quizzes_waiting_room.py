@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from core.extensions import db
 from quizzes.models import Attempt, AttemptAnswer
-from tests.quiz_helpers import ServerClock, make_bank, make_quiz
+from tests.quiz_helpers import ServerClock, counted_request, make_bank, make_quiz
 
 T0 = datetime(2026, 12, 5, 0, 58, 30)  # 08:58:30 in Shanghai
 OPENS = datetime(2026, 12, 5, 1, 0, 0)  # 09:00
@@ -143,3 +143,18 @@ def test_in_english(app, client, auth, member, exam, server):
     auth.login(member)
     html = client.get(f"/quizzes/{exam.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Opens in" in html and "Keep this page open" in html and "距离开始" not in html
+
+
+def test_the_waiting_room_prepares_the_draw_plan_for_the_first_starts(app, client, auth, grid, member, exam,
+                                                                      server):
+    """Members waiting before the minute have the quiz's draw plan built, so the first start at the opening sends
+    only the four statements of a warm start (no read of the bank's questions)."""
+    headers = auth.token(member)
+    auth.login(grid["members"]["R-1-1"][1])  # another member, waiting on the page
+    assert 'id="waiting-room"' in client.get(f"/quizzes/{exam.id}").get_data(as_text=True)
+    auth.logout()
+    server.now = OPENS
+    attempt, statements = counted_request(client, "POST", f"/api/v1/quizzes/{exam.id}/attempts", headers)
+    kinds = [s.split()[0].upper() for s in statements]
+    assert kinds == ["SELECT", "SELECT", "INSERT", "INSERT"], "\n".join(s[:100] for s in statements)
+    assert len(attempt["questions"]) == 4
