@@ -54,12 +54,12 @@ def add_arguments(parser) -> None:
 
 def fill_bank(bank, size: int) -> None:
     """Generated single-choice questions until the bank holds ``size``."""
-    from quizzes import services
+    from quizzes import banks
     from quizzes.models import Difficulty, QuestionKind
 
-    have = len(services.bank_questions(bank.id))
+    have = len(banks.bank_questions(bank.id))
     for i in range(have, size):
-        services.add_question(bank, services.QuestionData(
+        banks.add_question(bank, banks.QuestionData(
             QuestionKind.SINGLE, f"压测题{i}：下列说法哪一项正确？",
             [(f"说法{i}甲", True), (f"说法{i}乙", False), (f"说法{i}丙", False), (f"说法{i}丁", False)], [],
             "", ["压测"], Difficulty.MEDIUM))

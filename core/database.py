@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 
 from core.extensions import db
 
@@ -23,7 +24,7 @@ def set_sqlite_pragmas(app: Flask) -> None:
         cursor.close()
 
 
-_UNLESS_TAKEN: dict[tuple, object] = {}  # built once per table, dialect and shape: a start sends one per request
+DIALECT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # both have ON CONFLICT
 
 
 def insert_unless_taken(table, values: dict, returning=(), index_elements=None):
@@ -32,19 +33,11 @@ def insert_unless_taken(table, values: dict, returning=(), index_elements=None):
     open attempt" index), and no error is raised, so the transaction goes on. ``table``: a Table or a mapped
     class. Returns the ``returning`` columns (or entity) of the new row, or None when it was not written."""
     dialect = db.session.get_bind().dialect.name
-    key = (table, dialect, tuple(index_elements or ()), tuple(returning), tuple(values))
-    statement = _UNLESS_TAKEN.get(key)
-    if statement is None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:  # pragma: no cover - the project runs on these two
-            raise NotImplementedError(dialect)
-        statement = insert(table).on_conflict_do_nothing(index_elements=index_elements)
-        if returning:
-            statement = statement.returning(*returning)
-        statement = _UNLESS_TAKEN.setdefault(key, statement)
+    if dialect not in DIALECT_INSERTS:  # pragma: no cover - the project runs on these two
+        raise NotImplementedError(dialect)
+    statement = DIALECT_INSERTS[dialect](table).on_conflict_do_nothing(index_elements=index_elements)
+    if returning:
+        statement = statement.returning(*returning)
     result = db.session.execute(statement, values)
     if returning:
         return result.first()

@@ -19,6 +19,7 @@ from core.permissions import Role, role_required
 from core.requests import accepts_upload
 from courses.models import Course, not_class_shell
 from quizzes import analytics, importexport, services
+from quizzes import banks as question_banks  # (``banks`` is the bank list's view below)
 from quizzes.forms import BankForm, ImportForm, QuestionForm, QuizForm
 from quizzes.models import Question, QuestionBank, Quiz, ReviewPolicy
 from quizzes.services import QuizError
@@ -97,7 +98,7 @@ def _bank_form(bank: QuestionBank | None):
     if form.validate_on_submit():
         course = db.session.get(Course, form.course_id.data) if form.course_id.data else None
         if bank is None:
-            bank = services.create_bank(form.title.data, course=course, category=form.category.data,
+            bank = question_banks.create_bank(form.title.data, course=course, category=form.category.data,
                                         description=form.description.data, by=current_user)
         else:
             bank.title, bank.course, bank.category = form.title.data.strip(), course, form.category.data.strip()
@@ -113,7 +114,7 @@ def _bank_form(bank: QuestionBank | None):
 def bank(bank_id: int):
     bank = bank_or_404(bank_id)
     quizzes = db.session.scalars(db.select(Quiz).where(Quiz.bank_id == bank.id).order_by(Quiz.id)).all()
-    return render_template("quizzes/bank.html", bank=bank, questions=services.bank_questions(bank.id),
+    return render_template("quizzes/bank.html", bank=bank, questions=question_banks.bank_questions(bank.id),
                            quizzes=quizzes, KIND_LABELS=importexport.KIND_LABELS,
                            DIFFICULTY_LABELS=importexport.DIFFICULTY_LABELS)
 
@@ -153,9 +154,9 @@ def _question_form(bank: QuestionBank, question: Question | None):
             try:
                 data = importexport.parse_row(cells)
                 if question is None:
-                    services.add_question(bank, data)
+                    question_banks.add_question(bank, data)
                 else:
-                    services.update_question(question, data)
+                    question_banks.update_question(question, data)
             except (importexport.RowProblem, QuizError) as problem:
                 form.answer.errors.append(getattr(problem, "message", str(problem)))
             else:
@@ -172,7 +173,7 @@ def _question_form(bank: QuestionBank, question: Question | None):
 @role_required(*STAFF)
 def question_delete(question_id: int):
     question = db.get_or_404(Question, question_id)
-    services.delete_question(question)
+    question_banks.delete_question(question)
     db.session.commit()
     flash(_("题目已删除"), "success")
     return redirect(url_for("quizzes_authoring.bank", bank_id=question.bank_id))
@@ -280,7 +281,7 @@ def _quiz_form(quiz: Quiz | None):
                 entry.form.difficulty.data = importexport.DIFFICULTY_LABELS[rule.difficulty] if rule.difficulty else ""
                 entry.form.count.data, entry.form.points.data = rule.count, rule.points
     bank_id = form.bank_id.data or (quiz.bank_id if quiz else None)
-    questions = services.bank_questions(bank_id) if bank_id else []
+    questions = question_banks.bank_questions(bank_id) if bank_id else []
     chosen = {fq.question_id: fq.points for fq in quiz.fixed_questions} if quiz else {}
     status = 200
     if request.method == "POST":
@@ -315,7 +316,7 @@ def _quiz_form(quiz: Quiz | None):
                 if not quiz.draw_rules:
                     raise QuizError(_("请至少设置一条抽题规则"), 422)
             else:
-                by_id = {q.id: q for q in services.bank_questions(quiz.bank_id)}
+                by_id = {q.id: q for q in question_banks.bank_questions(quiz.bank_id)}
                 picked = [(by_id[qid], pts) for qid, pts in chosen.items() if qid in by_id]
                 if not picked:
                     raise QuizError(_("请至少选择一道题"), 422)

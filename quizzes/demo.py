@@ -10,7 +10,7 @@ from sqlalchemy import select
 from core import clock
 from core.extensions import db
 from courses.models import Course, CourseStatus
-from quizzes import importexport, services
+from quizzes import banks, importexport, services
 from quizzes.demo_questions import PARTY_BASICS, questions_for
 from quizzes.models import QuestionBank, Quiz, ReviewPolicy
 
@@ -23,12 +23,12 @@ def _bank(title: str, rows: list[tuple], course: Course | None, category: str) -
     bank = db.session.scalar(select(QuestionBank).where(QuestionBank.title == title))
     if bank is not None:
         return bank
-    bank = services.create_bank(title, course=course, category=category,
+    bank = banks.create_bank(title, course=course, category=category,
                                 description="演示题库：题目为本项目编写，仅供学习演示。")
     for kind, stem, options, answer, explanation, tags, difficulty in rows:
         cells = {"题型": kind, "题干": stem, "答案": answer, "解析": explanation, "标签": tags, "难度": difficulty}
         cells.update(zip(importexport.OPTION_COLUMNS, options))
-        services.add_question(bank, importexport.parse_row(cells))
+        banks.add_question(bank, importexport.parse_row(cells))
     return bank
 
 

@@ -30,9 +30,9 @@ from flask_babel import gettext as _
 
 from core.storage import zip_inflated_size
 from core.spreadsheets import Sheet, xlsx_bytes
-from quizzes import grading, services
+from quizzes import banks, grading
 from quizzes.models import Difficulty, Question, QuestionBank, QuestionKind
-from quizzes.services import QuestionData
+from quizzes.banks import QuestionData
 
 LETTERS = "ABCDEFGH"
 OPTION_COLUMNS = [f"选项{letter}" for letter in LETTERS]
@@ -116,7 +116,7 @@ def parse_row(cells: dict[str, str]) -> QuestionData:
         word = answer.upper()
         if word not in TRUE_WORDS | FALSE_WORDS:
             raise RowProblem(_("判断题答案应为“正确”或“错误”"))
-        options = services.true_false_options(word in TRUE_WORDS)
+        options = banks.true_false_options(word in TRUE_WORDS)
     else:
         texts = [cells.get(col, "") for col in OPTION_COLUMNS]
         while texts and not texts[-1]:
@@ -139,7 +139,7 @@ def parse_row(cells: dict[str, str]) -> QuestionData:
         options = [(t, LETTERS[i] in letters) for i, t in enumerate(texts)]
     data = QuestionData(kind=kind, stem=stem, options=options, accepted=accepted,
                         explanation=cells.get("解析", ""), tags=tags, difficulty=difficulty)
-    problem = services.check_question(data)
+    problem = banks.check_question(data)
     if problem:
         raise RowProblem(problem)
     return data
@@ -220,7 +220,7 @@ def read_upload(data: bytes, filename: str, bank: QuestionBank) -> Preview:
 def check_cells(cell_rows: list[tuple[int, dict[str, str]]], bank: QuestionBank) -> Preview:
     """Check numbered rows (column name → text) against the template and the bank's questions."""
     preview = Preview()
-    existing = {duplicate_key(q.kind, q.stem) for q in services.bank_questions(bank.id)}
+    existing = {duplicate_key(q.kind, q.stem) for q in banks.bank_questions(bank.id)}
     seen: dict[tuple[str, str], int] = {}
     for number, cells in cell_rows:
         try:
@@ -246,7 +246,7 @@ def check_cells(cell_rows: list[tuple[int, dict[str, str]]], bank: QuestionBank)
 def import_rows(bank: QuestionBank, rows: list[tuple[int, QuestionData]]) -> int:
     """Add every previewed row to ``bank`` (the caller commits once, so a failure imports nothing)."""
     for _number, data in rows:
-        services.add_question(bank, data)
+        banks.add_question(bank, data)
     return len(rows)
 
 
@@ -270,7 +270,7 @@ def neutralise(value: str) -> str:
 
 
 def export_bank(bank: QuestionBank, fmt: str) -> bytes:
-    rows = [row_for(q) for q in services.bank_questions(bank.id)]
+    rows = [row_for(q) for q in banks.bank_questions(bank.id)]
     return table_bytes(COLUMNS, rows, fmt, sheet_title="题库")
 
 

@@ -7,25 +7,25 @@ from sqlalchemy import event
 
 from core import clock
 from core.extensions import db
-from quizzes import services
+from quizzes import banks, services
 from quizzes.models import Difficulty, QuestionKind, Quiz
-from quizzes.services import QuestionData
+from quizzes.banks import QuestionData
 
 
 def make_bank(title="党章知识题库", course=None):
-    bank = services.create_bank(title, course=course, category="党章党规")
+    bank = banks.create_bank(title, course=course, category="党章党规")
     questions = [
-        services.add_question(bank, QuestionData(QuestionKind.SINGLE, "中国共产党成立于哪一年？",
+        banks.add_question(bank, QuestionData(QuestionKind.SINGLE, "中国共产党成立于哪一年？",
                                                  [("1919年", False), ("1921年", True), ("1927年", False),
                                                   ("1949年", False)], [], "1921年7月召开党的一大。", ["党史"],
                                                  Difficulty.EASY)),
-        services.add_question(bank, QuestionData(QuestionKind.MULTIPLE, "党员的义务包括哪些？",
+        banks.add_question(bank, QuestionData(QuestionKind.MULTIPLE, "党员的义务包括哪些？",
                                                  [("认真学习", True), ("遵守纪律", True), ("谋取私利", False)], [],
                                                  "见党章第三条。", ["党章"], Difficulty.HARD)),
-        services.add_question(bank, QuestionData(QuestionKind.TRUE_FALSE, "预备党员的预备期为一年。",
-                                                 services.true_false_options(True), [], "党章第七条。", ["党章"],
+        banks.add_question(bank, QuestionData(QuestionKind.TRUE_FALSE, "预备党员的预备期为一年。",
+                                                 banks.true_false_options(True), [], "党章第七条。", ["党章"],
                                                  Difficulty.EASY)),
-        services.add_question(bank, QuestionData(QuestionKind.BLANK, "党的最高领导机关是党的全国代表大会和它所产生的____。",
+        banks.add_question(bank, QuestionData(QuestionKind.BLANK, "党的最高领导机关是党的全国代表大会和它所产生的____。",
                                                  [], ["中央委员会", "中共中央委员会"], "党章第十条。", ["党章"],
                                                  Difficulty.MEDIUM)),
     ]

@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 from core import clock
 from core.extensions import db
 from learning.models import HourEntry, HourSource
-from quizzes import services
+from quizzes import banks, services
 from quizzes.models import Attempt, Difficulty, QuestionKind, ReviewPolicy
-from quizzes.services import QuestionData, QuizError
+from quizzes.banks import QuestionData
+from quizzes.services import QuizError
 from tests.quiz_helpers import correct_responses, counted_request, make_bank, make_quiz
 
 T0 = datetime(2026, 3, 1, 9, 0, 0)
@@ -189,7 +190,7 @@ def add_many(bank, kind, difficulty, n, tag="练习"):
         else:
             data = QuestionData(kind, f"{difficulty.value}多选{i}", [("甲", True), ("乙", True), ("丙", False)], [],
                                 tags=[tag], difficulty=difficulty)
-        services.add_question(bank, data)
+        banks.add_question(bank, data)
 
 
 def test_random_draw_respects_counts_and_never_repeats(app, member, now):
@@ -227,7 +228,7 @@ def test_draw_rules_the_bank_cannot_supply_are_refused(app, now):
 def test_shuffling_questions_and_options_per_attempt(app, member, now):
     bank, qs = make_bank()
     add_many(bank, QuestionKind.SINGLE, Difficulty.EASY, 8)
-    all_questions = services.bank_questions(bank.id)
+    all_questions = banks.bank_questions(bank.id)
     quiz = make_quiz(bank, all_questions, shuffle_questions=True, shuffle_options=True)
     question_orders, option_orders = set(), set()
     for _ in range(8):

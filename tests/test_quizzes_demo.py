@@ -3,7 +3,7 @@ from sqlalchemy import func, select
 
 from core.extensions import db
 from courses.models import Course, CourseStatus
-from quizzes import demo, importexport, services
+from quizzes import banks, demo, importexport
 from quizzes.demo_questions import TOPICS
 from quizzes.models import QuestionBank, Quiz
 
@@ -30,12 +30,12 @@ def test_demo_gives_each_course_a_bank_and_quiz_and_one_exam(app):
     db.session.commit()
     for course in db.session.scalars(select(Course)):
         bank = db.session.scalar(select(QuestionBank).where(QuestionBank.course_id == course.id))
-        assert len(services.bank_questions(bank.id)) >= 20
+        assert len(banks.bank_questions(bank.id)) >= 20
         assert db.session.scalar(select(func.count()).select_from(Quiz).where(Quiz.course_id == course.id)) >= 1
     exams = db.session.scalars(select(Quiz).where(Quiz.is_exam.is_(True))).all()
     assert len(exams) == 1 and exams[0].time_limit_seconds and exams[0].course.title == "学习党章 做合格党员"
     history = db.session.scalar(select(QuestionBank).where(QuestionBank.title.contains("百年党史")))
-    assert any("遵义会议" in q.stem for q in services.bank_questions(history.id))
+    assert any("遵义会议" in q.stem for q in banks.bank_questions(history.id))
 
 
 def test_demo_without_courses_still_offers_the_shared_quiz(app):

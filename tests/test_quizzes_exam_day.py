@@ -9,9 +9,9 @@ from sqlalchemy import event, func, select
 
 from core.extensions import db
 from learning.models import HourEntry, HourSource
-from quizzes import plans, services
+from quizzes import banks, plans, services
 from quizzes.models import Attempt, AttemptAnswer, Difficulty, QuestionKind, Quiz
-from quizzes.services import QuestionData
+from quizzes.banks import QuestionData
 from app import create_app
 from tests import conftest
 from tests.conftest import ON_POSTGRES, app_of_its_own, shared_database_app
@@ -22,7 +22,7 @@ DRAWN = 10
 
 def add_choices(bank, n: int, tag: str = "题库") -> None:
     for i in range(n):
-        services.add_question(bank, QuestionData(QuestionKind.SINGLE, f"第{i}题：下列哪一项正确？",
+        banks.add_question(bank, QuestionData(QuestionKind.SINGLE, f"第{i}题：下列哪一项正确？",
                                                  [(f"正确{i}", True), (f"错误{i}", False), (f"干扰{i}", False)], [],
                                                  "", [tag], Difficulty.MEDIUM))
 
@@ -46,7 +46,7 @@ def counted(client):
 @pytest.mark.parametrize("bank_size", [12, 1000])
 def test_start_costs_the_same_few_statements_whatever_the_bank(committing_app, grid, auth, counted, bank_size):
     first, second = grid["members"]["R-1-1"][:2]
-    bank = services.create_bank("年度题库")
+    bank = banks.create_bank("年度题库")
     add_choices(bank, bank_size)
     quiz = exam_over(bank)
     warm = auth.token(first)
@@ -108,10 +108,10 @@ def test_an_edited_question_is_shown_at_the_next_start(committing_app, grid, aut
     version = quiz.plan_version
     before = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=auth.token(first)).get_json()
     assert before["questions"][0]["stem"] == "中国共产党成立于哪一年？"
-    data = services.question_data(questions[0])
+    data = banks.question_data(questions[0])
     data.stem = "中国共产党是哪一年成立的？"
     data.options = [("1919年", False), ("1921年", True), ("1927年", False)]
-    services.update_question(questions[0], data)
+    banks.update_question(questions[0], data)
     db.session.commit()
     assert db.session.get(Quiz, quiz.id).plan_version != version  # the bank's edit renewed the plan
     after = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=auth.token(second)).get_json()
@@ -148,9 +148,9 @@ def test_two_servers_share_one_plan_and_both_see_an_edit(tmp_path, make_org, mak
             assert len(drawn["answers"]) == 2
             assert not any("quiz_questions" in s or "quiz_options" in s for s in statements)  # from the cache
             question = db.session.get(Question, edited_id)
-            data = services.question_data(question)
+            data = banks.question_data(question)
             data.stem = "中国共产党是哪一年成立的？"
-            services.update_question(question, data)  # edited on server two
+            banks.update_question(question, data)  # edited on server two
             db.session.commit()
             db.session.remove()
         quiz_, attempts = services.quiz_with_attempts(quiz_id, ids[1])
@@ -165,7 +165,7 @@ def test_two_servers_share_one_plan_and_both_see_an_edit(tmp_path, make_org, mak
 
 def test_a_new_draw_rule_is_used_at_the_next_start(committing_app, grid, auth, client):
     first, second = grid["members"]["R-1-1"][:2]
-    bank = services.create_bank("年度题库")
+    bank = banks.create_bank("年度题库")
     add_choices(bank, 12)
     quiz = exam_over(bank)
     assert len(client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=auth.token(first))
@@ -192,7 +192,7 @@ def shared_app(tmp_path):
 def test_200_concurrent_starts_leave_one_attempt_per_member(shared_app, make_org, make_member):
     org = make_org()
     members = [make_member(org) for _ in range(MEMBERS)]
-    bank = services.create_bank("年度题库")
+    bank = banks.create_bank("年度题库")
     add_choices(bank, 30, tag="党章")
     add_choices(bank, 30, tag="党史")
     quiz = Quiz(title="年度考试", bank_id=bank.id, published=True, is_exam=True)
@@ -201,7 +201,7 @@ def test_200_concurrent_starts_leave_one_attempt_per_member(shared_app, make_org
     services.set_draw_rules(quiz, [{"count": 4, "points": 10, "tag": "党章"}, {"count": 6, "points": 5}])
     db.session.commit()
     quiz_id, member_ids = quiz.id, [m.id for m in members]
-    by_tag = {q.id: q.tags for q in services.bank_questions(bank.id)}
+    by_tag = {q.id: q.tags for q in banks.bank_questions(bank.id)}
     db.session.remove()
     work = [member_id for member_id in member_ids for _ in range(STARTS_EACH)]
 

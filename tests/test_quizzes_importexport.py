@@ -6,7 +6,7 @@ import re
 from openpyxl import Workbook, load_workbook
 
 from core.extensions import db
-from quizzes import services
+from quizzes import banks
 from quizzes.importexport import COLUMNS, export_bank, import_rows, read_upload
 from quizzes.models import QuestionKind
 from tests.quiz_helpers import make_bank
@@ -35,12 +35,12 @@ GOOD = [
 
 
 def test_clean_csv_imports_every_type(app):
-    bank = services.create_bank("导入测试")
+    bank = banks.create_bank("导入测试")
     preview = read_upload(csv_bytes(GOOD), "bank.csv", bank)
     assert preview.errors == [] and len(preview.rows) == 4
     import_rows(bank, preview.rows)
     db.session.commit()
-    questions = services.bank_questions(bank.id)
+    questions = banks.bank_questions(bank.id)
     assert [q.kind for q in questions] == [QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.TRUE_FALSE,
                                           QuestionKind.BLANK]
     assert [o.text for o in questions[1].options if o.is_correct] == ["政治意识", "大局意识", "核心意识"]
@@ -49,7 +49,7 @@ def test_clean_csv_imports_every_type(app):
 
 
 def test_preview_names_every_bad_row_and_imports_nothing(app):
-    bank = services.create_bank("导入测试")
+    bank = banks.create_bank("导入测试")
     rows = GOOD[:1] + [
         row("单选", "缺答案的题", ["甲", "乙"], ""),  # row 3
         row("问答", "未知题型", [], "随便"),  # row 4
@@ -67,11 +67,11 @@ def test_preview_names_every_bad_row_and_imports_nothing(app):
     assert "重复" in reasons[6] and "2" in reasons[6]
     assert "题干" in reasons[7]
     assert not preview.clean
-    assert services.bank_questions(bank.id) == []
+    assert banks.bank_questions(bank.id) == []
 
 
 def test_import_page_preview_then_confirm(app, client, auth, grid):
-    bank = services.create_bank("页面导入")
+    bank = banks.create_bank("页面导入")
     db.session.commit()
     auth.login(grid["trainer"])
     bad = csv_bytes(GOOD + [row("单选", "缺答案的题", ["甲", "乙"], "")])
@@ -79,19 +79,19 @@ def test_import_page_preview_then_confirm(app, client, auth, grid):
                        data={"file": (io.BytesIO(bad), "bank.csv")}, content_type="multipart/form-data")
     html = page.get_data(as_text=True)
     assert page.status_code == 422 and "第 6 行" in html and "缺少答案" in html
-    assert services.bank_questions(bank.id) == []
+    assert banks.bank_questions(bank.id) == []
     page = client.post(f"/quizzes/banks/{bank.id}/import",
                        data={"file": (io.BytesIO(csv_bytes(GOOD)), "bank.csv")}, content_type="multipart/form-data")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "党的根本宗旨是什么？" in html
     answers = re.findall(r'<td class="import-answer">([^<]*)</td>', html)  # the answers, not only the stems
     assert answers == ["全心全意为人民服务", "政治意识；大局意识；核心意识", "正确", "叛党 | 永不叛党"], answers
-    assert services.bank_questions(bank.id) == []  # a preview imports nothing
+    assert banks.bank_questions(bank.id) == []  # a preview imports nothing
     token = html.split('name="payload" value="')[1].split('"')[0]
     done = client.post(f"/quizzes/banks/{bank.id}/import/confirm", data={"payload": token})
     assert done.status_code == 302
     db.session.expire_all()
-    assert len(services.bank_questions(bank.id)) == 4
+    assert len(banks.bank_questions(bank.id)) == 4
 
 
 def test_duplicate_of_a_question_already_in_the_bank(app):
@@ -101,35 +101,35 @@ def test_duplicate_of_a_question_already_in_the_bank(app):
 
 
 def test_wrong_header_is_refused(app):
-    bank = services.create_bank("x")
+    bank = banks.create_bank("x")
     preview = read_upload(csv_bytes([["a", "b"]], header=["名字", "电话"]), "b.csv", bank)
     assert preview.errors[0].row == 1 and "表头" in preview.errors[0].reason
 
 
 def test_gbk_csv_from_chinese_excel_is_read(app):
-    bank = services.create_bank("x")
+    bank = banks.create_bank("x")
     data = csv_bytes(GOOD).decode("utf-8").encode("gb18030")
     assert read_upload(data, "bank.csv", bank).clean
 
 
 def test_csv_round_trip_changes_nothing(app):
-    bank = services.create_bank("源")
+    bank = banks.create_bank("源")
     tricky = GOOD + [row("单选", "=1+1 等于几？", ["-2", "@2", "+2"], "C", "=不是公式", "算术", "中")]
     preview = read_upload(csv_bytes(tricky), "bank.csv", bank)
     assert preview.clean, preview.errors
     import_rows(bank, preview.rows)
     first = export_bank(bank, "csv")
-    copy = services.create_bank("副本")
+    copy = banks.create_bank("副本")
     preview = read_upload(first, "export.csv", copy)
     assert preview.clean, preview.errors
     import_rows(copy, preview.rows)
     assert export_bank(copy, "csv") == first
-    question = services.bank_questions(copy.id)[-1]
+    question = banks.bank_questions(copy.id)[-1]
     assert question.stem == "=1+1 等于几？" and [o.text for o in question.options] == ["-2", "@2", "+2"]
 
 
 def test_csv_export_neutralises_formula_cells(app):
-    bank = services.create_bank("x")
+    bank = banks.create_bank("x")
     preview = read_upload(csv_bytes([row("单选", "=HYPERLINK(\"http://x\")", ["+1", "\t2"], "A")]), "b.csv", bank)
     import_rows(bank, preview.rows)
     text = export_bank(bank, "csv").decode("utf-8-sig")
@@ -143,7 +143,7 @@ def test_xlsx_round_trip_changes_nothing(app):
     data = export_bank(bank, "xlsx")
     sheet = load_workbook(io.BytesIO(data)).active
     assert [c.value for c in sheet[1]] == COLUMNS
-    copy = services.create_bank("副本")
+    copy = banks.create_bank("副本")
     preview = read_upload(data, "bank.xlsx", copy)
     assert preview.clean, preview.errors
     import_rows(copy, preview.rows)
@@ -157,14 +157,14 @@ def test_xlsx_with_numbers_and_formula_text(app):
     sheet.append(row("单选", "党的一大在哪一年召开？", [1919, 1921], "B"))
     buffer = io.BytesIO()
     workbook.save(buffer)
-    bank = services.create_bank("x")
+    bank = banks.create_bank("x")
     preview = read_upload(buffer.getvalue(), "b.xlsx", bank)
     assert preview.clean
     assert preview.rows[0][1].options == [("1919", False), ("1921", True)]
 
 
 def test_damaged_xlsx_is_an_error_not_a_crash(app):
-    bank = services.create_bank("x")
+    bank = banks.create_bank("x")
     preview = read_upload(b"PK\x03\x04 not really", "b.xlsx", bank)
     assert preview.errors and preview.errors[0].row == 1
 

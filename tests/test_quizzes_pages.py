@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from core import clock
 from core.extensions import db
-from quizzes import services
+from quizzes import banks, services
 from quizzes.models import Attempt, QuestionKind, ReviewPolicy
 from tests.quiz_helpers import correct_responses, make_bank, make_quiz
 
@@ -226,7 +226,7 @@ def test_trainer_builds_bank_question_and_quiz(app, client, auth, grid):
         assert ok.status_code == 302
     page = client.get(bank_url).get_data(as_text=True)
     assert "第2题" in page
-    questions = services.bank_questions(bank_id)
+    questions = banks.bank_questions(bank_id)
     quiz_form = {"title": "党建小测", "bank_id": bank_id, "course_id": 0, "pass_percent": 60, "published": "y",
                  "review_policy": "immediately", "question_ids": [str(q.id) for q in questions[:2]],
                  "time_limit_minutes": 10, "credit_minutes": 5}
