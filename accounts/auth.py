@@ -14,20 +14,20 @@ development machine: under the 10% of a page that would justify a shortcut, so t
 from __future__ import annotations
 
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from accounts import services
 from accounts.models import User
 from core.extensions import db
 
-USER_WITH_ORGANIZATION = select(User).options(joinedload(User.organization))
+USER_WITH_ORGANIZATION = select(User).options(joinedload(User.organization)).where(User.id == bindparam("user_id"))
 
 
 def load_user_by_id(user_id: int) -> User | None:
     """The user with their organization, in one statement; None when there is no such user. A user the
     request's session holds already is that same object."""
-    return db.session.scalar(USER_WITH_ORGANIZATION.where(User.id == user_id))
+    return db.session.scalar(USER_WITH_ORGANIZATION, {"user_id": user_id})
 
 
 def init_login(login_manager) -> None:

@@ -114,7 +114,7 @@ def start_attempt(quiz_id: int):
     except QuizError as error:
         raise refused(error, quiz)
     # from what the start holds (the draw's questions from the quiz's cached plan): nothing is read back
-    payload = services.attempt_payload(attempt, drawn=drawn)
+    payload = services.attempt_payload(attempt, held=drawn)
     db.session.commit()
     return payload, 201 if created else 200
 
@@ -171,15 +171,17 @@ def save_answer(attempt_id: int, position: int):
      responses={"200": {"description": "The graded attempt", "content": {"application/json": {
          "schema": ATTEMPT_SCHEMA}}}})
 def submit(attempt_id: int):
-    attempt = services.submit_own(attempt_id, current_user.id)  # the quick path: the member's open attempt
-    if attempt is not None:
-        payload = services.attempt_payload(attempt)  # from what the grading read: nothing is read back
+    submitted = services.submit_own(attempt_id, current_user.id)  # the quick path: the member's open attempt
+    if submitted is not None:
+        attempt, graded = submitted
+        payload = services.attempt_payload(attempt, held=graded)  # from what the grading read: nothing read back
         db.session.commit()
         return payload
-    attempt = own_attempt(attempt_id)
+    attempt = own_attempt(attempt_id)  # submits it if it expired
     if attempt.user_id != current_user.id:
         raise ApiError(403, "only the member taking it may submit")
-    services.submit_attempt(attempt)
+    if attempt.is_open:
+        services.submit_attempt(attempt)
     db.session.commit()
     return services.attempt_payload(attempt)
 

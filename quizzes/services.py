@@ -21,8 +21,7 @@ from blinker import Namespace
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import and_, bindparam, exists, func, insert, inspect, or_, select, update
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -149,15 +148,29 @@ def quiz_with_attempts(quiz_id: int, user_id: int) -> tuple[Quiz | None, list[At
 
 
 @dataclass
-class DrawnAnswer:
-    """An answer row as a start inserted it: the new attempt's page is built from these, with no ORM object
-    per answer (``attempt.answers`` loads the stored rows when something else needs them)."""
+class AnswerRow:
+    """An answer as a page shows it: what a start inserted, what a submit graded, or what :func:`answer_rows`
+    read. Pages are built from these, with no ORM object per answer (``attempt.answers`` loads the stored rows
+    when an editing path needs them)."""
 
     position: int
     question_id: int
     points: int
     option_order: list
     response: object = None
+    earned: float | None = None
+    correct: bool | None = None
+
+
+@dataclass(frozen=True)
+class QuestionKey:
+    """What grading and the review read of a question: the correct options' public ids, the accepted answers of
+    a blank, the explanation. Never in a page before the attempt is submitted and its review allowed."""
+
+    kind: QuestionKind
+    correct: frozenset
+    accepted: tuple
+    explanation: str
 
 
 _QUIZ_WITH_ATTEMPTS = (select(Quiz, Attempt)
@@ -170,7 +183,7 @@ def start_attempt(quiz: Quiz, user, attempts: list[Attempt] | None = None,
     """The member's open attempt, or a new one: ``(attempt, created)``. Two tabs, or two concurrent
     starts, end up with the same attempt (the partial unique index ``uq_quiz_attempts_one_open`` decides).
     ``attempts``: the member's attempts of the quiz when the caller has read them; ``drawn``: a dict that
-    receives a new attempt's ``answers`` (``DrawnAnswer``) and ``questions`` as shown, for
+    receives a new attempt's ``answers`` (``AnswerRow``) and ``questions`` as shown, for
     :func:`attempt_payload`.
 
     A new attempt costs two statements: the attempt's ``INSERT … ON CONFLICT DO NOTHING`` and one INSERT of
@@ -209,7 +222,7 @@ def start_attempt(quiz: Quiz, user, attempts: list[Attempt] | None = None,
     make_transient_to_detached(attempt)
     db.session.add(attempt)
     set_committed_value(attempt, "quiz", quiz)
-    answers = [DrawnAnswer(position, item.question_id, item.points, item.option_order)
+    answers = [AnswerRow(position, item.question_id, item.points, item.option_order)
                for position, item in enumerate(picked, start=1)]
     # all answers in one INSERT … VALUES (…), (…): an executemany with RETURNING is sent as one batched
     # statement ("insertmanyvalues", compiled once), where without it PostgreSQL's driver sends one per row
@@ -284,7 +297,8 @@ def save_answer(attempt: Attempt, position: int, response: object) -> AttemptAns
                                         "now": now, "latest": _latest_start(now)})
     if result.rowcount != 1:
         raise QuizError(_("本次答题已提交，不能再修改答案"), 409)
-    answer.response, answer.saved_at = value, now
+    set_committed_value(answer, "response", value)  # as stored: no second, unguarded UPDATE at the flush
+    set_committed_value(answer, "saved_at", now)
     return answer
 
 
@@ -311,11 +325,10 @@ _STILL_OPEN = (select(Attempt.id)
                .where(Attempt.id == bindparam("open_attempt"), Attempt.status == AttemptStatus.OPEN,
                       or_(Attempt.deadline.is_(None), Attempt.deadline >= bindparam("latest")))
                .with_for_update(read=True))  # PostgreSQL: FOR SHARE, held to the commit; SQLite: nothing
-_SAVE = (update(AttemptAnswer)
-         .where(AttemptAnswer.id == bindparam("answer_id"), _STILL_OPEN.exists())
-         .values(response=bindparam("value", type_=AttemptAnswer.__table__.c.response.type),
-                 saved_at=bindparam("now"))
-         .execution_options(synchronize_session=False))
+_ANSWERS = AttemptAnswer.__table__
+_SAVE = (update(_ANSWERS)  # of the table: no ORM object holds the row, so no session bookkeeping either
+         .where(_ANSWERS.c.id == bindparam("answer_id"), _STILL_OPEN.exists())
+         .values(response=bindparam("value", type_=_ANSWERS.c.response.type), saved_at=bindparam("now")))
 
 
 def clean_response(kind: QuestionKind, option_order: list, response: object) -> object:
@@ -356,72 +369,99 @@ def submit_attempt(attempt: Attempt, *, auto: bool = False) -> Attempt:
     return attempt
 
 
-def submit_own(attempt_id: int, user_id: int) -> Attempt | None:
+def submit_own(attempt_id: int, user_id: int) -> tuple[Attempt, dict] | None:
     """The member's submit of their own open attempt within its deadline, in four statements (five when it
     passes: the ledger's credit): the guarded ``UPDATE … WHERE status = 'open' RETURNING`` that only one
-    submit wins, then the grading (:func:`_grade`). None when the full path must answer (not the member's,
+    submit wins, then the grading (:func:`_grade`): the attempt and what ``attempt_payload`` needs of the
+    grading (``held``). None when the full path must answer (not the member's,
     already submitted, past the deadline: ``get_attempt`` + ``submit_attempt`` give the right result)."""
     now = clock.utcnow()
-    attempt = db.session.scalars(
-        update(Attempt).where(Attempt.id == attempt_id, Attempt.user_id == user_id,
-                              Attempt.status == AttemptStatus.OPEN,
-                              or_(Attempt.deadline.is_(None), Attempt.deadline >= _latest_start(now)))
-        .values(status=AttemptStatus.SUBMITTED, submitted_at=now, auto_submitted=False)
-        .returning(Attempt).execution_options(synchronize_session=False, populate_existing=True)).one_or_none()
+    attempt = db.session.scalars(_SUBMIT_OWN, {"attempt_id": attempt_id, "member_id": user_id, "now": now,
+                                               "latest": _latest_start(now)}).one_or_none()
     if attempt is None:
         return None
-    _grade(attempt, now)
-    return attempt
+    return attempt, _grade(attempt, now)
+
+
+_SUBMIT_OWN = (update(Attempt)
+               .where(Attempt.id == bindparam("attempt_id"), Attempt.user_id == bindparam("member_id"),
+                      Attempt.status == AttemptStatus.OPEN,
+                      or_(Attempt.deadline.is_(None), Attempt.deadline >= bindparam("latest")))
+               .values(status=AttemptStatus.SUBMITTED, submitted_at=bindparam("now"), auto_submitted=False)
+               .returning(Attempt).execution_options(synchronize_session=False, populate_existing=True))
 
 
 _EARLIER = Attempt.__table__.alias("earlier")
+_ATTEMPTS = Attempt.__table__
+_GRADING_READ = (select(Quiz, AttemptAnswer.id, AttemptAnswer.position, AttemptAnswer.question_id,
+                        AttemptAnswer.points, AttemptAnswer.option_order, AttemptAnswer.response, Question.kind,
+                        Question.accepted_answers, Question.explanation, Option.public_id)
+                 .join(Attempt, Attempt.id == AttemptAnswer.attempt_id).join(Quiz, Quiz.id == Attempt.quiz_id)
+                 .join(Question, Question.id == AttemptAnswer.question_id)
+                 .outerjoin(Option, and_(Option.question_id == Question.id, Option.is_correct.is_(True)))
+                 .where(AttemptAnswer.attempt_id == bindparam("attempt_id"))
+                 .order_by(AttemptAnswer.position, Option.position))
+_MARK = (update(AttemptAnswer.__table__).where(AttemptAnswer.__table__.c.id == bindparam("answer_id"))
+         .values(earned=bindparam("earned"), correct=bindparam("is_correct")))
+_EARLIER_PASSES = (select(func.count()).select_from(_EARLIER)
+                   .where(_EARLIER.c.quiz_id == bindparam("of_quiz"), _EARLIER.c.user_id == bindparam("of_member"),
+                          _EARLIER.c.passed.is_(True), _EARLIER.c.id != bindparam("graded_attempt"))
+                   .scalar_subquery())
+_GRADED = (update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("graded_attempt"))
+           .values(grade_count=_ATTEMPTS.c.grade_count + 1, earned_points=bindparam("earned_points"),
+                   max_points=bindparam("max_points"), percent=bindparam("percent"), passed=bindparam("passed"),
+                   graded_at=bindparam("graded_at"))
+           .returning(_ATTEMPTS.c.grade_count, _EARLIER_PASSES.label("earlier_passes")))
 
 
-def _grade(attempt: Attempt, now: datetime) -> None:
+def _grade(attempt: Attempt, now: datetime) -> dict:
     """Grade a just-submitted attempt (only the submit that moved it from open does): one read of its answers
-    with their questions, options and the quiz, one UPDATE of all answers' marks, one UPDATE of the attempt (which also says
-    whether this is the member's first pass of the quiz). ``attempt_passed`` then credits a pass."""
-    rows = db.session.execute(
-        select(AttemptAnswer, Quiz, Question)
-        .join(Attempt, Attempt.id == AttemptAnswer.attempt_id).join(Quiz, Quiz.id == Attempt.quiz_id)
-        .join(Question, Question.id == AttemptAnswer.question_id)
-        .outerjoin(Option, Option.question_id == Question.id)
-        .where(AttemptAnswer.attempt_id == attempt.id).order_by(AttemptAnswer.position, Option.position)
-        .options(contains_eager(Question.options))  # the review (answers, explanations) reads them too
-        .execution_options(populate_existing=True)).unique().all()
+    with their questions' keys and the quiz (plain rows: no ORM object per answer, question or option), one
+    UPDATE of all answers' marks, one UPDATE of the attempt (which also says whether this is the member's first
+    pass of the quiz). ``attempt_passed`` then credits a pass. Returns what ``attempt_payload`` needs of it
+    (``held``): the graded ``answers`` and their questions' ``keys``."""
+    rows = db.session.execute(_GRADING_READ, {"attempt_id": attempt.id}).all()
     quiz = rows[0].Quiz if rows else db.session.get(Quiz, attempt.quiz_id)
     set_committed_value(attempt, "quiz", quiz)
-    answers = [row.AttemptAnswer for row in rows]
+    answers: dict[int, AnswerRow] = {}
+    keys: dict[int, QuestionKey] = {}
+    ids: dict[int, int] = {}  # answer id by position
     for row in rows:
-        set_committed_value(row.AttemptAnswer, "question", row.Question)
+        if row.position not in answers:
+            answers[row.position] = AnswerRow(row.position, row.question_id, row.points, row.option_order,
+                                              row.response)
+            ids[row.position] = row.id
+            keys[row.question_id] = QuestionKey(row.kind, frozenset(), tuple(row.accepted_answers or ()),
+                                                row.explanation or "")
+        if row.public_id is not None:
+            key = keys[row.question_id]
+            keys[row.question_id] = QuestionKey(key.kind, key.correct | {row.public_id}, key.accepted,
+                                                key.explanation)
+    graded = list(answers.values())
     result = grading.grade_attempt(
-        [grading.AnswerKey(kind=a.question.kind.value, points=a.points, correct=a.question.correct_public_ids,
-                           accepted=tuple(a.question.accepted_answers or ())) for a in answers],
-        [a.response for a in answers], pass_percent=quiz.pass_percent, partial_credit=quiz.partial_credit)
-    table = AttemptAnswer.__table__
-    if answers:
-        db.session.execute(update(table).where(table.c.id == bindparam("answer_id"))
-                           .values(earned=bindparam("earned"), correct=bindparam("is_correct")),
-                           [{"answer_id": a.id, "earned": grade.earned, "is_correct": grade.correct}
-                            for a, grade in zip(answers, result.questions)])
-    for answer, grade in zip(answers, result.questions):
-        set_committed_value(answer, "earned", grade.earned)
-        set_committed_value(answer, "correct", grade.correct)
-    set_committed_value(attempt, "answers", answers)
-    earlier_passes = (select(func.count()).select_from(_EARLIER)
-                      .where(_EARLIER.c.quiz_id == attempt.quiz_id, _EARLIER.c.user_id == attempt.user_id,
-                             _EARLIER.c.passed.is_(True), _EARLIER.c.id != attempt.id).scalar_subquery())
-    graded = {"earned_points": result.earned, "max_points": result.maximum, "percent": result.percent,
-              "passed": result.passed, "graded_at": now}
-    first_pass = db.session.execute(
-        update(Attempt.__table__).where(Attempt.__table__.c.id == attempt.id)
-        .values(grade_count=Attempt.__table__.c.grade_count + 1, **graded)
-        .returning(Attempt.__table__.c.grade_count, earlier_passes.label("earlier_passes"))).one()
-    for name, value in graded.items():
+        [grading.AnswerKey(kind=keys[a.question_id].kind.value, points=a.points,
+                           correct=keys[a.question_id].correct, accepted=keys[a.question_id].accepted)
+         for a in graded],
+        [a.response for a in graded], pass_percent=quiz.pass_percent, partial_credit=quiz.partial_credit)
+    for answer, grade in zip(graded, result.questions):
+        answer.earned, answer.correct = grade.earned, grade.correct
+        held = db.session.identity_map.get(identity_key(AttemptAnswer, ids[answer.position]))
+        if held is not None:  # an editing path loaded it earlier in this request
+            set_committed_value(held, "earned", grade.earned)
+            set_committed_value(held, "correct", grade.correct)
+    if graded:
+        db.session.execute(_MARK, [{"answer_id": ids[a.position], "earned": a.earned, "is_correct": a.correct}
+                                   for a in graded])
+    marks = {"earned_points": result.earned, "max_points": result.maximum, "percent": result.percent,
+             "passed": result.passed, "graded_at": now}
+    first_pass = db.session.execute(_GRADED, {"graded_attempt": attempt.id, "of_quiz": attempt.quiz_id,
+                                              "of_member": attempt.user_id, **marks}).one()
+    for name, value in marks.items():
         set_committed_value(attempt, name, value)
     set_committed_value(attempt, "grade_count", first_pass.grade_count)
     if result.passed:
         attempt_passed.send(attempt, quiz=quiz, at=now, first_pass=first_pass.earlier_passes == 0)
+    return {"answers": graded, "keys": keys}
 
 
 def close_expired(now: datetime | None = None) -> int:
@@ -475,19 +515,22 @@ def required_quizzes_passed(user_id: int, course_id: int) -> bool:
     return not missing
 
 
-def attempt_payload(attempt: Attempt, now: datetime | None = None, drawn: dict | None = None) -> dict:
+def attempt_payload(attempt: Attempt, now: datetime | None = None, held: dict | None = None) -> dict:
     """What the member's page and the API show. Before submission it holds no correctness flag, key,
-    accepted answer or explanation; after it, those only when the review policy allows. ``drawn``: a new
-    attempt's answers and questions as shown, filled by :func:`start_attempt`."""
+    accepted answer or explanation; after it, those only when the review policy allows. ``held``: what this
+    request already holds of the attempt (a start's ``answers`` and ``questions`` as shown, a submit's graded
+    ``answers`` and ``keys``); the rest is read in one statement each."""
     now = now or clock.utcnow()
+    held = held or {}
+    answers = held["answers"] if "answers" in held else answer_rows(attempt.id)
+    ids = [a.question_id for a in answers]
+    shown = held.get("questions") or plans.shown_questions(attempt.quiz, ids)  # from the quiz's cached plan
     reveal = can_review(attempt, now)
     if reveal:
-        questions = [_revealed_item(answer, question)
-                     for answer, question in zip(attempt.answers, _questions_with_options(attempt.answers))]
-    else:  # what everyone sees of a question: from the quiz's plan in the shared cache
-        answers = drawn["answers"] if drawn else attempt.answers
-        shown = drawn["questions"] if drawn else plans.shown_questions(attempt.quiz, [a.question_id for a in answers])
-        questions = [_shown_item(answer, shown[answer.question_id]) for answer in answers]
+        keys = held.get("keys") or question_keys(ids)
+        questions = [_revealed_item(a, shown[a.question_id], keys[a.question_id]) for a in answers]
+    else:
+        questions = [_shown_item(a, shown[a.question_id]) for a in answers]
     payload = {
         "id": attempt.id, "quiz": {"id": attempt.quiz.id, "title": attempt.quiz.title},
         "number": attempt.number, "status": attempt.status.value,
@@ -503,7 +546,31 @@ def attempt_payload(attempt: Attempt, now: datetime | None = None, drawn: dict |
     return payload
 
 
-def _shown_item(answer: AttemptAnswer, question: dict) -> dict:
+_ANSWER_ROWS = (select(AttemptAnswer.position, AttemptAnswer.question_id, AttemptAnswer.points,
+                       AttemptAnswer.option_order, AttemptAnswer.response, AttemptAnswer.earned, AttemptAnswer.correct)
+                .where(AttemptAnswer.attempt_id == bindparam("attempt_id")).order_by(AttemptAnswer.position))
+_KEYS = (select(Question.id, Question.kind, Question.accepted_answers, Question.explanation, Option.public_id)
+         .outerjoin(Option, and_(Option.question_id == Question.id, Option.is_correct.is_(True)))
+         .where(Question.id.in_(bindparam("question_ids", expanding=True))))
+
+
+def answer_rows(attempt_id: int) -> list[AnswerRow]:
+    """The attempt's answers as stored, in order: one statement, plain rows."""
+    return [AnswerRow(*row) for row in db.session.execute(_ANSWER_ROWS, {"attempt_id": attempt_id})]
+
+
+def question_keys(question_ids) -> dict[int, QuestionKey]:
+    """The questions' keys (correct options, accepted answers, explanation): one statement, plain rows."""
+    keys: dict[int, QuestionKey] = {}
+    for row in db.session.execute(_KEYS, {"question_ids": list(set(question_ids))}):
+        key = keys.get(row.id) or QuestionKey(row.kind, frozenset(), tuple(row.accepted_answers or ()),
+                                               row.explanation or "")
+        keys[row.id] = key if row.public_id is None else QuestionKey(
+            key.kind, key.correct | {row.public_id}, key.accepted, key.explanation)
+    return keys
+
+
+def _shown_item(answer: AnswerRow, question: dict) -> dict:
     texts = dict(question["options"])
     return {"position": answer.position, "kind": question["kind"], "stem": question["stem"],
             "points": answer.points,
@@ -511,28 +578,12 @@ def _shown_item(answer: AttemptAnswer, question: dict) -> dict:
             "response": answer.response}
 
 
-def _revealed_item(answer: AttemptAnswer, question: Question) -> dict:
-    item = _shown_item(answer, plans.shown(question))
-    correct = {o.public_id for o in question.options if o.is_correct}
+def _revealed_item(answer: AnswerRow, question: dict, key: QuestionKey) -> dict:
+    item = _shown_item(answer, question)
     item.update({"correct": answer.correct, "earned": answer.earned,
-                 "correct_options": [pid for pid in answer.option_order if pid in correct],
-                 "accepted_answers": list(question.accepted_answers or []), "explanation": question.explanation})
+                 "correct_options": [pid for pid in answer.option_order if pid in key.correct],
+                 "accepted_answers": list(key.accepted), "explanation": key.explanation})
     return item
-
-
-def _questions_with_options(answers: list[AttemptAnswer]) -> list[Question]:
-    """The answers' questions with their options: those this request already holds, then one query for the
-    rest (the answers' lazy loads then hit the identity map)."""
-    loaded = {}
-    for answer in answers:
-        held = db.session.identity_map.get(identity_key(Question, answer.question_id))
-        if held is not None and "options" not in inspect(held).unloaded:
-            loaded[held.id] = held
-    missing = [a.question_id for a in answers if a.question_id not in loaded]
-    if missing:
-        loaded.update((q.id, q) for q in db.session.scalars(select(Question).where(Question.id.in_(missing))
-                                                            .options(selectinload(Question.options))))
-    return [loaded[a.question_id] for a in answers]
 
 
 def _iso(value: datetime | None) -> str | None:
