@@ -148,6 +148,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
     accounts_auth.init_login(login_manager)
+    app.after_request(accounts_auth.keep_token_use)
     app.before_request(permissions.enforce_access)
     core_cache.init_app(app)  # Flask-Caching: SimpleCache, or Redis when REDIS_URL is set
     courses_cache.init_app(app)  # the content version, changed in the transaction that changes content

@@ -13,7 +13,7 @@ development machine: under the 10% of a page that would justify a shortcut, so t
 """
 from __future__ import annotations
 
-from flask import g
+from flask import g, request
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
@@ -54,4 +54,14 @@ def init_login(login_manager) -> None:
         if token is None:
             return None
         g.api_token = token
+        g.token_use_noted = services.note_token_use(token)
         return token.user
+
+
+def keep_token_use(response):
+    """``after_request``: a token's last use is written in the request's transaction, which the views that
+    change something commit; a read (GET, HEAD) that succeeded commits it here, since such views leave no
+    other work pending. Without this the token list would show the last use of a write only."""
+    if g.get("token_use_noted") and request.method in ("GET", "HEAD") and response.status_code < 400:
+        db.session.commit()
+    return response

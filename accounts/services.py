@@ -11,6 +11,7 @@ from blinker import Namespace
 from flask import current_app
 from sqlalchemy import and_, bindparam, delete, func, literal, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.exceptions import NotFound
 
 from accounts.passwords import password_problem
@@ -312,6 +313,8 @@ def issue_token(user: User, name: str = "") -> tuple[ApiToken, str]:
 # once too, instead of building and keying the statement again per call (about half of this lookup's time).
 _LIVE_TOKEN = (select(ApiToken).options(joinedload(ApiToken.user))
                .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)))
+_TOKEN_USED = (update(ApiToken.__table__).where(ApiToken.__table__.c.id == bindparam("token_id"))
+               .values(last_used_at=bindparam("now")))
 
 
 def token_for(raw: str) -> ApiToken | None:
@@ -321,10 +324,18 @@ def token_for(raw: str) -> ApiToken | None:
     token = db.session.scalar(_LIVE_TOKEN, {"token_hash": _hash_token(raw)})
     if token is None or not token.user.is_active:
         return None
-    now = clock.utcnow()
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-        token.last_used_at = now  # coarse, so a busy client does not write on every call
     return token
+
+
+def note_token_use(token: ApiToken) -> bool:
+    """Record that ``token`` was used now, at most once in five minutes (so a busy client does not write on
+    every call): one UPDATE, kept by the request's commit. True when it wrote."""
+    now = clock.utcnow()
+    if token.last_used_at is not None and now - token.last_used_at <= timedelta(minutes=5):
+        return False
+    db.session.execute(_TOKEN_USED, {"token_id": token.id, "now": now})
+    set_committed_value(token, "last_used_at", now)
+    return True
 
 
 def tokens_of(user: User) -> list[ApiToken]:

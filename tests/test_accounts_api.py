@@ -1,7 +1,10 @@
 """API tokens, the current user, JSON errors and the OpenAPI document."""
+from datetime import datetime, timedelta
+
 from sqlalchemy import select
 
 from accounts.models import ApiToken
+from core import clock
 from core.extensions import db
 from core.permissions import Role
 from tests.conftest import PASSWORD
@@ -20,6 +23,28 @@ def test_token_create_use_and_revoke(client, auth, make_org, make_member):
     assert [t["name"] for t in listed] == ["手机"] and raw not in str(listed)
     assert other.delete(f"/api/v1/auth/tokens/{listed[0]['id']}", headers=headers).status_code == 204
     assert other.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_the_token_list_shows_when_each_token_was_last_used(client, make_org, make_member, monkeypatch):
+    """Written at most once in five minutes, so a busy app does not write on every call."""
+    now = [datetime(2026, 9, 1, 8, 0)]
+    monkeypatch.setattr(clock, "utcnow", lambda: now[0])
+    member = make_member(make_org())
+    raw = client.post("/api/v1/auth/token", json={"login": member.phone, "password": PASSWORD}).get_json()["token"]
+    other = client.application.test_client()
+    headers = {"Authorization": f"Bearer {raw}"}
+
+    def last_used():
+        return other.get("/api/v1/auth/tokens", headers=headers).get_json()["items"][0]["last_used_at"]
+
+    assert last_used() == "2026-09-01T08:00:00Z"
+    now[0] += timedelta(minutes=4)
+    assert other.get("/api/v1/me", headers=headers).status_code == 200
+    assert last_used() == "2026-09-01T08:00:00Z"  # within five minutes: not rewritten
+    now[0] += timedelta(minutes=2)
+    assert last_used() == "2026-09-01T08:06:00Z"
+    db.session.expire_all()
+    assert db.session.scalar(select(ApiToken.last_used_at)) == datetime(2026, 9, 1, 8, 6)  # stored, not only shown
 
 
 def test_only_the_hash_of_a_token_is_stored(client, make_org, make_member):
