@@ -315,18 +315,21 @@ def _latest_start(now: datetime) -> datetime:
     return now - _grace()
 
 
-_ANSWER_ROW = (select(AttemptAnswer.id, AttemptAnswer.option_order, Question.kind, Attempt.user_id, Attempt.status,
-                      Attempt.deadline)
-               .join(Question, Question.id == AttemptAnswer.question_id)
-               .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
-               .where(AttemptAnswer.attempt_id == bindparam("attempt_id"),
-                      AttemptAnswer.position == bindparam("position")))
-_STILL_OPEN = (select(Attempt.id)
-               .where(Attempt.id == bindparam("open_attempt"), Attempt.status == AttemptStatus.OPEN,
-                      or_(Attempt.deadline.is_(None), Attempt.deadline >= bindparam("latest")))
-               .with_for_update(read=True))  # PostgreSQL: FOR SHARE, held to the commit; SQLite: nothing
+# The autosave's statements name the tables, not the mapped classes: plain Core, so SQLAlchemy's ORM layer
+# (entity loading, bulk-update bookkeeping, a fresh cache key per call) stays out of the way.
+_ATTEMPTS = Attempt.__table__
 _ANSWERS = AttemptAnswer.__table__
-_SAVE = (update(_ANSWERS)  # of the table: no ORM object holds the row, so no session bookkeeping either
+_QUESTIONS = Question.__table__
+_ANSWER_ROW = (select(_ANSWERS.c.id, _ANSWERS.c.option_order, _QUESTIONS.c.kind, _ATTEMPTS.c.user_id,
+                      _ATTEMPTS.c.status, _ATTEMPTS.c.deadline)
+               .join(_QUESTIONS, _QUESTIONS.c.id == _ANSWERS.c.question_id)
+               .join(_ATTEMPTS, _ATTEMPTS.c.id == _ANSWERS.c.attempt_id)
+               .where(_ANSWERS.c.attempt_id == bindparam("attempt_id"), _ANSWERS.c.position == bindparam("position")))
+_STILL_OPEN = (select(_ATTEMPTS.c.id)
+               .where(_ATTEMPTS.c.id == bindparam("open_attempt"), _ATTEMPTS.c.status == AttemptStatus.OPEN,
+                      or_(_ATTEMPTS.c.deadline.is_(None), _ATTEMPTS.c.deadline >= bindparam("latest")))
+               .with_for_update(read=True))  # PostgreSQL: FOR SHARE, held to the commit; SQLite: nothing
+_SAVE = (update(_ANSWERS)
          .where(_ANSWERS.c.id == bindparam("answer_id"), _STILL_OPEN.exists())
          .values(response=bindparam("value", type_=_ANSWERS.c.response.type), saved_at=bindparam("now")))
 
@@ -392,7 +395,6 @@ _SUBMIT_OWN = (update(Attempt)
 
 
 _EARLIER = Attempt.__table__.alias("earlier")
-_ATTEMPTS = Attempt.__table__
 _GRADING_READ = (select(Quiz, AttemptAnswer.id, AttemptAnswer.position, AttemptAnswer.question_id,
                         AttemptAnswer.points, AttemptAnswer.option_order, AttemptAnswer.response, Question.kind,
                         Question.accepted_answers, Question.explanation, Option.public_id)
