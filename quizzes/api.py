@@ -182,8 +182,9 @@ def submit(attempt_id: int):
         raise ApiError(403, "only the member taking it may submit")
     if attempt.is_open:
         services.submit_attempt(attempt)
+    payload = services.attempt_payload(attempt)  # before the commit, which would expire what it reads
     db.session.commit()
-    return services.attempt_payload(attempt)
+    return payload
 
 
 @bp.get("/attempts/<int:attempt_id>/result")
