@@ -349,3 +349,40 @@ def test_passing_the_required_quiz_completes_a_fixed_credit_course(app, member, 
                                         .where(HourEntry.user_id == member.id).group_by(HourEntry.source)).all())
     minutes = app.config["MINUTES_PER_HOUR_UNIT"]
     assert by_source == {HourSource.QUIZ: 600, HourSource.COURSE: minutes * 60}
+
+
+def test_immediate_review_shows_each_questions_key_and_my_marks(app, member, client, auth):
+    """The review a member reads right after submitting (from what the grading read) and later (read afresh)
+    agree, question by question: my answer, its mark, the correct options in the order I saw them, a blank's
+    accepted answers and the explanation."""
+    bank, qs = make_bank()
+    quiz = make_quiz(bank, qs, review_policy=ReviewPolicy.IMMEDIATELY, shuffle_options=True)
+    headers = auth.token(member)
+    started = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers).get_json()
+    attempt = db.session.get(Attempt, started["id"])
+    key = correct_responses(attempt)
+    by_kind = {q["kind"]: q for q in started["questions"]}
+    single, multiple = by_kind["single"], by_kind["multiple"]
+    wrong_single = next(o["id"] for o in single["options"] if o["id"] not in key[single["position"]])
+    mine = {single["position"]: [wrong_single], multiple["position"]: key[multiple["position"]],
+            by_kind["truefalse"]["position"]: key[by_kind["truefalse"]["position"]],
+            by_kind["blank"]["position"]: "党中央"}
+    for position, response in mine.items():
+        saved = client.put(f"/api/v1/attempts/{attempt.id}/answers/{position}", headers=headers,
+                           json={"response": response})
+        assert saved.status_code == 200
+    submitted = client.post(f"/api/v1/attempts/{attempt.id}/submit", headers=headers).get_json()
+    later = client.get(f"/api/v1/attempts/{attempt.id}/result", headers=headers).get_json()
+    assert submitted["review"] is True and submitted["questions"] == later["questions"]
+    assert submitted["result"]["score"] == 2 and submitted["result"]["max_score"] == 4
+    shown = {q["kind"]: q for q in submitted["questions"]}
+    assert shown["single"]["correct"] is False and shown["single"]["earned"] == 0
+    assert shown["single"]["response"] == [wrong_single]
+    assert shown["single"]["correct_options"] == key[single["position"]]
+    assert shown["multiple"]["correct"] is True and shown["multiple"]["earned"] == 1
+    order = [o["id"] for o in multiple["options"]]
+    assert shown["multiple"]["correct_options"] == [pid for pid in order if pid in key[multiple["position"]]]
+    assert shown["blank"]["correct"] is False and shown["blank"]["correct_options"] == []
+    assert shown["blank"]["accepted_answers"] == ["中央委员会", "中共中央委员会"]
+    assert shown["truefalse"]["explanation"] == "党章第七条。"
+    assert shown["single"]["explanation"] == "1921年7月召开党的一大。"
