@@ -27,6 +27,12 @@ Issue 18 adds two modes:
   PostgreSQL with the production's two gunicorn workers.
 * ``--bank-size N``: the exam draws from a bank of N questions (the demo bank plus generated single-choice
   questions), to compare 100 with 5,000: a start must cost the same.
+
+``--floor`` measures what any Flask implementation could reach: after the product's three phases, the same burst
+runs on freshly regenerated data (a second ``fresh_database`` + ``prepare``: the same starting state, with the
+product's rows neither in the way nor leaving dead tuples, for about a second of generating) against
+``bench/exam_floor_app.py`` (plain Flask and SQLAlchemy Core doing only the product's quick paths' statements),
+verified the same way; the table gets ``floor …`` rows and a line per phase prints product ÷ floor.
 """
 from __future__ import annotations
 
@@ -35,11 +41,13 @@ import random
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 from bench import datagen
-from bench.harness import USER_AGENT, BenchServer, Row, baseline_server, fetch, fresh_database, product_app, report
-from bench.wrk import Replay, warm, wrk, wrk_replay
+from bench.harness import (USER_AGENT, BenchServer, Database, Row, baseline_server, fetch, fresh_database, product_app,
+                           report)
+from bench.wrk import Replay, WrkResult, warm, wrk, wrk_replay
 
 QUESTIONS = 20
 
@@ -50,6 +58,8 @@ def add_arguments(parser) -> None:
                         help="burst mode: the members start spread over this many seconds (open loop)")
     parser.add_argument("--bank-size", type=int, default=None,
                         help="questions in the exam's bank (default: the demo bank's)")
+    parser.add_argument("--floor", action="store_true",
+                        help="then the same burst on regenerated data against bench/exam_floor_app.py (product ÷ floor)")
 
 
 def fill_bank(bank, size: int) -> None:
@@ -244,17 +254,36 @@ def ramped_starts(url: str, exam_id: int, tokens: list[str], ramp: float, thread
                      latency_ms=latency, status_errors=sum(s >= 400 for s in statuses), socket_errors=failures)
 
 
-def run(args) -> int:
-    started = time.monotonic()
+PRODUCT_APP, FLOOR_APP = "app:create_app()", "bench.exam_floor_app:app"
+
+
+@dataclass
+class Burst:
+    """One app's three phases on its own freshly generated data, and what its database held afterwards."""
+
+    start: WrkResult
+    save: WrkResult
+    submit: WrkResult
+    requests: dict
+    checked: dict
+    database: Database
+    data: str
+
+    @property
+    def errors(self) -> int:
+        return self.start.errors + self.save.errors + self.submit.errors
+
+
+def burst(args, app_spec: str) -> Burst:
+    """Generate the district, its exam and tokens in a fresh database, serve ``app_spec`` on it under gunicorn,
+    replay start, save and submit, and check the database."""
     members = args.members
     with fresh_database(args.database_url) as database:
-        print(f"generating data and {members} API tokens …", flush=True)
+        print(f"{app_spec}: generating data and {members} API tokens …", flush=True)
         prepared = prepare(database.url, members, args.quick, bank_size=args.bank_size)
         tokens, exam_id = prepared["tokens"], prepared["exam_id"]
-        with baseline_server() as base, BenchServer(database_url=database.url) as server:
-            warm(base.url("/"))
+        with BenchServer(app_spec, database_url=database.url) as server:
             warm(server.url("/healthz"))
-            before = wrk(base.url("/"), duration=args.duration, connections=args.connections)
 
             def replay(requests):
                 return wrk_replay(server.url("/"), [Replay(method, path, body or "{}", {
@@ -285,24 +314,50 @@ def run(args) -> int:
                        for i, attempt_id in enumerate(ids) for _ in range(2)]
             submit = replay(submits)
             print(f"submit: {submit.requests} responses, {submit.rps} req/s, errors {submit.errors}", flush=True)
-            status, _body = fetch(server.url(f"/api/v1/attempts/{ids[0]}/result"),
-                                  headers={"Authorization": f"Bearer {tokens[0]}"})
-            after = wrk(base.url("/"), duration=args.duration, connections=args.connections)
+            if app_spec == PRODUCT_APP:  # the floor has no result page
+                status, _body = fetch(server.url(f"/api/v1/attempts/{ids[0]}/result"),
+                                      headers={"Authorization": f"Bearer {tokens[0]}"})
         checked = verify(database.url, exam_id, members)
-        checked["result_status"] = status
-        meta = {"database": database.kind, "schema": database.schema, "data": prepared["data"],
-                "members": members, "questions": QUESTIONS, "verified": checked, "ramp_seconds": args.ramp,
-                "bank_size": args.bank_size,
-                "requests": {"start": len(starts), "save": len(saves), "submit": len(submits)},
-                "command": "python -m bench exam " + " ".join(sys.argv[2:]),
-                "wrk": f"replay: -t2 -c{args.connections}, each request once (bench.wrk.wrk_replay)"}
-        start_name = f"start ×{len(starts)}" + (f" ramp {args.ramp:g}s" if args.ramp else "")
-        report("exam", [Row(start_name, start), Row(f"save ×{len(saves)}", save),
-                        Row(f"submit ×{len(submits)} (2 per attempt)", submit)], [before, after], meta=meta)
-    print("verified:", ", ".join(f"{k}={v}" for k, v in checked.items()))
+        if app_spec == PRODUCT_APP:
+            checked["result_status"] = status
+    return Burst(start, save, submit, {"start": len(starts), "save": len(saves), "submit": len(submits)}, checked,
+                 database, prepared["data"])
+
+
+def run(args) -> int:
+    started = time.monotonic()
+    with baseline_server() as base:
+        warm(base.url("/"))
+        baselines = [wrk(base.url("/"), duration=args.duration, connections=args.connections)]
+        product = burst(args, PRODUCT_APP)
+        baselines.append(wrk(base.url("/"), duration=args.duration, connections=args.connections))
+        floor = None
+        if args.floor:  # the same burst on the same (regenerated) data, served by the hand-trimmed floor app
+            floor = burst(args, FLOOR_APP)
+            baselines.append(wrk(base.url("/"), duration=args.duration, connections=args.connections))
+    requests = product.requests
+    names = (f"start ×{requests['start']}" + (f" ramp {args.ramp:g}s" if args.ramp else ""),
+             f"save ×{requests['save']}", f"submit ×{requests['submit']} (2 per attempt)")
+    rows = [Row(name, result) for name, result in zip(names, (product.start, product.save, product.submit))]
+    if floor:
+        rows += [Row(f"floor {phase} ×{requests[phase]}", getattr(floor, phase)) for phase in ("start", "save", "submit")]
+    meta = {"database": product.database.kind, "schema": product.database.schema, "data": product.data,
+            "members": args.members, "questions": QUESTIONS, "verified": product.checked,
+            "floor_verified": floor.checked if floor else None, "ramp_seconds": args.ramp,
+            "bank_size": args.bank_size, "requests": requests,
+            "command": "python -m bench exam " + " ".join(sys.argv[2:]),
+            "wrk": f"replay: -t2 -c{args.connections}, each request once (bench.wrk.wrk_replay)"}
+    report("exam", rows, baselines, meta=meta)
+    print("verified:", ", ".join(f"{k}={v}" for k, v in product.checked.items()))
+    if floor:
+        print("floor verified:", ", ".join(f"{k}={v}" for k, v in floor.checked.items()))
+        for phase in ("start", "save", "submit"):
+            ours, best = getattr(product, phase).rps, getattr(floor, phase).rps
+            print(f"product ÷ floor, {phase}: {ours:.1f} ÷ {best:.1f} req/s = {ours / best:.2f}" if best else
+                  f"product ÷ floor, {phase}: the floor answered nothing")
     print(f"total {time.monotonic() - started:.0f} s")
-    errors = start.errors + save.errors + submit.errors
-    if errors or not checked["ok"]:
-        print(f"FAILED: {errors} error responses; verification ok={checked['ok']}", file=sys.stderr)
-        return 1
-    return 0
+    failed = [b for b in (product, floor) if b and (b.errors or not b.checked["ok"])]
+    for b in failed:
+        print(f"FAILED ({'floor' if b is floor else 'product'}): {b.errors} error responses; "
+              f"verification ok={b.checked['ok']}", file=sys.stderr)
+    return 1 if failed else 0
