@@ -433,12 +433,7 @@ def _grade(attempt: Attempt, now: datetime) -> dict:
             answers[row.position] = AnswerRow(row.position, row.question_id, row.points, row.option_order,
                                               row.response)
             ids[row.position] = row.id
-            keys[row.question_id] = QuestionKey(row.kind, frozenset(), tuple(row.accepted_answers or ()),
-                                                row.explanation or "")
-        if row.public_id is not None:
-            key = keys[row.question_id]
-            keys[row.question_id] = QuestionKey(key.kind, key.correct | {row.public_id}, key.accepted,
-                                                key.explanation)
+        _add_to_key(keys, row.question_id, row)
     graded = list(answers.values())
     result = grading.grade_attempt(
         [grading.AnswerKey(kind=keys[a.question_id].kind.value, points=a.points,
@@ -565,11 +560,17 @@ def question_keys(question_ids) -> dict[int, QuestionKey]:
     """The questions' keys (correct options, accepted answers, explanation): one statement, plain rows."""
     keys: dict[int, QuestionKey] = {}
     for row in db.session.execute(_KEYS, {"question_ids": list(set(question_ids))}):
-        key = keys.get(row.id) or QuestionKey(row.kind, frozenset(), tuple(row.accepted_answers or ()),
-                                               row.explanation or "")
-        keys[row.id] = key if row.public_id is None else QuestionKey(
-            key.kind, key.correct | {row.public_id}, key.accepted, key.explanation)
+        _add_to_key(keys, row.id, row)
     return keys
+
+
+def _add_to_key(keys: dict[int, QuestionKey], question_id: int, row) -> None:
+    """One row of a question joined with one of its correct options (``public_id``; None for a blank) into
+    ``keys``."""
+    key = keys.get(question_id) or QuestionKey(row.kind, frozenset(), tuple(row.accepted_answers or ()),
+                                               row.explanation or "")
+    keys[question_id] = key if row.public_id is None else QuestionKey(
+        key.kind, key.correct | {row.public_id}, key.accepted, key.explanation)
 
 
 def _shown_item(answer: AnswerRow, question: dict) -> dict:
