@@ -5,7 +5,7 @@ and prints product ÷ floor for each phase.
 
 A plain ``Flask(__name__)`` like bench/baseline_app.py, and SQLAlchemy Core on one engine against the product's
 tables. The engine options and SQLite pragmas are the product's settings (``core.config.DefaultConfig``). The
-product's ``core.database.set_sqlite_pragmas`` needs a Flask-SQLAlchemy app, so its four lines are copied below.
+pragmas are run by the product's own ``core.database.run_pragmas_on_connect``.
 The statements are those of the product's quick paths:
 
 * start: token → member; the quiz with the member's attempts; the attempt's ``INSERT … ON CONFLICT DO NOTHING
@@ -28,29 +28,25 @@ import hashlib
 import os
 import random
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from flask import Flask, abort, request
-from sqlalchemy import and_, bindparam, create_engine, event, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, create_engine, func, insert, or_, select, update
 
 from accounts.models import ApiToken, User
+from core.clock import utcnow
 from core.config import DefaultConfig, normalise_database_url
-from core.database import DIALECT_INSERTS
+from core.database import DIALECT_INSERTS, run_pragmas_on_connect
 from learning.models import HourEntry, HourSource
 from quizzes import grading
 from quizzes.models import Attempt, AttemptAnswer, AttemptStatus, DrawRule, Option, Question, Quiz
-from quizzes.plans import SHUFFLED_KINDS, Plan, draw_ids
+from quizzes.plans import SHUFFLED_KINDS, Plan, draw_ids, rule_matches
 from quizzes.services import QuizError, clean_response
 
 app = Flask(__name__)
 engine = create_engine(normalise_database_url(os.environ["DATABASE_URL"]), **DefaultConfig.SQLALCHEMY_ENGINE_OPTIONS)
 if engine.dialect.name == "sqlite":
-    @event.listens_for(engine, "connect")
-    def sqlite_pragmas(dbapi_connection, _record):  # as core.database.set_sqlite_pragmas
-        cursor = dbapi_connection.cursor()
-        for pragma in DefaultConfig.SQLITE_PRAGMAS:
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
+    run_pragmas_on_connect(engine, DefaultConfig.SQLITE_PRAGMAS)
 
 TOKENS, USERS, QUIZZES, RULES = ApiToken.__table__, User.__table__, Quiz.__table__, DrawRule.__table__
 ATTEMPTS, ANSWERS, QUESTIONS, OPTIONS = Attempt.__table__, AttemptAnswer.__table__, Question.__table__, Option.__table__
@@ -110,10 +106,6 @@ STORED = select(ATTEMPTS).where(ATTEMPTS.c.id == bindparam("attempt_id"), ATTEMP
 PLANS: dict[tuple[int, int], tuple[Plan, dict]] = {}  # (quiz id, plan version) → (plan, questions as shown)
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 def iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") + "Z" if value else None
 
@@ -143,15 +135,9 @@ def plan_of(conn, quiz_id: int, bank_id: int, version: int) -> tuple[Plan, dict]
                                 .where(live).order_by(OPTIONS.c.question_id, OPTIONS.c.position, OPTIONS.c.id)):
             shown[row.question_id]["options"].append((row.public_id, row.text))
         rules = conn.execute(select(RULES).where(RULES.c.quiz_id == quiz_id).order_by(RULES.c.id)).all()
-        PLANS[key] = Plan(rules=tuple((tuple(q.id for q in pool if matches(rule, q)), rule.count, rule.points)
+        PLANS[key] = Plan(rules=tuple((tuple(q.id for q in pool if rule_matches(rule, q)), rule.count, rule.points)
                                       for rule in rules), fixed=()), shown
     return PLANS[key]
-
-
-def matches(rule, question) -> bool:
-    return ((rule.kind is None or question.kind == rule.kind)
-            and (rule.difficulty is None or question.difficulty == rule.difficulty)
-            and (not rule.tag or rule.tag in [t.strip() for t in question.tags_text.split(",")]))
 
 
 def shown_item(position: int, points: int, option_order: list, question: dict, response=None) -> dict:

@@ -14,12 +14,16 @@ def set_sqlite_pragmas(app: Flask) -> None:
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") or not app.config.get("SQLITE_PRAGMAS"):
         return
     with app.app_context():
-        engine = db.engine
+        run_pragmas_on_connect(db.engine, app.config["SQLITE_PRAGMAS"])
+
+
+def run_pragmas_on_connect(engine, pragmas) -> None:
+    """Run each of ``pragmas`` ("journal_mode=WAL", …) on every new connection of the SQLite ``engine``."""
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
-        for pragma in app.config["SQLITE_PRAGMAS"]:
+        for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

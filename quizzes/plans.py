@@ -65,7 +65,7 @@ def build_plan(quiz: Quiz) -> Plan:
                                   .where(Question.bank_id == quiz.bank_id, Question.deleted_at.is_(None))
                                   .order_by(Question.position, Question.id)).all()
         rules = db.session.scalars(select(DrawRule).where(DrawRule.quiz_id == quiz.id).order_by(DrawRule.id)).all()
-        return Plan(rules=tuple((tuple(row.id for row in pool if _matches(rule, row)), rule.count, rule.points)
+        return Plan(rules=tuple((tuple(row.id for row in pool if rule_matches(rule, row)), rule.count, rule.points)
                                 for rule in rules), fixed=())
     fixed = db.session.execute(select(QuizQuestion.question_id, QuizQuestion.points)
                                .join(Question, Question.id == QuizQuestion.question_id)
@@ -74,7 +74,8 @@ def build_plan(quiz: Quiz) -> Plan:
     return Plan(rules=None, fixed=tuple((row.question_id, row.points) for row in fixed))
 
 
-def _matches(rule: DrawRule, row) -> bool:
+def rule_matches(rule: DrawRule, row) -> bool:
+    """Whether a question (a row with ``kind``, ``difficulty``, ``tags_text``) may be drawn by ``rule``."""
     tags = [t.strip() for t in (row.tags_text or "").split(",")]
     return ((rule.kind is None or row.kind == rule.kind)
             and (rule.difficulty is None or row.difficulty == rule.difficulty)

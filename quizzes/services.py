@@ -42,6 +42,12 @@ from quizzes.models import (Attempt, AttemptAnswer, AttemptStatus, DrawRule, Opt
 attempt_passed = Namespace().signal("attempt-passed")
 MAX_BLANK_LENGTH = 500
 
+# The tables, for the hot paths' statements that name them instead of the mapped classes: plain Core, so
+# SQLAlchemy's ORM layer (entity loading, bulk-update bookkeeping, a fresh cache key per call) stays out of the way.
+_ATTEMPTS = Attempt.__table__
+_ANSWERS = AttemptAnswer.__table__
+_QUESTIONS = Question.__table__
+
 
 class QuizError(Exception):
     """A refusal the member or trainer should read (Chinese message) with the HTTP status to answer."""
@@ -234,7 +240,7 @@ def start_attempt(quiz: Quiz, user, attempts: list[Attempt] | None = None,
     return attempt, True
 
 
-_INSERT_ANSWERS = insert(AttemptAnswer.__table__).returning(AttemptAnswer.__table__.c.id)
+_INSERT_ANSWERS = insert(_ANSWERS).returning(_ANSWERS.c.id)
 
 
 def get_attempt(attempt_id: int, user) -> Attempt | None:
@@ -315,11 +321,6 @@ def _latest_start(now: datetime) -> datetime:
     return now - _grace()
 
 
-# The autosave's statements name the tables, not the mapped classes: plain Core, so SQLAlchemy's ORM layer
-# (entity loading, bulk-update bookkeeping, a fresh cache key per call) stays out of the way.
-_ATTEMPTS = Attempt.__table__
-_ANSWERS = AttemptAnswer.__table__
-_QUESTIONS = Question.__table__
 _ANSWER_ROW = (select(_ANSWERS.c.id, _ANSWERS.c.option_order, _QUESTIONS.c.kind, _ATTEMPTS.c.user_id,
                       _ATTEMPTS.c.status, _ATTEMPTS.c.deadline)
                .join(_QUESTIONS, _QUESTIONS.c.id == _ANSWERS.c.question_id)
@@ -394,7 +395,7 @@ _SUBMIT_OWN = (update(Attempt)
                .returning(Attempt).execution_options(synchronize_session=False, populate_existing=True))
 
 
-_EARLIER = Attempt.__table__.alias("earlier")
+_EARLIER = _ATTEMPTS.alias("earlier")
 _GRADING_READ = (select(Quiz, AttemptAnswer.id, AttemptAnswer.position, AttemptAnswer.question_id,
                         AttemptAnswer.points, AttemptAnswer.option_order, AttemptAnswer.response, Question.kind,
                         Question.accepted_answers, Question.explanation, Option.public_id)
@@ -403,7 +404,7 @@ _GRADING_READ = (select(Quiz, AttemptAnswer.id, AttemptAnswer.position, AttemptA
                  .outerjoin(Option, and_(Option.question_id == Question.id, Option.is_correct.is_(True)))
                  .where(AttemptAnswer.attempt_id == bindparam("attempt_id"))
                  .order_by(AttemptAnswer.position, Option.position))
-_MARK = (update(AttemptAnswer.__table__).where(AttemptAnswer.__table__.c.id == bindparam("answer_id"))
+_MARK = (update(_ANSWERS).where(_ANSWERS.c.id == bindparam("answer_id"))
          .values(earned=bindparam("earned"), correct=bindparam("is_correct")))
 _EARLIER_PASSES = (select(func.count()).select_from(_EARLIER)
                    .where(_EARLIER.c.quiz_id == bindparam("of_quiz"), _EARLIER.c.user_id == bindparam("of_member"),
